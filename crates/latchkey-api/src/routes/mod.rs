@@ -1,0 +1,6 @@
+//! One file per resource; handlers are named `verb_resource`.
+
+pub mod dev;
+pub mod sdk;
+pub mod user;
+pub mod users;

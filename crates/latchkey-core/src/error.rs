@@ -1,0 +1,183 @@
+//! The error catalog: every error latchkey returns carries Circle's numeric code, its HTTP
+//! status and its message (from Circle's published table), so that the official SDKs map
+//! it to the same error class they would for Circle.
+
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// One entry of `errors[]` in an error body: which field was wrong and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The kind of failure (`required`, `invalid`, `type`, `min`, `max`).
+    pub error: String,
+    /// A human explanation naming the field.
+    pub message: String,
+    /// The field's path in the request (`userId`, `query.pageSize`).
+    pub location: String,
+    /// The offending value, when it is safe to echo (never for secrets).
+    #[serde(rename = "invalidValue", skip_serializing_if = "Option::is_none")]
+    pub invalid_value: Option<serde_json::Value>,
+}
+
+/// An API error: Circle's numeric code, the HTTP status it travels with, and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// Circle's numeric error code (2 = generic validation).
+    pub code: i64,
+    /// HTTP status.
+    pub status: u16,
+    /// Message shown to the caller; never contains a secret.
+    pub message: Cow<'static, str>,
+    /// Field-level details for validation errors.
+    pub errors: Vec<FieldError>,
+    /// PIN / answer attempts left, where a guess was evaluated.
+    pub attempts_left: Option<u32>,
+    /// When the PIN or answers unlock again (ISO-8601), where a lock applies.
+    pub locked_expiry_date: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a fixed catalog code, status and message.
+    pub const fn new(code: i64, status: u16, message: &'static str) -> Self {
+        Self {
+            code,
+            status,
+            message: Cow::Borrowed(message),
+            errors: Vec::new(),
+            attempts_left: None,
+            locked_expiry_date: None,
+        }
+    }
+
+    /// Replaces the message (for a catalog code whose text should name the specifics).
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Attaches the attempts left after a failed guess.
+    pub fn with_attempts_left(mut self, left: u32) -> Self {
+        self.attempts_left = Some(left);
+        self
+    }
+
+    /// Attaches the lock's expiry.
+    pub fn with_locked_expiry(mut self, expiry: String) -> Self {
+        self.locked_expiry_date = Some(expiry);
+        self
+    }
+
+    /// A generic validation error (code 2, HTTP 400) naming the field.
+    pub fn invalid_field(location: &str, error: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            code: 2,
+            status: 400,
+            message: Cow::Owned(format!("API parameter invalid: {message}")),
+            errors: vec![FieldError {
+                error: error.to_string(),
+                message,
+                location: location.to_string(),
+                invalid_value: None,
+            }],
+            attempts_left: None,
+            locked_expiry_date: None,
+        }
+    }
+
+    /// A field is missing.
+    pub fn missing_field(location: &str) -> Self {
+        Self::invalid_field(location, "required", format!("{location} is required"))
+    }
+
+    /// Any failure the caller cannot fix: logged by the caller, reported without detail.
+    pub fn internal() -> Self {
+        Self::new(-1, 500, "Something went wrong")
+    }
+
+    /// The server is busy (the KDF queue is full); the caller should retry later.
+    pub fn too_many_requests() -> Self {
+        Self::new(429, 429, "Too many requests. Try again later.")
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Circle's catalog, one constant per code latchkey uses.
+pub mod codes {
+    use super::ApiError;
+
+    /// HTTP 401 without a code of its own in Circle's table: the SDK sees `code: 401`.
+    pub const MALFORMED_AUTH: ApiError = ApiError::new(
+        401,
+        401,
+        "Malformed authorization. Are the credentials properly encoded?",
+    );
+    /// Generic validation failure.
+    pub const API_PARAMETER_INVALID: ApiError = ApiError::new(2, 400, "API parameter invalid");
+    /// Route exists but the resource does not.
+    pub const NOT_FOUND: ApiError = ApiError::new(404, 404, "Not found");
+    /// Forbidden.
+    pub const FORBIDDEN: ApiError = ApiError::new(3, 403, "Forbidden");
+
+    macro_rules! catalog {
+        ($($name:ident = $code:literal, $status:literal, $msg:literal;)*) => {
+            $(
+                #[doc = $msg]
+                pub const $name: ApiError = ApiError::new($code, $status, $msg);
+            )*
+        };
+    }
+
+    catalog! {
+        USER_EXISTS = 155101, 409, "Existing user already created with the provided userId.";
+        USER_NOT_FOUND = 155102, 404, "Cannot find the user id in the system.";
+        TOKEN_NOT_FOUND = 155103, 401, "Cannot find the user token in the system.";
+        TOKEN_EXPIRED = 155104, 403, "The userToken had expired.";
+        TOKEN_INVALID = 155105, 403, "The userToken is invalid.";
+        USER_ALREADY_INITIALIZED = 155106, 409, "The user had already been initialized.";
+        PIN_ALREADY_SET = 155107, 409, "User has previously set a PIN. Use PUT /user/pin to reset the PIN.";
+        QUESTIONS_ALREADY_SET = 155108, 409, "User has previously set up their security questions, and they can't be reset.";
+        USER_DISABLED = 155109, 409, "The specified user has been disabled.";
+        PIN_NOT_SET = 155110, 400, "User has not set up a PIN yet.";
+        QUESTIONS_NOT_SET = 155111, 400, "User hasn't set the security questions for PIN backup yet.";
+        INCORRECT_PIN = 155112, 400, "The user has inputted the incorrect pin.";
+        APP_ID_UNKNOWN = 155114, 400, "Provided app ID is not recognized in the system.";
+        INCORRECT_ANSWERS = 155115, 400, "The user has inputted the incorrect security answers";
+        CHALLENGE_NOT_FOUND = 155116, 404, "The challenge ID doesn't exist in the system.";
+        CHALLENGE_CONTENT_INVALID = 155117, 400, "The content provided for approval is not correct.";
+        ENCRYPTION_KEY_MISMATCH = 155118, 400, "Encryption key does not match with the user's token. Call POST /users/token to get the correct token encryption key pair.";
+        PIN_LOCKED = 155119, 400, "The user's PIN input is locked. It will be unlocked after the cooldown period.";
+        ANSWERS_LOCKED = 155120, 400, "The user's security questions input is locked. It will be unlocked after the cooldown period.";
+        CHALLENGE_EXPIRED = 155121, 403, "The provided challengeId has expired.";
+        CHALLENGE_INVALID = 155122, 403, "The provided challengeId is invalid";
+        PIN_MISMATCH = 155703, 400, "The code you entered is not the same as the first one.";
+        PIN_WEAK = 155704, 400, "Your PIN can't have repeating or consecutive numbers.";
+        HINT_EQUALS_ANSWER = 155705, 400, "Your hint can't be the same as the answer.";
+        METADATA_LENGTH = 155504, 400, "Metadata array length needs to match number of blockchains in create user wallets request.";
+        PAGE_CURSOR_NOT_FOUND = 156012, 404, "Cannot find corresponding pagination cursor in the system.";
+        PAGE_PARAMS_INVALID = 156014, 400, "Pagination params are invalid. Only UUID format is supported for pageBefore and pageAfter.";
+        API_KEY_NOT_FOUND = 156007, 401, "TEST_API key or LIVE_API key is not found for the request.";
+        IDEMPOTENCY_KEY_REUSED = 156020, 403, "Please use a new idempotency key.";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_field_names_the_field() {
+        let e = ApiError::invalid_field("userId", "min", "userId must be at least 5 characters");
+        assert_eq!(e.code, 2);
+        assert_eq!(e.status, 400);
+        assert!(e.message.contains("userId"));
+        assert_eq!(e.errors[0].location, "userId");
+    }
+}

@@ -1,0 +1,16 @@
+//! latchkey's domain: the error catalog, custody crypto, session tokens, the services and the
+//! storage contract. No HTTP and no SQL here.
+
+pub mod audit;
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod kdf_pool;
+pub mod model;
+pub mod rules;
+pub mod service;
+pub mod session;
+pub mod store;
+
+pub use error::ApiError;
+pub use service::{ApiCaller, Latchkey, Settings, UserSession};

@@ -1,0 +1,360 @@
+//! Domain records as the store keeps them, and the enums of Circle's wire format.
+
+use crate::clock::Timestamp;
+use crate::crypto::WrappedKey;
+use serde::{Deserialize, Serialize};
+
+/// TEST or LIVE, as carried by the API key (and so by the tokens it issues).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Environment {
+    /// Testnets only.
+    Test,
+    /// Mainnets only.
+    Live,
+}
+
+impl Environment {
+    /// `TEST` / `LIVE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "TEST",
+            Environment::Live => "LIVE",
+        }
+    }
+
+    /// Parses `TEST` / `LIVE`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TEST" => Some(Environment::Test),
+            "LIVE" => Some(Environment::Live),
+            _ => None,
+        }
+    }
+
+    /// The prefix of API keys of this environment (`TEST_API_KEY`).
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Environment::Test => "TEST_API_KEY",
+            Environment::Live => "LIVE_API_KEY",
+        }
+    }
+}
+
+/// A developer account: owns API keys, users, and everything below them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    /// Entity id (UUID).
+    pub id: String,
+    /// The App ID the end-user side presents (UUID).
+    pub app_id: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// An API key as stored: only a hash of its secret part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// The middle part of `TEST_API_KEY:<id>:<secret>`.
+    pub key_id: String,
+    /// Owning entity.
+    pub entity_id: String,
+    /// Operator's label.
+    pub name: String,
+    /// TEST or LIVE.
+    pub environment: Environment,
+    /// SHA-256 of the secret part (the secret is 128 random bits, so a fast hash suffices).
+    pub secret_hash: Vec<u8>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// A security question as stored (the answer exists only inside the recovery wrap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredQuestion {
+    /// Question text.
+    pub question: String,
+    /// Optional hint (never equal to the answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Consecutive failed guesses and the lock they caused, for the PIN or for the answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuessState {
+    /// Failed attempts since the last success (an attempt counts as failed until it passes).
+    pub failed_attempts: i64,
+    /// When the lock started.
+    pub locked_date: Option<Timestamp>,
+    /// When the lock ends.
+    pub locked_expiry: Option<Timestamp>,
+    /// When an operator last lifted a lock.
+    pub last_lock_override: Option<Timestamp>,
+}
+
+impl GuessState {
+    /// Locked at `now`?
+    pub fn is_locked(&self, now: Timestamp) -> bool {
+        self.locked_expiry.is_some_and(|e| e > now)
+    }
+}
+
+/// Which secret a guess is against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// The 6-digit PIN.
+    Pin,
+    /// The security answers.
+    Answers,
+}
+
+impl SecretKind {
+    /// Column prefix in both schemas.
+    pub fn column_prefix(self) -> &'static str {
+        match self {
+            SecretKind::Pin => "pin",
+            SecretKind::Answers => "sq",
+        }
+    }
+}
+
+/// An end user of an entity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Owning entity.
+    pub entity_id: String,
+    /// Internal id (UUID), used to bind keys and in tokens.
+    pub internal_id: String,
+    /// The developer's userId (5–50 characters).
+    pub user_id: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Disabled by an operator.
+    pub disabled: bool,
+    /// The user key wrapped under the PIN.
+    pub pin_wrap: Option<WrappedKey>,
+    /// Bumped on every PIN rewrap; compare-and-swap guard for CHANGE_PIN / RESTORE_PIN.
+    pub pin_version: i64,
+    /// The user key wrapped under the security answers.
+    pub recovery_wrap: Option<WrappedKey>,
+    /// The questions (and hints) the user set.
+    pub questions: Vec<StoredQuestion>,
+    /// PIN guesses.
+    pub pin_guesses: GuessState,
+    /// Answer guesses.
+    pub answer_guesses: GuessState,
+}
+
+impl UserRecord {
+    /// Circle's `pinStatus`.
+    pub fn pin_status(&self, now: Timestamp) -> &'static str {
+        if self.pin_wrap.is_none() {
+            "UNSET"
+        } else if self.pin_guesses.is_locked(now) {
+            "LOCKED"
+        } else {
+            "ENABLED"
+        }
+    }
+
+    /// Circle's `securityQuestionStatus`.
+    pub fn security_question_status(&self, now: Timestamp) -> &'static str {
+        if self.recovery_wrap.is_none() {
+            "UNSET"
+        } else if self.answer_guesses.is_locked(now) {
+            "LOCKED"
+        } else {
+            "ENABLED"
+        }
+    }
+
+    /// The guess state of `kind`.
+    pub fn guesses(&self, kind: SecretKind) -> &GuessState {
+        match kind {
+            SecretKind::Pin => &self.pin_guesses,
+            SecretKind::Answers => &self.answer_guesses,
+        }
+    }
+}
+
+/// A new user to insert.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Owning entity.
+    pub entity_id: String,
+    /// Internal id (UUID).
+    pub internal_id: String,
+    /// The developer's userId.
+    pub user_id: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $wire:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(
+                #[doc = $wire]
+                #[serde(rename = $wire)]
+                $variant,
+            )*
+        }
+
+        impl $name {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire,)* }
+            }
+
+            /// Parses the wire name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($wire => Some($name::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What a challenge asks the user to approve.
+    ChallengeType {
+        Initialize = "INITIALIZE",
+        SetPin = "SET_PIN",
+        ChangePin = "CHANGE_PIN",
+        RestorePin = "RESTORE_PIN",
+        SetSecurityQuestions = "SET_SECURITY_QUESTIONS",
+        CreateWallet = "CREATE_WALLET",
+        CreateTransaction = "CREATE_TRANSACTION",
+        AccelerateTransaction = "ACCELERATE_TRANSACTION",
+        CancelTransaction = "CANCEL_TRANSACTION",
+        ContractExecution = "CONTRACT_EXECUTION",
+        WalletUpgrade = "WALLET_UPGRADE",
+        SignMessage = "SIGN_MESSAGE",
+        SignTypedData = "SIGN_TYPEDDATA",
+        SignTransaction = "SIGN_TRANSACTION",
+    }
+);
+
+wire_enum!(
+    /// Where a challenge stands.
+    ChallengeStatus {
+        Pending = "PENDING",
+        InProgress = "IN_PROGRESS",
+        Complete = "COMPLETE",
+        Failed = "FAILED",
+        Expired = "EXPIRED",
+    }
+);
+
+impl ChallengeStatus {
+    /// COMPLETE, FAILED and EXPIRED never change again.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ChallengeStatus::Complete | ChallengeStatus::Failed | ChallengeStatus::Expired
+        )
+    }
+}
+
+impl ChallengeType {
+    /// The webhook notification type sent when a challenge of this type ends.
+    pub fn notification_type(self) -> &'static str {
+        match self {
+            ChallengeType::Initialize => "challenges.initialize",
+            ChallengeType::SetPin => "challenges.setPin",
+            ChallengeType::ChangePin => "challenges.changePin",
+            ChallengeType::RestorePin => "challenges.restorePin",
+            ChallengeType::SetSecurityQuestions => "challenges.setSecurityQuestions",
+            ChallengeType::CreateWallet => "challenges.createWallet",
+            ChallengeType::CreateTransaction => "challenges.createTransaction",
+            ChallengeType::AccelerateTransaction => "challenges.accelerateTransaction",
+            ChallengeType::CancelTransaction => "challenges.cancelTransaction",
+            ChallengeType::ContractExecution => "challenges.contractExecution",
+            ChallengeType::WalletUpgrade => "challenges.walletUpgrade",
+            ChallengeType::SignMessage => "challenges.signMessage",
+            ChallengeType::SignTypedData => "challenges.signTypedData",
+            ChallengeType::SignTransaction => "challenges.signTransaction",
+        }
+    }
+}
+
+/// A challenge as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChallengeRecord {
+    /// Challenge id (UUID).
+    pub id: String,
+    /// Owning entity.
+    pub entity_id: String,
+    /// The user's internal id.
+    pub user_internal_id: String,
+    /// Type.
+    pub kind: ChallengeType,
+    /// Stored status (see [`ChallengeRecord::status_at`] for the one to show).
+    pub status: ChallengeStatus,
+    /// Wallet or transaction ids the challenge produced.
+    pub correlation_ids: Vec<String>,
+    /// Error code when FAILED.
+    pub error_code: Option<i64>,
+    /// Error message when FAILED.
+    pub error_message: Option<String>,
+    /// What the challenge will do (blockchains, metadata, what to sign): not secret.
+    pub payload: serde_json::Value,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// After this instant a non-terminal challenge is EXPIRED.
+    pub expires_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+impl ChallengeRecord {
+    /// The status as of `now`: a non-terminal challenge past its expiry is EXPIRED, whether
+    /// or not the row has been rewritten yet.
+    pub fn status_at(&self, now: Timestamp) -> ChallengeStatus {
+        if !self.status.is_terminal() && now >= self.expires_at {
+            ChallengeStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// One append-only audit log entry. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEvent {
+    /// Owning entity.
+    #[serde(rename = "entityId")]
+    pub entity_id: String,
+    /// The user's internal id, where one is concerned.
+    #[serde(rename = "userInternalId", skip_serializing_if = "Option::is_none")]
+    pub user_internal_id: Option<String>,
+    /// What happened (`pin.attempt.failed`, `pin.locked`, `token.issued`, ...).
+    pub action: String,
+    /// Non-secret details (challenge id, attempts left).
+    pub detail: serde_json::Value,
+    /// When.
+    #[serde(skip)]
+    pub at: Timestamp,
+}
+
+impl AuditEvent {
+    /// An event about a user.
+    pub fn user(
+        entity_id: &str,
+        user_internal_id: &str,
+        action: &str,
+        detail: serde_json::Value,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            entity_id: entity_id.to_string(),
+            user_internal_id: Some(user_internal_id.to_string()),
+            action: action.to_string(),
+            detail,
+            at,
+        }
+    }
+}

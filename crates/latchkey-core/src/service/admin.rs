@@ -1,0 +1,101 @@
+//! Operator tools beyond Circle's API: lift a lock, disable a user, read the audit log.
+//! None of them can open a user's keys: they only touch counters, flags and the log.
+
+use super::{store_failed, Latchkey};
+use crate::error::{codes, ApiError};
+use crate::model::{AuditEvent, SecretKind};
+use serde_json::json;
+
+impl Latchkey {
+    async fn internal_id(&self, entity_id: &str, user_id: &str) -> Result<String, ApiError> {
+        Ok(self
+            .store
+            .user(entity_id, user_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or(codes::USER_NOT_FOUND)?
+            .internal_id)
+    }
+
+    /// Disables or enables a user (a disabled user gets 155109 everywhere).
+    pub async fn set_user_disabled(
+        &self,
+        entity_id: &str,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<(), ApiError> {
+        let internal = self.internal_id(entity_id, user_id).await?;
+        let action = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        let audit = AuditEvent::user(
+            entity_id,
+            &internal,
+            action,
+            json!({ "by": "operator" }),
+            self.now(),
+        );
+        if self
+            .store
+            .set_user_disabled(entity_id, user_id, disabled, &audit)
+            .await
+            .map_err(store_failed)?
+        {
+            Ok(())
+        } else {
+            Err(codes::USER_NOT_FOUND)
+        }
+    }
+
+    /// Lifts the PIN or answer lock and clears the failure count (`lastLockOverrideDate`).
+    pub async fn lift_lock(
+        &self,
+        entity_id: &str,
+        user_id: &str,
+        kind: SecretKind,
+    ) -> Result<(), ApiError> {
+        let internal = self.internal_id(entity_id, user_id).await?;
+        let now = self.now();
+        let action = match kind {
+            SecretKind::Pin => "pin.unlocked",
+            SecretKind::Answers => "security_answers.unlocked",
+        };
+        let audit = AuditEvent::user(
+            entity_id,
+            &internal,
+            action,
+            json!({ "by": "operator" }),
+            now,
+        );
+        if self
+            .store
+            .lift_lock(entity_id, user_id, kind, now, &audit)
+            .await
+            .map_err(store_failed)?
+        {
+            Ok(())
+        } else {
+            Err(codes::USER_NOT_FOUND)
+        }
+    }
+
+    /// The audit log of the entity, or of one user.
+    pub async fn audit_log(
+        &self,
+        entity_id: &str,
+        user_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, ApiError> {
+        let internal = match user_id {
+            Some(u) => Some(self.internal_id(entity_id, u).await?),
+            None => None,
+        };
+        self.flush_audit().await;
+        self.store
+            .audit_log(entity_id, internal.as_deref(), limit)
+            .await
+            .map_err(store_failed)
+    }
+}

@@ -1,0 +1,288 @@
+//! The services: what each API call does, independent of HTTP. Handlers parse and render;
+//! everything that decides lives here.
+
+mod admin;
+mod challenges;
+mod secrets;
+mod users;
+
+pub use challenges::{ChallengeView, ExecuteInput, ExecuteOutcome, QuestionAnswer};
+pub use secrets::SecretString;
+
+use crate::audit::AuditSender;
+use crate::clock::{Clock, Timestamp};
+use crate::crypto::{self, KdfParams, MasterKey};
+use crate::error::{codes, ApiError};
+use crate::kdf_pool::KdfPool;
+use crate::model::{ApiKeyRecord, Entity, Environment, UserRecord};
+use crate::session::{SessionClaims, SessionKeys};
+use crate::store::{LockPolicy, Store, StoreError};
+use std::sync::Arc;
+
+/// Tunable behaviour; every field has a documented default (docs/configuration.md).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifetime of a userToken (default 60 minutes).
+    pub token_ttl_ms: i64,
+    /// Lifetime of a challenge (default 15 minutes).
+    pub challenge_ttl_ms: i64,
+    /// PIN guess limit (default 3 failures, 30 minutes).
+    pub pin_policy: LockPolicy,
+    /// Security answer guess limit (default 3 failures, 30 minutes).
+    pub answer_policy: LockPolicy,
+    /// Argon2id cost for new wraps.
+    pub kdf: KdfParams,
+    /// Emulator mode.
+    pub dev: bool,
+    /// Suggested security questions for set-up screens.
+    pub default_questions: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let lock = LockPolicy {
+            max_attempts: 3,
+            lock_ms: 30 * 60 * 1000,
+        };
+        Self {
+            token_ttl_ms: 60 * 60 * 1000,
+            challenge_ttl_ms: 15 * 60 * 1000,
+            pin_policy: lock,
+            answer_policy: lock,
+            kdf: KdfParams::PRODUCTION,
+            dev: false,
+            default_questions: Vec::new(),
+        }
+    }
+}
+
+/// A request authenticated by a developer API key.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    /// The key's entity.
+    pub entity_id: String,
+    /// TEST or LIVE.
+    pub environment: Environment,
+}
+
+/// A request authenticated by a userToken (and an API key or an App ID of the same entity).
+#[derive(Debug, Clone)]
+pub struct UserSession {
+    /// The token's claims.
+    pub claims: SessionClaims,
+    /// The user as read when the request started.
+    pub user: UserRecord,
+}
+
+impl UserSession {
+    /// The entity id.
+    pub fn entity_id(&self) -> &str {
+        &self.user.entity_id
+    }
+}
+
+/// The latchkey services over one store.
+#[derive(Clone)]
+pub struct Latchkey {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    master: MasterKey,
+    sessions: SessionKeys,
+    kdf: KdfPool,
+    settings: Arc<Settings>,
+    audit: AuditSender,
+}
+
+impl std::fmt::Debug for Latchkey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Latchkey")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Logs a store failure for the operator and returns the opaque 500.
+pub(crate) fn store_failed(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict => ApiError::internal(),
+        StoreError::Database(detail) => {
+            tracing::error!(%detail, "store failure");
+            ApiError::internal()
+        }
+    }
+}
+
+impl Latchkey {
+    /// Builds the services. Must be called inside a Tokio runtime (it starts the audit writer).
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        master: MasterKey,
+        kdf: KdfPool,
+        settings: Settings,
+    ) -> Self {
+        let audit = AuditSender::spawn(store.clone());
+        Self {
+            sessions: SessionKeys::new(&master),
+            store,
+            clock,
+            master,
+            kdf,
+            settings: Arc::new(settings),
+            audit,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Waits until queued audit events are written (shutdown, tests).
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
+    }
+
+    /// Authenticates `Authorization: Bearer TEST_API_KEY:<id>:<secret>`.
+    pub async fn authenticate_api_key(&self, header: Option<&str>) -> Result<ApiCaller, ApiError> {
+        let header = header.ok_or(codes::MALFORMED_AUTH)?;
+        let credentials = header
+            .strip_prefix("Bearer ")
+            .ok_or(codes::MALFORMED_AUTH)?
+            .trim();
+        let mut parts = credentials.splitn(3, ':');
+        let (prefix, key_id, secret) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(p), Some(i), Some(s)) if !i.is_empty() && !s.is_empty() => (p, i, s),
+            _ => return Err(codes::MALFORMED_AUTH),
+        };
+        let environment = match prefix {
+            "TEST_API_KEY" => Environment::Test,
+            "LIVE_API_KEY" => Environment::Live,
+            _ => return Err(codes::MALFORMED_AUTH),
+        };
+        if key_id.len() > 128 || secret.len() > 256 {
+            return Err(codes::API_KEY_NOT_FOUND);
+        }
+        let record = self.store.api_key(key_id).await.map_err(store_failed)?;
+        // Hash even when the key is unknown, so that both answers cost the same.
+        let presented = crypto::sha256(secret.as_bytes());
+        match record {
+            Some(r)
+                if crypto::ct_eq(&presented, &r.secret_hash) && r.environment == environment =>
+            {
+                Ok(ApiCaller {
+                    entity_id: r.entity_id,
+                    environment,
+                })
+            }
+            _ => Err(codes::API_KEY_NOT_FOUND),
+        }
+    }
+
+    /// Creates an API key for `entity_id`; returns the full key text (shown once).
+    pub async fn create_api_key(
+        &self,
+        entity_id: &str,
+        name: &str,
+        environment: Environment,
+    ) -> Result<String, ApiError> {
+        let key_id = crypto::random_hex(16);
+        let secret = crypto::random_hex(16);
+        let record = ApiKeyRecord {
+            key_id: key_id.clone(),
+            entity_id: entity_id.to_string(),
+            name: name.to_string(),
+            environment,
+            secret_hash: crypto::sha256(secret.as_bytes()).to_vec(),
+            created_at: self.now(),
+        };
+        self.store
+            .insert_api_key(&record)
+            .await
+            .map_err(store_failed)?;
+        Ok(format!("{}:{key_id}:{secret}", environment.key_prefix()))
+    }
+
+    /// The default entity, created on first start.
+    pub async fn ensure_default_entity(&self) -> Result<(Entity, bool), ApiError> {
+        let candidate = Entity {
+            id: uuid::Uuid::new_v4().to_string(),
+            app_id: uuid::Uuid::new_v4().to_string(),
+            name: "default".to_string(),
+            created_at: self.now(),
+        };
+        self.store
+            .ensure_default_entity(&candidate)
+            .await
+            .map_err(store_failed)
+    }
+
+    /// The entity of an API caller.
+    pub async fn entity(&self, caller: &ApiCaller) -> Result<Entity, ApiError> {
+        self.store
+            .entity(&caller.entity_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(ApiError::internal)
+    }
+
+    /// Authenticates the end user's side: `X-App-Id` + `X-User-Token`, no API key.
+    pub async fn authenticate_app_user(
+        &self,
+        app_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<UserSession, ApiError> {
+        let app_id = app_id.map(str::trim).filter(|a| !a.is_empty());
+        let app_id = app_id.ok_or(codes::APP_ID_UNKNOWN)?;
+        let entity = self
+            .store
+            .entity_by_app_id(app_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or(codes::APP_ID_UNKNOWN)?;
+        let caller = ApiCaller {
+            entity_id: entity.id,
+            environment: Environment::Test,
+        };
+        self.user_session(&caller, token).await
+    }
+
+    /// Authenticates a userToken presented together with `caller`'s API key.
+    pub async fn user_session(
+        &self,
+        caller: &ApiCaller,
+        token: Option<&str>,
+    ) -> Result<UserSession, ApiError> {
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(codes::TOKEN_NOT_FOUND)?;
+        let claims = self.sessions.verify(token, self.now())?;
+        if claims.entity_id != caller.entity_id {
+            return Err(codes::TOKEN_INVALID);
+        }
+        let user = self
+            .store
+            .user_by_internal_id(&claims.entity_id, &claims.internal_user_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or(codes::TOKEN_INVALID)?;
+        if user.user_id != claims.sub {
+            return Err(codes::TOKEN_INVALID);
+        }
+        if user.disabled {
+            return Err(codes::USER_DISABLED);
+        }
+        Ok(UserSession { claims, user })
+    }
+}

@@ -1,0 +1,322 @@
+//! The storage contract. Every method takes the entity (and, for end-user data, the user) so
+//! that a cross-tenant read cannot be written by accident, and every group of writes that
+//! belongs together is one method, committed in one transaction.
+
+use crate::clock::Timestamp;
+use crate::crypto::WrappedKey;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write (e.g. the userId exists).
+    #[error("conflict")]
+    Conflict,
+    /// The database failed; the text is for the operator's log, never for a response.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+/// Shorthand.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Sort order on creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first (Circle's default).
+    Desc,
+}
+
+/// Cursor pagination as Circle does it: items strictly after or before a given item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cursor {
+    /// The first page.
+    None,
+    /// Items that come after this one in the chosen order.
+    After(String),
+    /// Items that come before this one in the chosen order.
+    Before(String),
+}
+
+/// A page query.
+#[derive(Debug, Clone)]
+pub struct PageQuery {
+    /// 1–50.
+    pub size: u32,
+    /// Where to start.
+    pub cursor: Cursor,
+    /// Order.
+    pub order: Order,
+    /// Inclusive lower bound on creation time.
+    pub from: Option<Timestamp>,
+    /// Inclusive upper bound on creation time.
+    pub to: Option<Timestamp>,
+}
+
+/// One page of results, in the requested order.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// Items.
+    pub items: Vec<T>,
+    /// More items follow the last one.
+    pub has_next: bool,
+    /// More items precede the first one.
+    pub has_prev: bool,
+}
+
+/// Filters of `GET /users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// ENABLED / UNSET / LOCKED.
+    pub pin_status: Option<String>,
+    /// ENABLED / UNSET / LOCKED.
+    pub security_question_status: Option<String>,
+}
+
+/// The outcome of an idempotent create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotent<T> {
+    /// Done now.
+    Created(T),
+    /// The same key and the same request were seen before: the original result.
+    Replayed(T),
+    /// The same key came with a different request.
+    Mismatch,
+}
+
+/// An idempotency key claimed by a request: scoped to the entity, fingerprinted by a hash of
+/// the request (method, path, user, body) so that reuse with another request is refused.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// The caller's idempotencyKey.
+    pub key: String,
+    /// SHA-256 of the canonical request.
+    pub request_hash: Vec<u8>,
+}
+
+/// Result of claiming a guess before it is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt is counted; this is attempt `attempt` of the current run, and if it
+    /// fails the secret is locked when `attempt >= limit`.
+    Counted {
+        /// 1-based number of this attempt.
+        attempt: i64,
+    },
+    /// Locked: no guess is evaluated until `until`.
+    Locked {
+        /// Lock expiry.
+        until: Timestamp,
+    },
+}
+
+/// Lock policy for guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    /// Consecutive failures that lock.
+    pub max_attempts: i64,
+    /// How long the lock lasts, in milliseconds.
+    pub lock_ms: i64,
+}
+
+/// A replacement PIN wrap, written only if the PIN is still what the caller read.
+#[derive(Debug, Clone)]
+pub struct PinUpdate {
+    /// The new wrap.
+    pub wrap: WrappedKey,
+    /// `None`: the PIN must be unset; `Some(v)`: `pin_version` must still be `v`.
+    pub expected_version: Option<i64>,
+}
+
+/// A recovery wrap with its questions, written only if none is set.
+#[derive(Debug, Clone)]
+pub struct RecoveryUpdate {
+    /// The user key wrapped under the answers.
+    pub wrap: WrappedKey,
+    /// The questions (with hints).
+    pub questions: Vec<StoredQuestion>,
+}
+
+/// Everything a completed challenge changes, committed together.
+#[derive(Debug, Clone)]
+pub struct ChallengeCommit {
+    /// Owning entity.
+    pub entity_id: String,
+    /// The user's internal id.
+    pub user_internal_id: String,
+    /// The challenge that completes.
+    pub challenge_id: String,
+    /// When.
+    pub now: Timestamp,
+    /// New PIN wrap, if the PIN changes.
+    pub pin: Option<PinUpdate>,
+    /// New recovery wrap, if questions are set.
+    pub recovery: Option<RecoveryUpdate>,
+    /// A passed PIN check clears the PIN guess count and lock.
+    pub reset_pin_guesses: bool,
+    /// A passed answer check clears the answer guess count and lock.
+    pub reset_answer_guesses: bool,
+    /// Ids the challenge produced (wallets, transactions).
+    pub correlation_ids: Vec<String>,
+    /// Audit events of this change.
+    pub audit: Vec<AuditEvent>,
+}
+
+/// Why a commit was refused (nothing was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitRefused {
+    /// The challenge is no longer PENDING / IN_PROGRESS, or has expired.
+    ChallengeNotOpen,
+    /// The PIN or the questions changed since they were read.
+    UserChanged,
+}
+
+/// A challenge ending in failure.
+#[derive(Debug, Clone)]
+pub struct ChallengeFailure {
+    /// Owning entity.
+    pub entity_id: String,
+    /// The user's internal id.
+    pub user_internal_id: String,
+    /// The challenge.
+    pub challenge_id: String,
+    /// Circle's error code.
+    pub error_code: i64,
+    /// Its message.
+    pub error_message: String,
+    /// When.
+    pub now: Timestamp,
+    /// Audit events of this change.
+    pub audit: Vec<AuditEvent>,
+}
+
+/// Storage for latchkey; implemented for SQLite and PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The default entity, created (with `app_id`) on first call; `true` when created now.
+    async fn ensure_default_entity(&self, candidate: &Entity) -> StoreResult<(Entity, bool)>;
+    /// The entity that owns `app_id`.
+    async fn entity_by_app_id(&self, app_id: &str) -> StoreResult<Option<Entity>>;
+    /// The entity with id `entity_id`.
+    async fn entity(&self, entity_id: &str) -> StoreResult<Option<Entity>>;
+
+    /// Stores a new API key.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    /// Looks an API key up by its id part.
+    async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
+
+    /// Creates a user; [`StoreError::Conflict`] when the userId exists in the entity.
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<UserRecord>;
+    /// A user by the developer's userId.
+    async fn user(&self, entity_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>>;
+    /// A user by internal id.
+    async fn user_by_internal_id(
+        &self,
+        entity_id: &str,
+        internal_id: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+    /// A page of an entity's users. `Ok(None)` when the cursor names no user of the entity.
+    async fn list_users(
+        &self,
+        entity_id: &str,
+        filter: &UserFilter,
+        page: &PageQuery,
+        now: Timestamp,
+    ) -> StoreResult<Option<Page<UserRecord>>>;
+    /// Enables or disables a user; `false` when no such user.
+    async fn set_user_disabled(
+        &self,
+        entity_id: &str,
+        user_id: &str,
+        disabled: bool,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Lifts the lock (and clears the count) of `kind`, recording `lastLockOverrideDate`.
+    async fn lift_lock(
+        &self,
+        entity_id: &str,
+        user_id: &str,
+        kind: SecretKind,
+        now: Timestamp,
+        audit: &AuditEvent,
+    ) -> StoreResult<bool>;
+
+    /// Creates a challenge under an idempotency key (one transaction: a concurrent
+    /// duplicate sees the first one's result). Returns the challenge id.
+    async fn create_challenge(
+        &self,
+        challenge: &ChallengeRecord,
+        claim: &IdempotencyClaim,
+    ) -> StoreResult<Idempotent<String>>;
+    /// The request hash and resulting id recorded under an idempotency key, if any.
+    async fn idempotency_record(
+        &self,
+        entity_id: &str,
+        key: &str,
+    ) -> StoreResult<Option<(Vec<u8>, String)>>;
+    /// One of the user's challenges.
+    async fn challenge(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        challenge_id: &str,
+    ) -> StoreResult<Option<ChallengeRecord>>;
+    /// The user's challenges, newest first, optionally only those with `status` at `now`.
+    async fn list_challenges(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        status: Option<ChallengeStatus>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<ChallengeRecord>>;
+    /// PENDING → IN_PROGRESS (no-op otherwise).
+    async fn mark_challenge_in_progress(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        challenge_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// A non-terminal challenge past its expiry becomes EXPIRED.
+    async fn expire_challenge(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        challenge_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Counts a guess *before* it is checked: an atomic conditional increment that refuses
+    /// once the secret is locked. Sets the lock when this attempt reaches the limit, so that
+    /// a crash while checking counts as a failure.
+    async fn reserve_guess(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        kind: SecretKind,
+        policy: LockPolicy,
+        now: Timestamp,
+    ) -> StoreResult<Reservation>;
+    /// Records audit events of a failed guess that does not end the challenge.
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Fails an open challenge (no-op when it is already terminal).
+    async fn fail_challenge(&self, failure: &ChallengeFailure) -> StoreResult<()>;
+    /// Completes an open challenge with every change it makes, in one transaction.
+    async fn complete_challenge(
+        &self,
+        commit: &ChallengeCommit,
+    ) -> StoreResult<Result<(), CommitRefused>>;
+
+    /// The audit log, oldest first, optionally for one user.
+    async fn audit_log(
+        &self,
+        entity_id: &str,
+        user_internal_id: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes idempotency records created before `before`; returns how many.
+    async fn purge_idempotency(&self, before: Timestamp) -> StoreResult<u64>;
+}

@@ -1,0 +1,62 @@
+//! The Store on PostgreSQL: one pool; every state change is one transaction whose first
+//! statement is a conditional write, so concurrent instances serialise on row locks.
+
+use crate::migrate::{self, Migration};
+use latchkey_core::model::SecretKind;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use std::time::Duration;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// latchkey's PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    reserve_pin: String,
+    reserve_answers: String,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, String> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        migrate::run_postgres(&pool, MIGRATIONS).await?;
+        Ok(Self {
+            pool,
+            reserve_pin: crate::shared::reserve_guess_sql(SecretKind::Pin),
+            reserve_answers: crate::shared::reserve_guess_sql(SecretKind::Answers),
+        })
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn reserve_sql(&self, kind: SecretKind) -> &str {
+        match kind {
+            SecretKind::Pin => &self.reserve_pin,
+            SecretKind::Answers => &self.reserve_answers,
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+crate::shared::impl_store!(PostgresStore, sqlx::Postgres);

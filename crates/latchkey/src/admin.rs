@@ -1,0 +1,127 @@
+//! `latchkey apikey create` and `latchkey admin …`: operator tools working on the database
+//! directly (safe while a server runs on it).
+
+use crate::bootstrap;
+use crate::config::{Config, StorageArgs};
+use clap::Subcommand;
+use latchkey_core::model::{Environment, SecretKind};
+use serde_json::json;
+use std::process::ExitCode;
+
+/// `latchkey admin` commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Lift a PIN and/or security-answer lock (records lastLockOverrideDate).
+    Unlock {
+        /// The developer's userId.
+        #[arg(long)]
+        user_id: String,
+        /// Lift the PIN lock.
+        #[arg(long)]
+        pin: bool,
+        /// Lift the security-answer lock.
+        #[arg(long)]
+        answers: bool,
+    },
+    /// Disable a user: every call for them answers 155109.
+    DisableUser {
+        /// The developer's userId.
+        #[arg(long)]
+        user_id: String,
+    },
+    /// Enable a disabled user.
+    EnableUser {
+        /// The developer's userId.
+        #[arg(long)]
+        user_id: String,
+    },
+    /// Print the audit log as JSON lines (oldest first).
+    Audit {
+        /// Only this user's events.
+        #[arg(long)]
+        user_id: Option<String>,
+        /// At most this many lines.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+}
+
+/// `latchkey apikey create`.
+pub async fn create_api_key(
+    storage: &StorageArgs,
+    name: &str,
+    live: bool,
+) -> Result<ExitCode, String> {
+    let config = Config::resolve(storage, None)?;
+    let opened = bootstrap::open(&config).await?;
+    let env = if live {
+        Environment::Live
+    } else {
+        Environment::Test
+    };
+    let key = opened
+        .lk
+        .create_api_key(&opened.entity.id, name, env)
+        .await
+        .map_err(|e| e.message.to_string())?;
+    println!("{key}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `latchkey admin …`.
+pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCode, String> {
+    let config = Config::resolve(storage, None)?;
+    let opened = bootstrap::open(&config).await?;
+    let (lk, entity) = (&opened.lk, &opened.entity.id);
+    let fail = |e: latchkey_core::ApiError| format!("{} ({})", e.message, e.code);
+    match command {
+        AdminCommand::Unlock {
+            user_id,
+            pin,
+            answers,
+        } => {
+            let (pin, answers) = if !pin && !answers {
+                (true, true)
+            } else {
+                (pin, answers)
+            };
+            if pin {
+                lk.lift_lock(entity, &user_id, SecretKind::Pin)
+                    .await
+                    .map_err(fail)?;
+                println!("PIN lock lifted for {user_id}");
+            }
+            if answers {
+                lk.lift_lock(entity, &user_id, SecretKind::Answers)
+                    .await
+                    .map_err(fail)?;
+                println!("security-answer lock lifted for {user_id}");
+            }
+        }
+        AdminCommand::DisableUser { user_id } => {
+            lk.set_user_disabled(entity, &user_id, true)
+                .await
+                .map_err(fail)?;
+            println!("user {user_id} disabled");
+        }
+        AdminCommand::EnableUser { user_id } => {
+            lk.set_user_disabled(entity, &user_id, false)
+                .await
+                .map_err(fail)?;
+            println!("user {user_id} enabled");
+        }
+        AdminCommand::Audit { user_id, limit } => {
+            for e in lk
+                .audit_log(entity, user_id.as_deref(), limit)
+                .await
+                .map_err(fail)?
+            {
+                let line = json!({
+                    "at": e.at.iso(), "action": e.action, "userInternalId": e.user_internal_id, "detail": e.detail,
+                });
+                println!("{line}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

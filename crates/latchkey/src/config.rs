@@ -1,0 +1,209 @@
+//! Configuration: command-line flags over `LATCHKEY_*` environment variables over an optional
+//! TOML file (`--config`) over defaults. Every knob is documented in docs/configuration.md.
+
+use clap::Args;
+use latchkey_core::crypto::KdfParams;
+use latchkey_core::kdf_pool::KdfPool;
+use latchkey_core::store::LockPolicy;
+use latchkey_core::Settings;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the data lives; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Data directory (master key file, SQLite database).
+    #[arg(long, env = "LATCHKEY_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `latchkey serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "LATCHKEY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Emulator mode: fast PIN hashing, dev-only helper endpoints. Never with real users.
+    #[arg(long, env = "LATCHKEY_DEV")]
+    pub dev: bool,
+}
+
+/// The TOML file: the same knobs as the flags and environment, snake_case.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    dev: Option<bool>,
+    public_url: Option<String>,
+    master_key_file: Option<PathBuf>,
+    token_ttl_minutes: Option<i64>,
+    challenge_ttl_minutes: Option<i64>,
+    pin_max_attempts: Option<i64>,
+    pin_lock_minutes: Option<i64>,
+    answer_max_attempts: Option<i64>,
+    answer_lock_minutes: Option<i64>,
+    kdf_memory_kib: Option<u32>,
+    kdf_iterations: Option<u32>,
+    kdf_parallelism: Option<u32>,
+    kdf_workers: Option<usize>,
+    kdf_queue: Option<usize>,
+    db_max_connections: Option<u32>,
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// Emulator mode.
+    pub dev: bool,
+    /// Externally visible base URL (for `Link` headers behind a proxy).
+    pub public_url: Option<String>,
+    /// Master key file (when `LATCHKEY_MASTER_KEY` is not set).
+    pub master_key_file: PathBuf,
+    /// Service settings.
+    pub settings: Settings,
+    /// Argon2id threads.
+    pub kdf_workers: usize,
+    /// Argon2id waiting callers before 429.
+    pub kdf_queue: usize,
+    /// PostgreSQL pool size.
+    pub db_max_connections: u32,
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+        _ => Ok(None),
+    }
+}
+
+fn positive(name: &str, v: i64) -> Result<i64, String> {
+    if v > 0 {
+        Ok(v)
+    } else {
+        Err(format!("{name} must be greater than 0 (got {v})"))
+    }
+}
+
+impl Config {
+    /// Resolves the configuration (flags > environment > file > defaults).
+    pub fn resolve(storage: &StorageArgs, serve: Option<&ServeArgs>) -> Result<Self, String> {
+        let file: FileConfig = match &storage.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| format!("invalid config file {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = storage
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./latchkey-data"));
+        let database_url = storage
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display()));
+        let listen = serve
+            .and_then(|s| s.listen)
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let dev = serve.is_some_and(|s| s.dev) || file.dev.unwrap_or(false);
+        let master_key_file = env::<PathBuf>("LATCHKEY_MASTER_KEY_FILE")?
+            .or(file.master_key_file)
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        let minutes = |env_name: &str, file_v: Option<i64>, default: i64| -> Result<i64, String> {
+            let v = env::<i64>(env_name)?.or(file_v).unwrap_or(default);
+            Ok(positive(env_name, v)? * 60_000)
+        };
+        let count = |env_name: &str, file_v: Option<i64>, default: i64| -> Result<i64, String> {
+            positive(
+                env_name,
+                env::<i64>(env_name)?.or(file_v).unwrap_or(default),
+            )
+        };
+        let preset = if dev {
+            KdfParams::DEV
+        } else {
+            KdfParams::PRODUCTION
+        };
+        let kdf = KdfParams {
+            m_kib: env("LATCHKEY_KDF_MEMORY_KIB")?
+                .or(file.kdf_memory_kib)
+                .unwrap_or(preset.m_kib),
+            t: env("LATCHKEY_KDF_ITERATIONS")?
+                .or(file.kdf_iterations)
+                .unwrap_or(preset.t),
+            p: env("LATCHKEY_KDF_PARALLELISM")?
+                .or(file.kdf_parallelism)
+                .unwrap_or(preset.p),
+        };
+        if kdf.p == 0 || kdf.t == 0 || kdf.m_kib < 8 * kdf.p {
+            return Err(format!(
+                "invalid Argon2id parameters m={}KiB t={} p={}",
+                kdf.m_kib, kdf.t, kdf.p
+            ));
+        }
+        let settings = Settings {
+            token_ttl_ms: minutes("LATCHKEY_TOKEN_TTL_MINUTES", file.token_ttl_minutes, 60)?,
+            challenge_ttl_ms: minutes(
+                "LATCHKEY_CHALLENGE_TTL_MINUTES",
+                file.challenge_ttl_minutes,
+                15,
+            )?,
+            pin_policy: LockPolicy {
+                max_attempts: count("LATCHKEY_PIN_MAX_ATTEMPTS", file.pin_max_attempts, 3)?,
+                lock_ms: minutes("LATCHKEY_PIN_LOCK_MINUTES", file.pin_lock_minutes, 30)?,
+            },
+            answer_policy: LockPolicy {
+                max_attempts: count("LATCHKEY_ANSWER_MAX_ATTEMPTS", file.answer_max_attempts, 3)?,
+                lock_ms: minutes("LATCHKEY_ANSWER_LOCK_MINUTES", file.answer_lock_minutes, 30)?,
+            },
+            kdf,
+            dev,
+            default_questions: crate::DEFAULT_QUESTIONS
+                .iter()
+                .map(|q| q.to_string())
+                .collect(),
+        };
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url,
+            dev,
+            public_url: env::<String>("LATCHKEY_PUBLIC_URL")?.or(file.public_url),
+            master_key_file,
+            settings,
+            kdf_workers: env("LATCHKEY_KDF_WORKERS")?
+                .or(file.kdf_workers)
+                .unwrap_or_else(KdfPool::default_workers)
+                .max(1),
+            kdf_queue: env("LATCHKEY_KDF_QUEUE")?.or(file.kdf_queue).unwrap_or(64),
+            db_max_connections: env("LATCHKEY_DB_MAX_CONNECTIONS")?
+                .or(file.db_max_connections)
+                .unwrap_or(16)
+                .max(1),
+        })
+    }
+}

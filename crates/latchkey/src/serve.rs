@@ -1,0 +1,123 @@
+//! `latchkey serve`.
+
+use crate::bootstrap;
+use crate::config::{Config, ServeArgs, StorageArgs};
+use latchkey_api::AppState;
+use latchkey_core::model::Environment;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long idempotency keys are honoured (Circle: at least 24 hours).
+const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
+
+/// Runs the server until SIGINT / SIGTERM.
+pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, String> {
+    let config = Config::resolve(storage, Some(args))?;
+    if config.dev {
+        eprintln!(
+            "\n  !!! DEV MODE: PINs are hashed with a fast Argon2id preset (m={} KiB, t={}): anyone with the\n  !!! database and the master key can brute-force them. Dev-only endpoints are enabled without an\n  !!! API key. Use only for development and tests, never with real users.\n",
+            config.settings.kdf.m_kib, config.settings.kdf.t
+        );
+        tracing::warn!("dev mode: fast KDF preset and unauthenticated dev endpoints");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let opened = bootstrap::open(&config).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "latchkey {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "  database:   {}", redact_url(&config.database_url));
+    let _ = writeln!(out, "  data dir:   {}", config.data_dir.display());
+    let _ = writeln!(out, "  App ID:     {}", opened.entity.app_id);
+    if opened.first_start {
+        let key = opened
+            .lk
+            .create_api_key(&opened.entity.id, "first-start", Environment::Test)
+            .await
+            .map_err(|e| e.message.to_string())?;
+        let _ = writeln!(out, "  API key:    {key}");
+        let _ = writeln!(
+            out,
+            "              (shown once: store it now; `latchkey apikey create` makes more)"
+        );
+    }
+    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = out.flush();
+    drop(out);
+
+    let lk = opened.lk.clone();
+    let purge = tokio::spawn(async move {
+        loop {
+            let before = lk.now().plus_ms(-IDEMPOTENCY_RETENTION_MS);
+            if let Err(e) = lk.store().purge_idempotency(before).await {
+                tracing::warn!(error = %e, "idempotency purge failed");
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let state = AppState {
+        lk: opened.lk.clone(),
+        public_url: config.public_url.clone(),
+    };
+    let app = latchkey_api::router(state);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    purge.abort();
+    opened.lk.flush_audit().await;
+    served.map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The database URL without its password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}
