@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use error::HttpError;
 use latchkey_core::error::codes;
 use latchkey_core::Latchkey;
-use routes::{dev, sdk, user, users};
+use routes::{dev, sdk, user, users, web};
 use serde_json::json;
 use std::time::Instant;
 
@@ -28,6 +28,8 @@ pub struct AppState {
     pub lk: Latchkey,
     /// Base URL for `Link` headers when the server sits behind a proxy.
     pub public_url: Option<String>,
+    /// Origins allowed to frame the hosted page (besides the server itself).
+    pub frame_ancestors: Vec<String>,
 }
 
 /// `GET /ping`: `{"message":"pong"}`, no auth.
@@ -73,7 +75,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/w3s/sdk/challenges/{id}/execute",
             post(sdk::execute_sdk_challenge),
         )
-        .route("/v1/w3s/dev/status", get(dev::get_dev_status));
+        .route("/v1/w3s/dev/status", get(dev::get_dev_status))
+        .route("/", get(web::get_root))
+        .route("/pw", get(web::redirect_page))
+        .route("/pw/", get(web::get_page_index))
+        .route("/pw/{file}", get(web::get_page_file))
+        .route("/sdk/{file}", get(web::get_sdk_file))
+        .route("/sample", get(web::get_sample_index))
+        .route("/sample/", get(web::get_sample_index))
+        .route("/sample/{file}", get(web::get_sample_file));
     if state.lk.settings().dev {
         api = api
             .route("/v1/w3s/dev/users", post(dev::create_dev_user))

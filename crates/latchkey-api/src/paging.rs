@@ -83,7 +83,9 @@ pub fn page_query(pairs: &Pairs, check_cursor: fn(&str) -> bool) -> Result<PageQ
         (None, None) => Cursor::None,
         _ => return Err(codes::PAGE_PARAMS_INVALID),
     };
-    let (from, to) = (time_param(pairs, "from")?, time_param(pairs, "to")?);
+    let from = time_param(pairs, "from")?;
+    // Dates are shown to the second: `to` at a whole second includes that whole second.
+    let to = time_param(pairs, "to")?.map(|t| if t.0 % 1000 == 0 { t.plus_ms(999) } else { t });
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {
             return Err(ApiError::invalid_field(

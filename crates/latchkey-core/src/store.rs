@@ -198,6 +198,8 @@ pub struct ChallengeFailure {
 pub trait Store: Send + Sync + 'static {
     /// The default entity, created (with `app_id`) on first call; `true` when created now.
     async fn ensure_default_entity(&self, candidate: &Entity) -> StoreResult<(Entity, bool)>;
+    /// Creates another entity (a second developer account on the same server).
+    async fn insert_entity(&self, entity: &Entity) -> StoreResult<()>;
     /// The entity that owns `app_id`.
     async fn entity_by_app_id(&self, app_id: &str) -> StoreResult<Option<Entity>>;
     /// The entity with id `entity_id`.

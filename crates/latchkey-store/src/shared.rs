@@ -200,6 +200,20 @@ macro_rules! impl_store {
                 Ok((entity, created))
             }
 
+            async fn insert_entity(&self, e: &Entity) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO entities (id, app_id, name, is_default, created_at) VALUES ($1, $2, $3, 0, $4)",
+                )
+                .bind(&e.id)
+                .bind(&e.app_id)
+                .bind(&e.name)
+                .bind(e.created_at.0)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
             async fn entity_by_app_id(&self, app_id: &str) -> StoreResult<Option<Entity>> {
                 let row = sqlx::query("SELECT id, app_id, name, created_at FROM entities WHERE app_id = $1")
                     .bind(app_id)

@@ -57,6 +57,7 @@ pub struct FileConfig {
     kdf_workers: Option<usize>,
     kdf_queue: Option<usize>,
     db_max_connections: Option<u32>,
+    frame_ancestors: Option<Vec<String>>,
 }
 
 /// Everything resolved.
@@ -82,6 +83,8 @@ pub struct Config {
     pub kdf_queue: usize,
     /// PostgreSQL pool size.
     pub db_max_connections: u32,
+    /// Origins allowed to frame the hosted page.
+    pub frame_ancestors: Vec<String>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -187,7 +190,29 @@ impl Config {
                 .map(|q| q.to_string())
                 .collect(),
         };
+        let mut frame_ancestors: Vec<String> = match env::<String>("LATCHKEY_FRAME_ANCESTORS")? {
+            Some(list) => list
+                .split([',', ' '])
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect(),
+            None => file.frame_ancestors.unwrap_or_default(),
+        };
+        for origin in &frame_ancestors {
+            if !valid_origin(origin) {
+                return Err(format!(
+                    "frame ancestor {origin:?} must be an origin such as https://app.example.com"
+                ));
+            }
+        }
+        if dev {
+            frame_ancestors.extend([
+                "http://localhost:*".to_string(),
+                "http://127.0.0.1:*".to_string(),
+            ]);
+        }
         Ok(Self {
+            frame_ancestors,
             listen,
             data_dir,
             database_url,
@@ -206,4 +231,16 @@ impl Config {
                 .max(1),
         })
     }
+}
+
+/// `scheme://host[:port]`, with `*` allowed as a port or leading label (CSP source syntax).
+fn valid_origin(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "https" | "http")
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:*[]".contains(c))
 }

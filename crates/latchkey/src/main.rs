@@ -10,22 +10,6 @@ use clap::{Parser, Subcommand};
 use config::{ServeArgs, StorageArgs};
 use std::process::ExitCode;
 
-/// Suggested security questions for set-up screens.
-pub const DEFAULT_QUESTIONS: &[&str] = &[
-    "What was the name of your first pet?",
-    "In what city were you born?",
-    "What was the name of your first school?",
-    "What is your oldest cousin's first name?",
-    "What was the make of your first car?",
-    "What street did you live on in third grade?",
-    "What was your childhood nickname?",
-    "What is the name of your favourite childhood friend?",
-    "In what city did your parents meet?",
-    "What was the first concert you attended?",
-    "What was your first job?",
-    "What is your favourite book?",
-];
-
 #[derive(Debug, Parser)]
 #[command(
     name = "latchkey",

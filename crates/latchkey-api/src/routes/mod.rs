@@ -4,3 +4,4 @@ pub mod dev;
 pub mod sdk;
 pub mod user;
 pub mod users;
+pub mod web;

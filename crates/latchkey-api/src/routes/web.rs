@@ -1,0 +1,148 @@
+//! The hosted challenge page (`/pw/`), the web SDK (`/sdk/`) and the sample app (`/sample/`):
+//! static files compiled into the binary (read from the source tree in debug builds), served
+//! with a strict Content-Security-Policy.
+
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "../../web/"]
+struct WebAssets;
+
+#[derive(RustEmbed)]
+#[folder = "../../sdk/js/"]
+#[include = "*.js"]
+#[include = "*.d.ts"]
+#[exclude = "test/*"]
+#[exclude = "node_modules/*"]
+struct SdkAssets;
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or_default() {
+        "html" => "text/html; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "ts" => "text/plain; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+fn asset(
+    file: Option<rust_embed::EmbeddedFile>,
+    path: &str,
+    extra: &[(&'static str, String)],
+) -> Response {
+    let Some(file) = file else { return not_found() };
+    let mut resp = (
+        [
+            (header::CONTENT_TYPE, content_type(path)),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        file.data.into_owned(),
+    )
+        .into_response();
+    let headers = resp.headers_mut();
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(*name, v);
+        }
+    }
+    resp
+}
+
+/// The hosted page's policy: only its own scripts, styles and API; framed only by the
+/// origins the operator allows.
+fn page_csp(frame_ancestors: &[String]) -> String {
+    let mut ancestors = vec!["'self'".to_string()];
+    ancestors.extend(frame_ancestors.iter().cloned());
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors {}",
+        ancestors.join(" ")
+    )
+}
+
+fn safe(path: &str) -> bool {
+    !path.is_empty() && !path.contains("..") && !path.starts_with('/') && path.len() < 200
+}
+
+/// `GET /pw` → `/pw/` (the page loads its files by relative URL).
+pub async fn redirect_page() -> Redirect {
+    Redirect::permanent("/pw/")
+}
+
+/// `GET /pw/`.
+pub async fn get_page_index(State(s): State<AppState>) -> Response {
+    get_page_file(State(s), Path("index.html".to_string())).await
+}
+
+/// `GET /pw/{file}`.
+pub async fn get_page_file(State(s): State<AppState>, Path(file): Path<String>) -> Response {
+    if !safe(&file) {
+        return not_found();
+    }
+    let embedded = if file == "questions.json" {
+        WebAssets::get("questions.json")
+    } else {
+        WebAssets::get(&format!("pw/{file}"))
+    };
+    asset(
+        embedded,
+        &file,
+        &[("content-security-policy", page_csp(&s.frame_ancestors))],
+    )
+}
+
+/// `GET /sdk/{file}`: importable from any origin.
+pub async fn get_sdk_file(Path(file): Path<String>) -> Response {
+    if !safe(&file) {
+        return not_found();
+    }
+    asset(
+        SdkAssets::get(&file),
+        &file,
+        &[("access-control-allow-origin", "*".to_string())],
+    )
+}
+
+/// `GET /sample` and `/sample/`.
+pub async fn get_sample_index() -> Response {
+    get_sample_file(Path("index.html".to_string())).await
+}
+
+/// `GET /sample/{file}`.
+pub async fn get_sample_file(Path(file): Path<String>) -> Response {
+    if !safe(&file) {
+        return not_found();
+    }
+    let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+               frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    asset(
+        WebAssets::get(&format!("sample/{file}")),
+        &file,
+        &[("content-security-policy", csp.to_string())],
+    )
+}
+
+/// `GET /`: newcomers land on the sample app.
+pub async fn get_root() -> Redirect {
+    Redirect::temporary("/sample/")
+}
+
+/// The default security questions shipped in `web/questions.json`.
+pub fn default_questions() -> Vec<String> {
+    WebAssets::get("questions.json")
+        .and_then(|f| serde_json::from_slice::<Vec<String>>(&f.data).ok())
+        .unwrap_or_default()
+}
