@@ -1,0 +1,141 @@
+// Renders the `signing` object of GET /v1/w3s/sdk/challenges/{id}: what the user is asked to
+// approve. Every field the server sent is shown; nothing is rendered as HTML.
+import { h } from './dom.js';
+import { t } from './strings.js';
+
+// ── What is being signed ────────────────────────────────────────────────────────────────
+const LABELS = {
+  walletId: 'Wallet', address: 'From', sourceAddress: 'From', blockchain: 'Network', blockchains: 'Networks',
+  accountType: 'Account type', memo: 'Memo', to: 'To', destinationAddress: 'To', value: 'Value',
+  amount: 'Amount', amounts: 'Amounts', data: 'Data', chainId: 'Chain ID', nonce: 'Nonce', gas: 'Gas limit',
+  gasLimit: 'Gas limit', gasPrice: 'Gas price', maxFeePerGas: 'Max fee per gas',
+  maxPriorityFeePerGas: 'Max priority fee per gas', contractAddress: 'Contract',
+  abiFunctionSignature: 'Function', abiParameters: 'Parameters', tokenId: 'Token', feeLevel: 'Fee level',
+};
+const NATIVE = { ETH: 'ETH', ARB: 'ETH', BASE: 'ETH', OP: 'ETH', UNI: 'ETH', AVAX: 'AVAX', MATIC: 'POL', MONAD: 'MON' };
+
+function parseMaybeJson(v) {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function valueNode(v) {
+  if (v === null || v === undefined) return h('span', {}, '—');
+  if (typeof v === 'string') return v.length > 80 || v.includes('\n') ? h('pre', {}, v) : h('span', { class: v.startsWith('0x') ? 'mono' : '' }, v);
+  if (typeof v !== 'object') return h('span', {}, String(v));
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== 'object')) return h('span', {}, v.map(String).join(', '));
+    return h('dl', {}, v.flatMap((x, i) => [h('dt', {}, `#${i + 1}`), h('dd', {}, valueNode(x))]));
+  }
+  return h('dl', {}, Object.entries(v).flatMap(([k, x]) => [h('dt', {}, LABELS[k] || k), h('dd', {}, valueNode(x))]));
+}
+
+function formatUnits(raw, decimals) {
+  let n;
+  try {
+    n = BigInt(typeof raw === 'number' ? Math.trunc(raw) : String(raw).trim());
+  } catch {
+    return null;
+  }
+  const neg = n < 0n;
+  if (neg) n = -n;
+  const base = 10n ** BigInt(decimals);
+  const whole = n / base;
+  const frac = (n % base).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${neg ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+}
+
+function decodeHexText(hex) {
+  if (typeof hex !== 'string' || !/^(0x)?([0-9a-fA-F]{2})*$/.test(hex)) return null;
+  const clean = hex.replace(/^0x/, '');
+  const bytes = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // Only call it text when it is printable.
+    return /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(text) ? null : text;
+  } catch {
+    return null;
+  }
+}
+
+export function renderSigning(signing, type) {
+  const s = { ...signing };
+  const box = h('section', { id: 'signing', class: 'signing', 'aria-label': t('reviewTitle') });
+  const rows = [];
+  const take = (k) => { const v = s[k]; delete s[k]; return v; };
+  const chain = typeof s.blockchain === 'string' ? s.blockchain.split('-')[0] : '';
+
+  for (const k of ['walletId', 'address', 'sourceAddress', 'blockchain', 'blockchains', 'accountType']) {
+    if (s[k] !== undefined && s[k] !== null) rows.push(h('dt', {}, LABELS[k]), h('dd', {}, valueNode(take(k))));
+  }
+  if (rows.length) box.append(h('dl', {}, rows));
+
+  // SIGN_MESSAGE: the message, decoded when it was given as hex.
+  if (typeof s.message === 'string') {
+    const message = take('message');
+    const hex = take('encodedByHex') === true || /^0x[0-9a-fA-F]*$/.test(message);
+    const decoded = hex ? decodeHexText(message) : message;
+    box.append(h('h2', {}, t('message')), h('pre', { id: 'signing-message' }, decoded ?? message));
+    if (hex && decoded !== null) box.append(h('details', {}, h('summary', {}, t('rawHex')), h('pre', {}, message)));
+  }
+
+  // SIGN_TYPEDDATA: domain, primary type and fields.
+  const typed = parseMaybeJson(s.typedData ?? (type === 'SIGN_TYPEDDATA' ? s.data : undefined));
+  if (typed !== undefined) {
+    delete s.typedData;
+    if (type === 'SIGN_TYPEDDATA') delete s.data;
+    if (typed && typeof typed === 'object') {
+      if (typed.domain) box.append(h('h2', {}, t('domain')), h('div', { id: 'signing-domain' }, valueNode(typed.domain)));
+      if (typed.primaryType) box.append(h('h2', {}, t('primaryType')), h('p', { id: 'signing-primary-type' }, String(typed.primaryType)));
+      if (typed.message !== undefined) box.append(h('h2', {}, t('fields')), h('div', { id: 'signing-fields' }, valueNode(typed.message)));
+      if (typed.types) box.append(h('details', {}, h('summary', {}, t('technical')), h('pre', {}, JSON.stringify(typed.types, null, 2))));
+    } else {
+      box.append(h('h2', {}, t('fields')), h('pre', {}, String(typed)));
+    }
+  }
+
+  // SIGN_TRANSACTION and transaction types: to, value, data first.
+  const tx = parseMaybeJson(s.transaction);
+  if (tx !== undefined) {
+    delete s.transaction;
+    box.append(h('h2', {}, t('transaction')));
+    if (tx && typeof tx === 'object' && !Array.isArray(tx)) {
+      const txRows = [];
+      const rest = { ...tx };
+      for (const k of ['to', 'value', 'data']) {
+        if (!(k in rest)) continue;
+        const v = rest[k];
+        delete rest[k];
+        let node = valueNode(v);
+        if (k === 'value' && NATIVE[chain] && v !== null && v !== '') {
+          const units = formatUnits(v, 18);
+          if (units !== null) node = h('span', {}, `${units} ${NATIVE[chain]} `, h('span', { class: 'hint-text' }, `(${String(v)} wei)`));
+        }
+        txRows.push(h('dt', {}, LABELS[k]), h('dd', { id: `signing-tx-${k}` }, node));
+      }
+      for (const [k, v] of Object.entries(rest)) txRows.push(h('dt', {}, LABELS[k] || k), h('dd', {}, valueNode(v)));
+      box.append(h('dl', {}, txRows));
+    } else {
+      box.append(h('pre', {}, String(tx)));
+    }
+  }
+  if (s.rawTransaction !== undefined) {
+    box.append(h('details', { open: tx === undefined }, h('summary', {}, t('technical')), h('pre', { id: 'signing-raw' }, String(take('rawTransaction')))));
+  }
+
+  // Anything else the server sent is shown too: nothing is approved unseen.
+  const memo = take('memo');
+  const rest = Object.entries(s).filter(([, v]) => v !== undefined && v !== null);
+  if (rest.length || memo) {
+    const other = [];
+    if (memo) other.push(h('dt', {}, LABELS.memo), h('dd', { id: 'signing-memo' }, String(memo)));
+    for (const [k, v] of rest) other.push(h('dt', {}, LABELS[k] || k), h('dd', {}, valueNode(v)));
+    box.append(h('h2', {}, t('otherDetails')), h('dl', {}, other));
+  }
+  return box;
+}
