@@ -24,6 +24,15 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates.
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, String> {
+        // One direct connection first, so that a wrong address fails at once instead of
+        // after the pool's acquire timeout.
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?
+            .close()
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))

@@ -83,8 +83,9 @@ pub async fn open(config: &Config) -> Result<Opened, String> {
             config.data_dir.display()
         )
     })?;
-    let master = load_master_key(&config.master_key_file)?;
+    // The database first: a wrong URL must not leave a fresh master key behind.
     let store = latchkey_store::open(&config.database_url, config.db_max_connections).await?;
+    let master = load_master_key(&config.master_key_file)?;
     let lk = Latchkey::new(
         store,
         Arc::new(SystemClock),

@@ -185,10 +185,7 @@ impl Config {
             },
             kdf,
             dev,
-            default_questions: crate::DEFAULT_QUESTIONS
-                .iter()
-                .map(|q| q.to_string())
-                .collect(),
+            default_questions: latchkey_api::routes::web::default_questions(),
         };
         let mut frame_ancestors: Vec<String> = match env::<String>("LATCHKEY_FRAME_ANCESTORS")? {
             Some(list) => list

@@ -62,6 +62,7 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     let state = AppState {
         lk: opened.lk.clone(),
         public_url: config.public_url.clone(),
+        frame_ancestors: config.frame_ancestors.clone(),
     };
     let app = latchkey_api::router(state);
     let served = axum::serve(listener, app)

@@ -1,0 +1,713 @@
+//! The store conformance suite, written once and run against whichever backend
+//! `LATCHKEY_TEST_DATABASE_URL` names (a PostgreSQL server) or, by default, a fresh SQLite file.
+//! Each test gets a fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use latchkey_core::clock::Timestamp;
+use latchkey_core::crypto::{KdfParams, WrappedKey};
+use latchkey_core::model::*;
+use latchkey_core::store::*;
+use serde_json::json;
+use std::sync::Arc;
+
+async fn fresh_store() -> Arc<dyn Store> {
+    let url = match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sqlx::Connection;
+            let name = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            format!("{}/{name}", base.rsplit_once('/').unwrap().0)
+        }
+        _ => {
+            let dir = std::env::temp_dir()
+                .join(format!("latchkey-store-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join("t.db").display())
+        }
+    };
+    latchkey_store::open(&url, 8).await.unwrap()
+}
+
+const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+async fn entity(store: &dyn Store) -> Entity {
+    let e = Entity {
+        id: uuid::Uuid::new_v4().to_string(),
+        app_id: uuid::Uuid::new_v4().to_string(),
+        name: "e".into(),
+        created_at: T0,
+    };
+    let (got, created) = store.ensure_default_entity(&e).await.unwrap();
+    assert!(created);
+    got
+}
+
+async fn user(store: &dyn Store, e: &Entity, user_id: &str, at: Timestamp) -> UserRecord {
+    store
+        .insert_user(&NewUser {
+            entity_id: e.id.clone(),
+            internal_id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.into(),
+            created_at: at,
+        })
+        .await
+        .unwrap()
+}
+
+fn wrap(tag: u8) -> WrappedKey {
+    WrappedKey {
+        salt: vec![tag; 16],
+        params: KdfParams::DEV,
+        sealed: vec![tag; 60],
+    }
+}
+
+fn challenge(e: &Entity, u: &UserRecord, kind: ChallengeType) -> ChallengeRecord {
+    ChallengeRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        entity_id: e.id.clone(),
+        user_internal_id: u.internal_id.clone(),
+        kind,
+        status: ChallengeStatus::Pending,
+        correlation_ids: vec![],
+        error_code: None,
+        error_message: None,
+        payload: json!({ "k": 1 }),
+        created_at: T0,
+        expires_at: T0.plus_ms(900_000),
+        updated_at: T0,
+    }
+}
+
+fn claim(key: &str, hash: u8) -> IdempotencyClaim {
+    IdempotencyClaim {
+        key: key.into(),
+        request_hash: vec![hash; 32],
+    }
+}
+
+#[tokio::test]
+async fn default_entity_is_created_once() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let other = Entity {
+        id: "x".into(),
+        app_id: "y".into(),
+        name: "z".into(),
+        created_at: T0,
+    };
+    let (again, created) = s.ensure_default_entity(&other).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, e);
+    assert_eq!(
+        s.entity_by_app_id(&e.app_id).await.unwrap(),
+        Some(e.clone())
+    );
+    assert_eq!(s.entity_by_app_id("nope").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn users_are_unique_per_entity_and_isolated() {
+    let s = fresh_store().await;
+    let a = entity(&*s).await;
+    let b = Entity {
+        id: uuid::Uuid::new_v4().to_string(),
+        app_id: uuid::Uuid::new_v4().to_string(),
+        name: "b".into(),
+        created_at: T0,
+    };
+    s.insert_entity(&b).await.unwrap();
+    let ua = user(&*s, &a, "same-id", T0).await;
+    assert_eq!(ua.pin_wrap, None);
+    let dup = s
+        .insert_user(&NewUser {
+            entity_id: a.id.clone(),
+            internal_id: uuid::Uuid::new_v4().to_string(),
+            user_id: "same-id".into(),
+            created_at: T0,
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict)));
+    let ub = user(&*s, &b, "same-id", T0).await;
+    assert_ne!(ua.internal_id, ub.internal_id);
+    assert_eq!(
+        s.user(&a.id, "same-id").await.unwrap().unwrap().internal_id,
+        ua.internal_id
+    );
+    assert_eq!(
+        s.user_by_internal_id(&a.id, &ub.internal_id).await.unwrap(),
+        None,
+        "another entity's user"
+    );
+    let c = challenge(&b, &ub, ChallengeType::SetPin);
+    s.create_challenge(&c, &claim("k", 1)).await.unwrap();
+    assert_eq!(
+        s.challenge(&a.id, &ub.internal_id, &c.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.challenge(&b.id, &ua.internal_id, &c.id).await.unwrap(),
+        None,
+        "another user's challenge"
+    );
+    assert!(s
+        .challenge(&b.id, &ub.internal_id, &c.id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn list_users_pages_both_ways() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    for i in 0..5 {
+        user(&*s, &e, &format!("user-{i}"), T0.plus_ms(i * 1000)).await;
+    }
+    let q = |cursor, order| PageQuery {
+        size: 2,
+        cursor,
+        order,
+        from: None,
+        to: None,
+    };
+    let ids = |p: &Page<UserRecord>| {
+        p.items
+            .iter()
+            .map(|u| u.user_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let p = s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::None, Order::Desc),
+            T0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ids(&p), p.has_next, p.has_prev),
+        (vec!["user-4".to_string(), "user-3".into()], true, false)
+    );
+    let p = s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::After("user-3".into()), Order::Desc),
+            T0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ids(&p), p.has_next, p.has_prev),
+        (vec!["user-2".to_string(), "user-1".into()], true, true)
+    );
+    let p = s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::Before("user-1".into()), Order::Desc),
+            T0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&p), vec!["user-3".to_string(), "user-2".into()]);
+    let p = s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::After("user-1".into()), Order::Desc),
+            T0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((ids(&p), p.has_next), (vec!["user-0".to_string()], false));
+    let p = s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::None, Order::Asc),
+            T0,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&p), vec!["user-0".to_string(), "user-1".into()]);
+    let ranged = PageQuery {
+        size: 10,
+        cursor: Cursor::None,
+        order: Order::Asc,
+        from: Some(T0.plus_ms(1000)),
+        to: Some(T0.plus_ms(3000)),
+    };
+    let p = s
+        .list_users(&e.id, &UserFilter::default(), &ranged, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ids(&p),
+        vec!["user-1".to_string(), "user-2".into(), "user-3".into()]
+    );
+    assert!(s
+        .list_users(
+            &e.id,
+            &UserFilter::default(),
+            &q(Cursor::After("ghost".into()), Order::Desc),
+            T0
+        )
+        .await
+        .unwrap()
+        .is_none());
+    let unset = UserFilter {
+        pin_status: Some("UNSET".into()),
+        security_question_status: None,
+    };
+    assert_eq!(
+        s.list_users(&e.id, &unset, &q(Cursor::None, Order::Desc), T0)
+            .await
+            .unwrap()
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    let enabled = UserFilter {
+        pin_status: Some("ENABLED".into()),
+        security_question_status: None,
+    };
+    assert_eq!(
+        s.list_users(&e.id, &enabled, &q(Cursor::None, Order::Desc), T0)
+            .await
+            .unwrap()
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn idempotent_create_replays_refuses_mismatch_and_admits_one_of_many() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "idem-user", T0).await;
+    let c = challenge(&e, &u, ChallengeType::SetPin);
+    assert_eq!(
+        s.create_challenge(&c, &claim("k1", 1)).await.unwrap(),
+        Idempotent::Created(c.id.clone())
+    );
+    let c2 = challenge(&e, &u, ChallengeType::SetPin);
+    assert_eq!(
+        s.create_challenge(&c2, &claim("k1", 1)).await.unwrap(),
+        Idempotent::Replayed(c.id.clone())
+    );
+    assert_eq!(
+        s.create_challenge(&c2, &claim("k1", 2)).await.unwrap(),
+        Idempotent::Mismatch
+    );
+    assert_eq!(
+        s.idempotency_record(&e.id, "k1").await.unwrap(),
+        Some((vec![1; 32], c.id.clone()))
+    );
+    assert_eq!(
+        s.challenge(&e.id, &u.internal_id, &c2.id).await.unwrap(),
+        None,
+        "no second effect"
+    );
+
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (s, c) = (s.clone(), challenge(&e, &u, ChallengeType::ChangePin));
+        tasks.push(tokio::spawn(async move {
+            s.create_challenge(&c, &claim("k2", 9)).await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Idempotent::Created(id) => {
+                created += 1;
+                ids.insert(id);
+            }
+            Idempotent::Replayed(id) => {
+                ids.insert(id);
+            }
+            Idempotent::Mismatch => panic!("same request"),
+        }
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    // Records are kept until purged (the server purges after 48 hours).
+    assert_eq!(s.purge_idempotency(T0).await.unwrap(), 0);
+    assert_eq!(s.purge_idempotency(T0.plus_ms(1)).await.unwrap(), 2);
+    assert_eq!(s.idempotency_record(&e.id, "k1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn guesses_are_counted_before_checking_and_never_exceed_the_limit() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "guess-user", T0).await;
+    let policy = LockPolicy {
+        max_attempts: 3,
+        lock_ms: 60_000,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (s, e, u) = (s.clone(), e.id.clone(), u.internal_id.clone());
+        tasks.push(tokio::spawn(async move {
+            s.reserve_guess(&e, &u, SecretKind::Pin, policy, T0)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counted = Vec::new();
+    for t in tasks {
+        if let Reservation::Counted { attempt } = t.await.unwrap() {
+            counted.push(attempt);
+        }
+    }
+    counted.sort_unstable();
+    assert_eq!(counted, vec![1, 2, 3]);
+    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
+    assert_eq!(got.pin_guesses.locked_expiry, Some(T0.plus_ms(60_000)));
+    assert_eq!(
+        got.answer_guesses.failed_attempts, 0,
+        "answers count separately"
+    );
+    assert_eq!(
+        s.reserve_guess(
+            &e.id,
+            &u.internal_id,
+            SecretKind::Pin,
+            policy,
+            T0.plus_ms(59_999)
+        )
+        .await
+        .unwrap(),
+        Reservation::Locked {
+            until: T0.plus_ms(60_000)
+        }
+    );
+    // After the lock runs out a new run starts at 1.
+    assert_eq!(
+        s.reserve_guess(
+            &e.id,
+            &u.internal_id,
+            SecretKind::Pin,
+            policy,
+            T0.plus_ms(60_000)
+        )
+        .await
+        .unwrap(),
+        Reservation::Counted { attempt: 1 }
+    );
+    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
+    assert_eq!(
+        (got.pin_guesses.locked_date, got.pin_guesses.locked_expiry),
+        (None, None)
+    );
+}
+
+#[tokio::test]
+async fn completing_a_challenge_is_all_or_nothing() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "commit-user", T0).await;
+    let c = challenge(&e, &u, ChallengeType::Initialize);
+    s.create_challenge(&c, &claim("c1", 1)).await.unwrap();
+    let audit = vec![AuditEvent::user(
+        &e.id,
+        &u.internal_id,
+        "pin.set",
+        json!({}),
+        T0,
+    )];
+    let commit = ChallengeCommit {
+        entity_id: e.id.clone(),
+        user_internal_id: u.internal_id.clone(),
+        challenge_id: c.id.clone(),
+        now: T0.plus_ms(10),
+        pin: Some(PinUpdate {
+            wrap: wrap(1),
+            expected_version: None,
+        }),
+        recovery: Some(RecoveryUpdate {
+            wrap: wrap(2),
+            questions: vec![StoredQuestion {
+                question: "q?".into(),
+                hint: None,
+            }],
+        }),
+        reset_pin_guesses: true,
+        reset_answer_guesses: false,
+        correlation_ids: vec!["w1".into()],
+        audit,
+    };
+    assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
+    let got = s.user(&e.id, "commit-user").await.unwrap().unwrap();
+    assert_eq!(
+        (got.pin_wrap, got.recovery_wrap, got.pin_version),
+        (Some(wrap(1)), Some(wrap(2)), 1)
+    );
+    let stored = s
+        .challenge(&e.id, &u.internal_id, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.status, stored.correlation_ids),
+        (ChallengeStatus::Complete, vec!["w1".to_string()])
+    );
+    // The same challenge cannot complete twice.
+    assert_eq!(
+        s.complete_challenge(&commit).await.unwrap(),
+        Err(CommitRefused::ChallengeNotOpen)
+    );
+
+    // A PIN change against a stale version writes nothing, not even the challenge status.
+    let c2 = challenge(&e, &u, ChallengeType::ChangePin);
+    s.create_challenge(&c2, &claim("c2", 1)).await.unwrap();
+    let stale = ChallengeCommit {
+        challenge_id: c2.id.clone(),
+        pin: Some(PinUpdate {
+            wrap: wrap(3),
+            expected_version: Some(0),
+        }),
+        recovery: None,
+        audit: vec![AuditEvent::user(
+            &e.id,
+            &u.internal_id,
+            "pin.changed",
+            json!({}),
+            T0,
+        )],
+        ..commit.clone()
+    };
+    assert_eq!(
+        s.complete_challenge(&stale).await.unwrap(),
+        Err(CommitRefused::UserChanged)
+    );
+    assert_eq!(
+        s.challenge(&e.id, &u.internal_id, &c2.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ChallengeStatus::Pending
+    );
+    assert_eq!(
+        s.user(&e.id, "commit-user")
+            .await
+            .unwrap()
+            .unwrap()
+            .pin_wrap,
+        Some(wrap(1))
+    );
+    let log: Vec<_> = s
+        .audit_log(&e.id, Some(&u.internal_id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(
+        log,
+        vec!["pin.set".to_string()],
+        "the refused commit left no audit row"
+    );
+    // An expired challenge cannot complete.
+    let late = ChallengeCommit {
+        now: T0.plus_ms(900_000),
+        pin: Some(PinUpdate {
+            wrap: wrap(4),
+            expected_version: Some(1),
+        }),
+        ..stale
+    };
+    assert_eq!(
+        s.complete_challenge(&late).await.unwrap(),
+        Err(CommitRefused::ChallengeNotOpen)
+    );
+}
+
+#[tokio::test]
+async fn challenge_states_fail_expire_and_list() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "state-user", T0).await;
+    let a = challenge(&e, &u, ChallengeType::ChangePin);
+    let b = challenge(&e, &u, ChallengeType::ChangePin);
+    s.create_challenge(&a, &claim("a", 1)).await.unwrap();
+    s.create_challenge(&b, &claim("b", 1)).await.unwrap();
+    s.mark_challenge_in_progress(&e.id, &u.internal_id, &a.id, T0)
+        .await
+        .unwrap();
+    let failure = ChallengeFailure {
+        entity_id: e.id.clone(),
+        user_internal_id: u.internal_id.clone(),
+        challenge_id: a.id.clone(),
+        error_code: 155119,
+        error_message: "locked".into(),
+        now: T0,
+        audit: vec![],
+    };
+    s.fail_challenge(&failure).await.unwrap();
+    let got = s
+        .challenge(&e.id, &u.internal_id, &a.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.status, got.error_code),
+        (ChallengeStatus::Failed, Some(155119))
+    );
+    s.mark_challenge_in_progress(&e.id, &u.internal_id, &a.id, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.challenge(&e.id, &u.internal_id, &a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ChallengeStatus::Failed,
+        "terminal"
+    );
+    let later = T0.plus_ms(900_000);
+    let pending = s
+        .list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Pending), T0)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert!(s
+        .list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Pending), later)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Expired), later)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    s.expire_challenge(&e.id, &u.internal_id, &b.id, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.challenge(&e.id, &u.internal_id, &b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        ChallengeStatus::Expired
+    );
+    assert_eq!(
+        s.list_challenges(&e.id, &u.internal_id, None, later)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn operator_changes_and_audit() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "op-user", T0).await;
+    let ev = AuditEvent::user(&e.id, &u.internal_id, "user.disabled", json!({}), T0);
+    assert!(s
+        .set_user_disabled(&e.id, "op-user", true, &ev)
+        .await
+        .unwrap());
+    assert!(s.user(&e.id, "op-user").await.unwrap().unwrap().disabled);
+    assert!(!s
+        .set_user_disabled(&e.id, "ghost-user", true, &ev)
+        .await
+        .unwrap());
+    let policy = LockPolicy {
+        max_attempts: 1,
+        lock_ms: 1000,
+    };
+    s.reserve_guess(&e.id, &u.internal_id, SecretKind::Answers, policy, T0)
+        .await
+        .unwrap();
+    assert!(s
+        .user(&e.id, "op-user")
+        .await
+        .unwrap()
+        .unwrap()
+        .answer_guesses
+        .is_locked(T0));
+    let ev = AuditEvent::user(
+        &e.id,
+        &u.internal_id,
+        "security_answers.unlocked",
+        json!({}),
+        T0,
+    );
+    assert!(s
+        .lift_lock(&e.id, "op-user", SecretKind::Answers, T0.plus_ms(5), &ev)
+        .await
+        .unwrap());
+    let g = s
+        .user(&e.id, "op-user")
+        .await
+        .unwrap()
+        .unwrap()
+        .answer_guesses;
+    assert_eq!(
+        (g.failed_attempts, g.locked_expiry, g.last_lock_override),
+        (0, None, Some(T0.plus_ms(5)))
+    );
+    s.append_audit(&[AuditEvent {
+        entity_id: e.id.clone(),
+        user_internal_id: None,
+        action: "x".into(),
+        detail: json!({}),
+        at: T0,
+    }])
+    .await
+    .unwrap();
+    let all = s.audit_log(&e.id, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["user.disabled", "security_answers.unlocked", "x"]
+    );
+    assert_eq!(
+        s.audit_log(&e.id, Some(&u.internal_id), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn api_keys_round_trip() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let k = ApiKeyRecord {
+        key_id: "kid".into(),
+        entity_id: e.id.clone(),
+        name: "n".into(),
+        environment: Environment::Live,
+        secret_hash: vec![7; 32],
+        created_at: T0,
+    };
+    s.insert_api_key(&k).await.unwrap();
+    assert_eq!(s.api_key("kid").await.unwrap(), Some(k));
+    assert_eq!(s.api_key("other").await.unwrap(), None);
+}
