@@ -107,11 +107,12 @@ function render(name, { title, subtitle, back = false, cancel = true } = {}, ...
   const main = $('screen');
   main.setAttribute('data-screen', name);
   main.setAttribute('aria-busy', 'false');
-  main.replaceChildren(
+  // replaceChildren() would turn a null into the text "null": keep nodes only.
+  main.replaceChildren(...[
     h('h1', { class: 'title', tabindex: '-1' }, title),
     subtitle ? h('p', { class: 'sub' }, subtitle) : null,
-    ...content,
-  );
+    ...content.flat(),
+  ].filter((c) => c !== null && c !== undefined && c !== false));
   $('back').hidden = !back;
   $('cancel').hidden = !cancel || state.finished || !state.params;
   document.title = title;

@@ -64,7 +64,10 @@ function execute() {
 // After a challenge, point the newcomer at the next step of the tour.
 function suggestNext(type) {
   const nextType = { INITIALIZE: 'RESTORE_PIN', SET_PIN: 'CHANGE_PIN', CHANGE_PIN: 'RESTORE_PIN' }[type];
-  if (!nextType) return;
+  if (!nextType) {
+    devStatus(`${type} complete.`);
+    return;
+  }
   $('dev-challenge-type').value = nextType;
   devStatus(`${type} complete. Next: create a ${nextType} challenge.`);
 }

@@ -3,13 +3,17 @@
 //! server answers 429 instead of piling up memory-hard hashes.
 
 use crate::error::ApiError;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
-/// A bounded pool for memory-hard key derivations.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A bounded pool for memory-hard key derivations: `workers` dedicated threads take jobs in
+/// arrival order, so the pool stays busy with no thread start-up between hashes.
 #[derive(Debug, Clone)]
 pub struct KdfPool {
-    workers: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     admitted: Arc<Semaphore>,
     worker_count: usize,
 }
@@ -18,8 +22,29 @@ impl KdfPool {
     /// `workers` hashes at once; at most `queue` more waiting.
     pub fn new(workers: usize, queue: usize) -> Self {
         let workers = workers.max(1);
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("latchkey-kdf-{i}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job, never while hashing.
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // every pool handle is gone
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a KDF thread");
+            }
+        }
         Self {
-            workers: Arc::new(Semaphore::new(workers)),
+            jobs,
             admitted: Arc::new(Semaphore::new(workers + queue)),
             worker_count: workers,
         }
@@ -48,7 +73,7 @@ impl KdfPool {
             .map_err(|_| ApiError::too_many_requests())?;
         Ok(KdfTicket {
             pool: self.clone(),
-            _admitted: admitted,
+            admitted: Arc::new(admitted),
         })
     }
 
@@ -62,35 +87,31 @@ impl KdfPool {
     }
 }
 
-/// A place in the KDF queue.
+/// A place in the KDF queue, held until the caller and every job it queued are done.
 #[derive(Debug)]
 pub struct KdfTicket {
     pool: KdfPool,
-    _admitted: tokio::sync::OwnedSemaphorePermit,
+    admitted: Arc<OwnedSemaphorePermit>,
 }
 
 impl KdfTicket {
-    /// Runs `job` on a blocking thread once a worker is free.
+    /// Runs `job` on a pool thread, in arrival order.
     pub async fn run<T, F>(&self, job: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let worker = self
-            .pool
-            .workers
-            .clone()
-            .acquire_owned()
-            .await
+        let (tx, rx) = oneshot::channel();
+        // The job keeps the place in the queue even if the caller goes away mid-hash.
+        let place = self.admitted.clone();
+        self.pool
+            .jobs
+            .send(Box::new(move || {
+                let _place = place;
+                let _ = tx.send(job());
+            }))
             .map_err(|_| ApiError::internal())?;
-        // The permit moves into the job so that a caller who goes away cannot free a worker
-        // slot while its hash is still running.
-        tokio::task::spawn_blocking(move || {
-            let _worker = worker;
-            job()
-        })
-        .await
-        .map_err(|_| ApiError::internal())
+        rx.await.map_err(|_| ApiError::internal())
     }
 }
 

@@ -91,6 +91,35 @@ pub struct Latchkey {
     kdf: KdfPool,
     settings: Arc<Settings>,
     audit: AuditSender,
+    api_keys: Arc<ApiKeyCache>,
+}
+
+/// Recently verified API keys, so that the hot paths skip one database read per request.
+/// Entries live [`API_KEY_CACHE_MS`]; only the key id, its entity, environment and secret
+/// hash are kept, never the secret.
+#[derive(Default)]
+struct ApiKeyCache(std::sync::RwLock<std::collections::HashMap<String, (ApiKeyRecord, Timestamp)>>);
+
+/// How long a looked-up API key is trusted without reading the database again.
+const API_KEY_CACHE_MS: i64 = 10_000;
+const API_KEY_CACHE_MAX: usize = 10_000;
+
+impl ApiKeyCache {
+    fn get(&self, key_id: &str, now: Timestamp) -> Option<ApiKeyRecord> {
+        let map = self.0.read().ok()?;
+        map.get(key_id)
+            .filter(|(_, at)| now.0.saturating_sub(at.0) < API_KEY_CACHE_MS)
+            .map(|(r, _)| r.clone())
+    }
+
+    fn put(&self, record: ApiKeyRecord, now: Timestamp) {
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= API_KEY_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(record.key_id.clone(), (record, now));
+        }
+    }
 }
 
 impl std::fmt::Debug for Latchkey {
@@ -130,6 +159,7 @@ impl Latchkey {
             kdf,
             settings: Arc::new(settings),
             audit,
+            api_keys: Arc::default(),
         }
     }
 
@@ -173,7 +203,17 @@ impl Latchkey {
         if key_id.len() > 128 || secret.len() > 256 {
             return Err(codes::API_KEY_NOT_FOUND);
         }
-        let record = self.store.api_key(key_id).await.map_err(store_failed)?;
+        let now = self.now();
+        let record = match self.api_keys.get(key_id, now) {
+            Some(r) => Some(r),
+            None => {
+                let r = self.store.api_key(key_id).await.map_err(store_failed)?;
+                if let Some(r) = &r {
+                    self.api_keys.put(r.clone(), now);
+                }
+                r
+            }
+        };
         // Hash even when the key is unknown, so that both answers cost the same.
         let presented = crypto::sha256(secret.as_bytes());
         match record {

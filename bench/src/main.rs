@@ -1,0 +1,192 @@
+//! `latchkey-bench storm`: the rate of PIN verifications while 32 users change their PIN at
+//! once, as a ratio to the raw Argon2id rate of the same policy on the KDF pool's threads, and
+//! the p99 of `GET /v1/w3s/user/challenges/{id}` during that storm against its p99 at rest.
+
+use clap::Parser;
+use latchkey_client::{ChallengeExecutor, DeveloperClient};
+use latchkey_core::crypto::{argon2id, KdfParams};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// The server's base URL.
+    #[arg(long)]
+    url: String,
+    /// A TEST API key.
+    #[arg(long)]
+    api_key: String,
+    /// Concurrent CHANGE_PIN executions.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Length of each measured phase.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Concurrent readers of the challenge endpoint.
+    #[arg(long, default_value_t = 2)]
+    readers: usize,
+    /// The server's Argon2id policy, as `m_kib,t,p`.
+    #[arg(long, default_value = "65536,3,1")]
+    kdf: String,
+    /// The server's KDF pool threads.
+    #[arg(long, default_value_t = 1)]
+    kdf_workers: usize,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("bench: {msg}");
+    std::process::exit(1)
+}
+
+/// Argon2id hashes per second on `threads` threads for `seconds`.
+fn raw_rate(params: KdfParams, threads: usize, seconds: u64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (stop, count) = (stop.clone(), count.clone());
+            std::thread::spawn(move || {
+                let salt = [i as u8; 16];
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = argon2id(params, b"135790", &salt);
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn p99(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64) * 0.99).ceil() as usize - 1]
+}
+
+/// Reads one challenge in a loop until `stop`; returns latencies in ms.
+async fn read_loop(url: String, api_key: String, token: String, id: String, stop: Arc<AtomicBool>) -> Vec<f64> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let ok = http
+            .get(format!("{url}/v1/w3s/user/challenges/{id}"))
+            .header("authorization", format!("Bearer {api_key}"))
+            .header("x-user-token", &token)
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false);
+        if !ok {
+            fail("challenge read failed");
+        }
+        out.push(t.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    out
+}
+
+async fn measure_reads(args: &Args, token: &str, id: &str, seconds: u64) -> Vec<f64> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..args.readers)
+        .map(|_| tokio::spawn(read_loop(args.url.clone(), args.api_key.clone(), token.to_string(), id.to_string(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    all
+}
+
+const PINS: [&str; 2] = ["159357", "246813"];
+
+fn questions() -> serde_json::Value {
+    json!([{ "question": "First pet?", "answer": "rex" }, { "question": "Birth city?", "answer": "lyon" }])
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let params = KdfParams::decode(&args.kdf).unwrap_or_else(|| fail("--kdf must be m_kib,t,p"));
+    let dev = DeveloperClient::new(&args.url, &args.api_key);
+    let app_id = dev.app_id().await.unwrap_or_else(|e| fail(e));
+
+    println!("raw Argon2id (m={} KiB, t={}, p={}) on {} thread(s)...", params.m_kib, params.t, params.p, args.kdf_workers);
+    let raw = raw_rate(params, args.kdf_workers, args.seconds.min(10));
+    println!("  {raw:.2} hashes/s");
+
+    println!("setting up {} users...", args.concurrency + 1);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut users = Vec::new();
+    for i in 0..=args.concurrency {
+        let user_id = format!("storm-{}-{i}", &run[..8]);
+        dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
+        let (token, key) = dev.create_user_token(&user_id).await.unwrap_or_else(|e| fail(e));
+        let exec = ChallengeExecutor::new(&args.url, &app_id, &token, &key).unwrap_or_else(|e| fail(e));
+        let id = dev
+            .create_challenge(reqwest::Method::POST, "/v1/w3s/user/initialize", &token, json!({}))
+            .await
+            .unwrap_or_else(|e| fail(e));
+        exec.execute(&id, &json!({ "newPin": PINS[0], "securityQuestions": questions() })).await.unwrap_or_else(|e| fail(e));
+        users.push((token, exec));
+    }
+    let (reader_token, _) = users.pop().unwrap_or_else(|| fail("no users"));
+    let read_id = dev
+        .create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &reader_token, json!({}))
+        .await
+        .unwrap_or_else(|e| fail(e));
+
+    println!("GET /v1/w3s/user/challenges/{{id}} at rest ({} readers, {} s)...", args.readers, args.seconds.min(10));
+    let idle = p99(measure_reads(&args, &reader_token, &read_id, args.seconds.min(10)).await);
+
+    println!("storm: {} concurrent CHANGE_PIN executions for {} s...", users.len(), args.seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut storm = Vec::new();
+    for (token, exec) in users {
+        let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
+        storm.push(tokio::spawn(async move {
+            let mut current = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(id) = dev.create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &token, json!({})).await else {
+                    fail("challenge creation failed during the storm");
+                };
+                match exec.execute(&id, &json!({ "pin": PINS[current], "newPin": PINS[1 - current] })).await {
+                    Ok(_) => {
+                        current = 1 - current;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => fail(format!("execution failed during the storm: {e}")),
+                }
+            }
+        }));
+    }
+    let busy = p99(measure_reads(&args, &reader_token, &read_id, args.seconds).await);
+    stop.store(true, Ordering::Relaxed);
+    let elapsed_at_stop = started.elapsed().as_secs_f64();
+    let completed_at_stop = done.load(Ordering::Relaxed) as f64;
+    for t in storm {
+        let _ = t.await;
+    }
+    let verifications = completed_at_stop / elapsed_at_stop;
+    let kdf_ops = verifications * 2.0;
+    println!();
+    println!("PIN verifications/s under the storm: {verifications:.2} (each CHANGE_PIN also rewraps: {kdf_ops:.2} Argon2id/s)");
+    println!("raw Argon2id on the pool's {} thread(s):  {raw:.2}/s", args.kdf_workers);
+    println!("ratio of server Argon2id rate to raw:  {:.2}  (target >= 0.90)", kdf_ops / raw);
+    println!("GET challenge p99 at rest:    {idle:.2} ms");
+    println!("GET challenge p99 in storm:   {busy:.2} ms  ({:.2}x at rest; target <= 2x and <= 10 ms)", busy / idle);
+}
