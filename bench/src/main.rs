@@ -74,7 +74,13 @@ fn p99(mut v: Vec<f64>) -> f64 {
 }
 
 /// Reads one challenge in a loop until `stop`; returns latencies in ms.
-async fn read_loop(url: String, api_key: String, token: String, id: String, stop: Arc<AtomicBool>) -> Vec<f64> {
+async fn read_loop(
+    url: String,
+    api_key: String,
+    token: String,
+    id: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<f64> {
     let http = reqwest::Client::new();
     let mut out = Vec::new();
     while !stop.load(Ordering::Relaxed) {
@@ -99,7 +105,15 @@ async fn read_loop(url: String, api_key: String, token: String, id: String, stop
 async fn measure_reads(args: &Args, token: &str, id: &str, seconds: u64) -> Vec<f64> {
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..args.readers)
-        .map(|_| tokio::spawn(read_loop(args.url.clone(), args.api_key.clone(), token.to_string(), id.to_string(), stop.clone())))
+        .map(|_| {
+            tokio::spawn(read_loop(
+                args.url.clone(),
+                args.api_key.clone(),
+                token.to_string(),
+                id.to_string(),
+                stop.clone(),
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     stop.store(true, Ordering::Relaxed);
@@ -123,7 +137,10 @@ async fn main() {
     let dev = DeveloperClient::new(&args.url, &args.api_key);
     let app_id = dev.app_id().await.unwrap_or_else(|e| fail(e));
 
-    println!("raw Argon2id (m={} KiB, t={}, p={}) on {} thread(s)...", params.m_kib, params.t, params.p, args.kdf_workers);
+    println!(
+        "raw Argon2id (m={} KiB, t={}, p={}) on {} thread(s)...",
+        params.m_kib, params.t, params.p, args.kdf_workers
+    );
     let raw = raw_rate(params, args.kdf_workers, args.seconds.min(10));
     println!("  {raw:.2} hashes/s");
 
@@ -133,25 +150,52 @@ async fn main() {
     for i in 0..=args.concurrency {
         let user_id = format!("storm-{}-{i}", &run[..8]);
         dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
-        let (token, key) = dev.create_user_token(&user_id).await.unwrap_or_else(|e| fail(e));
-        let exec = ChallengeExecutor::new(&args.url, &app_id, &token, &key).unwrap_or_else(|e| fail(e));
-        let id = dev
-            .create_challenge(reqwest::Method::POST, "/v1/w3s/user/initialize", &token, json!({}))
+        let (token, key) = dev
+            .create_user_token(&user_id)
             .await
             .unwrap_or_else(|e| fail(e));
-        exec.execute(&id, &json!({ "newPin": PINS[0], "securityQuestions": questions() })).await.unwrap_or_else(|e| fail(e));
+        let exec =
+            ChallengeExecutor::new(&args.url, &app_id, &token, &key).unwrap_or_else(|e| fail(e));
+        let id = dev
+            .create_challenge(
+                reqwest::Method::POST,
+                "/v1/w3s/user/initialize",
+                &token,
+                json!({}),
+            )
+            .await
+            .unwrap_or_else(|e| fail(e));
+        exec.execute(
+            &id,
+            &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
         users.push((token, exec));
     }
     let (reader_token, _) = users.pop().unwrap_or_else(|| fail("no users"));
     let read_id = dev
-        .create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &reader_token, json!({}))
+        .create_challenge(
+            reqwest::Method::PUT,
+            "/v1/w3s/user/pin",
+            &reader_token,
+            json!({}),
+        )
         .await
         .unwrap_or_else(|e| fail(e));
 
-    println!("GET /v1/w3s/user/challenges/{{id}} at rest ({} readers, {} s)...", args.readers, args.seconds.min(10));
+    println!(
+        "GET /v1/w3s/user/challenges/{{id}} at rest ({} readers, {} s)...",
+        args.readers,
+        args.seconds.min(10)
+    );
     let idle = p99(measure_reads(&args, &reader_token, &read_id, args.seconds.min(10)).await);
 
-    println!("storm: {} concurrent CHANGE_PIN executions for {} s...", users.len(), args.seconds);
+    println!(
+        "storm: {} concurrent CHANGE_PIN executions for {} s...",
+        users.len(),
+        args.seconds
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -161,10 +205,19 @@ async fn main() {
         storm.push(tokio::spawn(async move {
             let mut current = 0;
             while !stop.load(Ordering::Relaxed) {
-                let Ok(id) = dev.create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &token, json!({})).await else {
+                let Ok(id) = dev
+                    .create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &token, json!({}))
+                    .await
+                else {
                     fail("challenge creation failed during the storm");
                 };
-                match exec.execute(&id, &json!({ "pin": PINS[current], "newPin": PINS[1 - current] })).await {
+                match exec
+                    .execute(
+                        &id,
+                        &json!({ "pin": PINS[current], "newPin": PINS[1 - current] }),
+                    )
+                    .await
+                {
                     Ok(_) => {
                         current = 1 - current;
                         done.fetch_add(1, Ordering::Relaxed);
@@ -185,8 +238,17 @@ async fn main() {
     let kdf_ops = verifications * 2.0;
     println!();
     println!("PIN verifications/s under the storm: {verifications:.2} (each CHANGE_PIN also rewraps: {kdf_ops:.2} Argon2id/s)");
-    println!("raw Argon2id on the pool's {} thread(s):  {raw:.2}/s", args.kdf_workers);
-    println!("ratio of server Argon2id rate to raw:  {:.2}  (target >= 0.90)", kdf_ops / raw);
+    println!(
+        "raw Argon2id on the pool's {} thread(s):  {raw:.2}/s",
+        args.kdf_workers
+    );
+    println!(
+        "ratio of server Argon2id rate to raw:  {:.2}  (target >= 0.90)",
+        kdf_ops / raw
+    );
     println!("GET challenge p99 at rest:    {idle:.2} ms");
-    println!("GET challenge p99 in storm:   {busy:.2} ms  ({:.2}x at rest; target <= 2x and <= 10 ms)", busy / idle);
+    println!(
+        "GET challenge p99 in storm:   {busy:.2} ms  ({:.2}x at rest; target <= 2x and <= 10 ms)",
+        busy / idle
+    );
 }
