@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use error::HttpError;
 use latchkey_core::error::codes;
 use latchkey_core::Latchkey;
-use routes::{dev, sdk, user, users, web};
+use routes::{dev, sdk, subscriptions, user, users, web};
 use serde_json::json;
 use std::time::Instant;
 
@@ -30,6 +30,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Origins allowed to frame the hosted page (besides the server itself).
     pub frame_ancestors: Vec<String>,
+    /// Webhook subscriptions and signing keys.
+    pub webhooks: latchkey_webhooks::Webhooks,
 }
 
 /// `GET /ping`: `{"message":"pong"}`, no auth.
@@ -76,6 +78,20 @@ pub fn router(state: AppState) -> Router {
             post(sdk::execute_sdk_challenge),
         )
         .route("/v1/w3s/dev/status", get(dev::get_dev_status))
+        .route(
+            "/v2/notifications/subscriptions",
+            post(subscriptions::create_subscription).get(subscriptions::list_subscriptions),
+        )
+        .route(
+            "/v2/notifications/subscriptions/{id}",
+            get(subscriptions::get_subscription)
+                .patch(subscriptions::update_subscription)
+                .delete(subscriptions::delete_subscription),
+        )
+        .route(
+            "/v2/notifications/publicKey/{id}",
+            get(subscriptions::get_notification_public_key),
+        )
         .route("/", get(web::get_root))
         .route("/pw", get(web::redirect_page))
         .route("/pw/", get(web::get_page_index))

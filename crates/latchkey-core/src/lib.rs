@@ -11,6 +11,7 @@ pub mod rules;
 pub mod service;
 pub mod session;
 pub mod store;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use service::{ApiCaller, Latchkey, Settings, UserSession};

@@ -5,6 +5,7 @@
 use crate::clock::Timestamp;
 use crate::crypto::WrappedKey;
 use crate::model::*;
+use crate::webhooks::*;
 use async_trait::async_trait;
 
 /// Why a store call failed.
@@ -163,6 +164,8 @@ pub struct ChallengeCommit {
     pub correlation_ids: Vec<String>,
     /// Audit events of this change.
     pub audit: Vec<AuditEvent>,
+    /// The webhook notification of this change, queued in the same transaction.
+    pub notification: Option<NotificationDraft>,
 }
 
 /// Why a commit was refused (nothing was written).
@@ -191,6 +194,18 @@ pub struct ChallengeFailure {
     pub now: Timestamp,
     /// Audit events of this change.
     pub audit: Vec<AuditEvent>,
+    /// The webhook notification of this change, queued in the same transaction.
+    pub notification: Option<NotificationDraft>,
+}
+
+/// A delivery claimed by one worker until `lease_until`.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    /// The outbox row (with its subscription's endpoint).
+    pub delivery: DeliveryRecord,
+    /// The claim's token; finishing requires it, so a claim that lapsed cannot be finished
+    /// by its old owner after another worker took the row.
+    pub lease_token: String,
 }
 
 /// Storage for latchkey; implemented for SQLite and PostgreSQL.
@@ -311,6 +326,71 @@ pub trait Store: Send + Sync + 'static {
         &self,
         commit: &ChallengeCommit,
     ) -> StoreResult<Result<(), CommitRefused>>;
+
+    /// Creates a subscription.
+    async fn insert_subscription(&self, sub: &SubscriptionRecord) -> StoreResult<()>;
+    /// The entity's subscriptions, oldest first.
+    async fn list_subscriptions(&self, entity_id: &str) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// One subscription of the entity.
+    async fn subscription(
+        &self,
+        entity_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<SubscriptionRecord>>;
+    /// Renames / enables / pauses a subscription; `false` when there is none.
+    async fn update_subscription(
+        &self,
+        entity_id: &str,
+        id: &str,
+        name: Option<&str>,
+        enabled: Option<bool>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Deletes a subscription and its pending deliveries; `false` when there is none.
+    async fn delete_subscription(&self, entity_id: &str, id: &str) -> StoreResult<bool>;
+
+    /// Stores a new webhook signing key; when `active`, the entity's other keys stop signing
+    /// (they stay resolvable for verification).
+    async fn insert_webhook_key(&self, key: &WebhookKeyRecord) -> StoreResult<()>;
+    /// The key that signs the entity's new notifications.
+    async fn active_webhook_key(&self, entity_id: &str) -> StoreResult<Option<WebhookKeyRecord>>;
+    /// One of the entity's keys, active or retired.
+    async fn webhook_key(
+        &self,
+        entity_id: &str,
+        key_id: &str,
+    ) -> StoreResult<Option<WebhookKeyRecord>>;
+
+    /// Queues a notification for every matching enabled subscription; returns the
+    /// notification ids (one per subscription).
+    async fn enqueue_notification(
+        &self,
+        draft: &NotificationDraft,
+        now: Timestamp,
+    ) -> StoreResult<Vec<String>>;
+    /// Claims up to `limit` due deliveries for `lease_ms` (no two workers, on any instance,
+    /// ever hold the same row).
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records an attempt of a claimed delivery; `false` when the claim was lost.
+    async fn finish_delivery(
+        &self,
+        claim: &ClaimedDelivery,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The entity's deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        entity_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Queues a delivery again, due now; `false` when there is none.
+    async fn redeliver(&self, entity_id: &str, id: &str, now: Timestamp) -> StoreResult<bool>;
 
     /// The audit log, oldest first, optionally for one user.
     async fn audit_log(

@@ -7,11 +7,18 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use std::time::Duration;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/0002_webhooks.sql"),
+    },
+];
 
 /// latchkey's PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -19,6 +26,7 @@ pub struct PostgresStore {
     pool: PgPool,
     reserve_pin: String,
     reserve_answers: String,
+    claim_sql: String,
 }
 
 impl PostgresStore {
@@ -44,6 +52,7 @@ impl PostgresStore {
             pool,
             reserve_pin: crate::shared::reserve_guess_sql(SecretKind::Pin),
             reserve_answers: crate::shared::reserve_guess_sql(SecretKind::Answers),
+            claim_sql: crate::shared::claim_sql("FOR UPDATE SKIP LOCKED"),
         })
     }
 

@@ -7,6 +7,7 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::crypto::{KdfParams, WrappedKey};
 use latchkey_core::model::*;
 use latchkey_core::store::StoreError;
+use latchkey_core::webhooks::DeliveryStatus;
 
 /// Columns of `users`, in the order `user_from_row` reads them.
 pub(crate) const USER_COLUMNS: &str = "entity_id, internal_id, user_id, created_at, disabled, \
@@ -75,6 +76,29 @@ pub(crate) fn status_condition(sealed_col: &str, prefix: &str, status: &str) -> 
     }
 }
 
+/// Columns of `webhook_deliveries` (prefixed `d.`) plus the subscription's endpoint.
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "d.id, d.entity_id, d.subscription_id, d.notification_type, \
+    d.payload, d.created_at, d.status, d.attempts, d.next_attempt_at, d.last_status_code, \
+    d.last_error, d.delivered_at, s.endpoint";
+
+/// Claims due deliveries of enabled subscriptions: `$1` now, `$2` lease length, `$3` lease
+/// token, `$4` limit. `lock` is PostgreSQL's `FOR UPDATE SKIP LOCKED` (SQLite has one writer).
+pub(crate) fn claim_sql(lock: &str) -> String {
+    format!(
+        "UPDATE webhook_deliveries SET lease_until = $1 + $2, lease_token = $3 \
+         WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
+           WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND s.enabled = 1 \
+             AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+           ORDER BY d.next_attempt_at LIMIT $4 {lock})"
+    )
+}
+
+pub(crate) fn parse_delivery_status(s: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(s)
+        .ok_or_else(|| StoreError::Database(format!("unknown delivery status {s}")))
+}
+
 pub(crate) fn parse_kind(s: &str) -> Result<ChallengeType, StoreError> {
     ChallengeType::parse(s)
         .ok_or_else(|| StoreError::Database(format!("unknown challenge type {s}")))
@@ -92,6 +116,7 @@ macro_rules! impl_store {
         use latchkey_core::clock::Timestamp;
         use latchkey_core::model::*;
         use latchkey_core::store::*;
+        use latchkey_core::webhooks::*;
         use serde_json::Value;
         use sqlx::Row;
         use $crate::shared::*;
@@ -175,6 +200,92 @@ macro_rules! impl_store {
                 .await?;
             }
             Ok(())
+        }
+
+        fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord, sqlx::Error> {
+            let types: String = r.try_get("notification_types")?;
+            Ok(SubscriptionRecord {
+                id: r.try_get("id")?,
+                entity_id: r.try_get("entity_id")?,
+                name: r.try_get("name")?,
+                endpoint: r.try_get("endpoint")?,
+                enabled: r.try_get::<i64, _>("enabled")? != 0,
+                notification_types: serde_json::from_str(&types).unwrap_or_default(),
+                failing_since: ts(r.try_get("failing_since")?),
+                created_at: Timestamp(r.try_get("created_at")?),
+                updated_at: Timestamp(r.try_get("updated_at")?),
+            })
+        }
+
+        fn webhook_key_from_row(r: &DbRow) -> Result<WebhookKeyRecord, sqlx::Error> {
+            Ok(WebhookKeyRecord {
+                id: r.try_get("id")?,
+                entity_id: r.try_get("entity_id")?,
+                public_key_der: r.try_get("public_key_der")?,
+                sealed_private_key: r.try_get("sealed_private_key")?,
+                active: r.try_get::<i64, _>("active")? != 0,
+                created_at: Timestamp(r.try_get("created_at")?),
+            })
+        }
+
+        fn delivery_from_row(r: &DbRow) -> Result<DeliveryRecord, StoreError> {
+            let get = |e: sqlx::Error| StoreError::Database(e.to_string());
+            let payload: String = r.try_get("payload").map_err(get)?;
+            Ok(DeliveryRecord {
+                id: r.try_get("id").map_err(get)?,
+                entity_id: r.try_get("entity_id").map_err(get)?,
+                subscription_id: r.try_get("subscription_id").map_err(get)?,
+                endpoint: r.try_get("endpoint").map_err(get)?,
+                notification_type: r.try_get("notification_type").map_err(get)?,
+                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                created_at: Timestamp(r.try_get("created_at").map_err(get)?),
+                status: parse_delivery_status(&r.try_get::<String, _>("status").map_err(get)?)?,
+                attempts: r.try_get("attempts").map_err(get)?,
+                next_attempt_at: Timestamp(r.try_get("next_attempt_at").map_err(get)?),
+                last_status_code: r.try_get("last_status_code").map_err(get)?,
+                last_error: r.try_get("last_error").map_err(get)?,
+                delivered_at: ts(r.try_get("delivered_at").map_err(get)?),
+            })
+        }
+
+        /// Inserts one outbox row per matching enabled subscription, inside `tx`.
+        async fn enqueue_in<'c>(
+            tx: &mut sqlx::Transaction<'c, $db>,
+            draft: &NotificationDraft,
+            now: Timestamp,
+        ) -> Result<Vec<String>, sqlx::Error> {
+            let rows = sqlx::query(
+                "SELECT id, notification_types FROM subscriptions \
+                 WHERE entity_id = $1 AND enabled = 1 AND ($2 IS NULL OR id = $2) ORDER BY created_at",
+            )
+            .bind(&draft.entity_id)
+            .bind(&draft.only_subscription)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut ids = Vec::new();
+            for r in rows {
+                let sub_id: String = r.try_get("id")?;
+                let types: String = r.try_get("notification_types")?;
+                let types: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
+                if draft.only_subscription.is_none() && !matches(&types, &draft.notification_type) {
+                    continue;
+                }
+                let id = uuid::Uuid::new_v4().to_string();
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (id, entity_id, subscription_id, notification_type, payload, \
+                     created_at, status, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $6)",
+                )
+                .bind(&id)
+                .bind(&draft.entity_id)
+                .bind(&sub_id)
+                .bind(&draft.notification_type)
+                .bind(draft.payload.to_string())
+                .bind(now.0)
+                .execute(&mut **tx)
+                .await?;
+                ids.push(id);
+            }
+            Ok(ids)
         }
 
         #[async_trait]
@@ -650,7 +761,7 @@ macro_rules! impl_store {
 
             async fn fail_challenge(&self, f: &ChallengeFailure) -> StoreResult<()> {
                 let mut tx = self.writer().begin().await.map_err(db_err)?;
-                sqlx::query(
+                let failed_now = sqlx::query(
                     "UPDATE challenges SET status = 'FAILED', error_code = $1, error_message = $2, updated_at = $3 \
                      WHERE entity_id = $4 AND user_internal_id = $5 AND id = $6 \
                        AND status IN ('PENDING', 'IN_PROGRESS')",
@@ -663,8 +774,14 @@ macro_rules! impl_store {
                 .bind(&f.challenge_id)
                 .execute(&mut *tx)
                 .await
-                .map_err(db_err)?;
+                .map_err(db_err)?
+                .rows_affected()
+                    == 1;
                 insert_audit(&mut tx, &f.audit).await.map_err(db_err)?;
+                // Only the change that failed the challenge notifies, never a later refusal.
+                if let (true, Some(n)) = (failed_now, &f.notification) {
+                    enqueue_in(&mut tx, n, f.now).await.map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)
             }
 
@@ -750,8 +867,248 @@ macro_rules! impl_store {
                     }
                 }
                 insert_audit(&mut tx, &c.audit).await.map_err(db_err)?;
+                if let Some(n) = &c.notification {
+                    enqueue_in(&mut tx, n, c.now).await.map_err(db_err)?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(Ok(()))
+            }
+
+            async fn insert_subscription(&self, sub: &SubscriptionRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO subscriptions (id, entity_id, name, endpoint, enabled, notification_types, \
+                     failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&sub.id)
+                .bind(&sub.entity_id)
+                .bind(&sub.name)
+                .bind(&sub.endpoint)
+                .bind(i64::from(sub.enabled))
+                .bind(serde_json::to_string(&sub.notification_types).unwrap_or_else(|_| "[]".into()))
+                .bind(sub.failing_since.map(|t| t.0))
+                .bind(sub.created_at.0)
+                .bind(sub.updated_at.0)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_subscriptions(&self, entity_id: &str) -> StoreResult<Vec<SubscriptionRecord>> {
+                let rows = sqlx::query("SELECT * FROM subscriptions WHERE entity_id = $1 ORDER BY created_at, id")
+                    .bind(entity_id)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(subscription_from_row).collect::<Result<_, _>>().map_err(db_err)
+            }
+
+            async fn subscription(&self, entity_id: &str, id: &str) -> StoreResult<Option<SubscriptionRecord>> {
+                let row = sqlx::query("SELECT * FROM subscriptions WHERE entity_id = $1 AND id = $2")
+                    .bind(entity_id)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| subscription_from_row(&r)).transpose().map_err(db_err)
+            }
+
+            async fn update_subscription(
+                &self,
+                entity_id: &str,
+                id: &str,
+                name: Option<&str>,
+                enabled: Option<bool>,
+                now: Timestamp,
+            ) -> StoreResult<bool> {
+                let n = sqlx::query(
+                    "UPDATE subscriptions SET name = COALESCE($1, name), enabled = COALESCE($2, enabled), \
+                     updated_at = $3 WHERE entity_id = $4 AND id = $5",
+                )
+                .bind(name)
+                .bind(enabled.map(i64::from))
+                .bind(now.0)
+                .bind(entity_id)
+                .bind(id)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn delete_subscription(&self, entity_id: &str, id: &str) -> StoreResult<bool> {
+                let mut tx = self.writer().begin().await.map_err(db_err)?;
+                sqlx::query("DELETE FROM webhook_deliveries WHERE entity_id = $1 AND subscription_id = $2")
+                    .bind(entity_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let n = sqlx::query("DELETE FROM subscriptions WHERE entity_id = $1 AND id = $2")
+                    .bind(entity_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                tx.commit().await.map_err(db_err)?;
+                Ok(n == 1)
+            }
+
+            async fn insert_webhook_key(&self, key: &WebhookKeyRecord) -> StoreResult<()> {
+                let mut tx = self.writer().begin().await.map_err(db_err)?;
+                if key.active {
+                    sqlx::query("UPDATE webhook_keys SET active = 0 WHERE entity_id = $1 AND active = 1")
+                        .bind(&key.entity_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                sqlx::query(
+                    "INSERT INTO webhook_keys (id, entity_id, public_key_der, sealed_private_key, active, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&key.id)
+                .bind(&key.entity_id)
+                .bind(&key.public_key_der)
+                .bind(&key.sealed_private_key)
+                .bind(i64::from(key.active))
+                .bind(key.created_at.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn active_webhook_key(&self, entity_id: &str) -> StoreResult<Option<WebhookKeyRecord>> {
+                let row = sqlx::query("SELECT * FROM webhook_keys WHERE entity_id = $1 AND active = 1")
+                    .bind(entity_id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| webhook_key_from_row(&r)).transpose().map_err(db_err)
+            }
+
+            async fn webhook_key(&self, entity_id: &str, key_id: &str) -> StoreResult<Option<WebhookKeyRecord>> {
+                let row = sqlx::query("SELECT * FROM webhook_keys WHERE entity_id = $1 AND id = $2")
+                    .bind(entity_id)
+                    .bind(key_id)
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                row.map(|r| webhook_key_from_row(&r)).transpose().map_err(db_err)
+            }
+
+            async fn enqueue_notification(&self, draft: &NotificationDraft, now: Timestamp) -> StoreResult<Vec<String>> {
+                let mut tx = self.writer().begin().await.map_err(db_err)?;
+                let ids = enqueue_in(&mut tx, draft, now).await.map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(ids)
+            }
+
+            async fn claim_deliveries(&self, now: Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<ClaimedDelivery>> {
+                let token = uuid::Uuid::new_v4().to_string();
+                let claimed = sqlx::query(&self.claim_sql)
+                    .bind(now.0)
+                    .bind(lease_ms)
+                    .bind(&token)
+                    .bind(i64::from(limit))
+                    .execute(self.writer())
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                if claimed == 0 {
+                    return Ok(Vec::new());
+                }
+                let rows = sqlx::query(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
+                     WHERE d.lease_token = $1 ORDER BY d.next_attempt_at"
+                ))
+                .bind(&token)
+                .fetch_all(self.writer())
+                .await
+                .map_err(db_err)?;
+                rows.iter()
+                    .map(|r| Ok(ClaimedDelivery { delivery: delivery_from_row(r)?, lease_token: token.clone() }))
+                    .collect()
+            }
+
+            async fn finish_delivery(
+                &self,
+                claim: &ClaimedDelivery,
+                outcome: &AttemptOutcome,
+                now: Timestamp,
+            ) -> StoreResult<bool> {
+                let d = &claim.delivery;
+                let (status, code, error, next, delivered) = match outcome {
+                    AttemptOutcome::Delivered { status_code } => {
+                        ("DELIVERED", Some(*status_code), None, d.next_attempt_at.0, Some(now.0))
+                    }
+                    AttemptOutcome::Failed { status_code, error, next_attempt_at: Some(next) } => {
+                        ("PENDING", *status_code, Some(error.as_str()), next.0, None)
+                    }
+                    AttemptOutcome::Failed { status_code, error, next_attempt_at: None } => {
+                        ("FAILED", *status_code, Some(error.as_str()), d.next_attempt_at.0, None)
+                    }
+                };
+                let mut tx = self.writer().begin().await.map_err(db_err)?;
+                let n = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_status_code = $2, \
+                     last_error = $3, next_attempt_at = $4, delivered_at = $5, lease_until = NULL, lease_token = NULL \
+                     WHERE id = $6 AND lease_token = $7",
+                )
+                .bind(status)
+                .bind(code)
+                .bind(error)
+                .bind(next)
+                .bind(delivered)
+                .bind(&d.id)
+                .bind(&claim.lease_token)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                if n == 1 {
+                    let failing = match status {
+                        "DELIVERED" => Some("UPDATE subscriptions SET failing_since = NULL WHERE id = $1 AND $2 = $2"),
+                        "FAILED" => Some("UPDATE subscriptions SET failing_since = COALESCE(failing_since, $2) WHERE id = $1"),
+                        _ => None,
+                    };
+                    if let Some(sql) = failing {
+                        sqlx::query(sql).bind(&d.subscription_id).bind(now.0).execute(&mut *tx).await.map_err(db_err)?;
+                    }
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(n == 1)
+            }
+
+            async fn list_deliveries(&self, entity_id: &str, limit: u32) -> StoreResult<Vec<DeliveryRecord>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN subscriptions s ON s.id = d.subscription_id \
+                     WHERE d.entity_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2"
+                ))
+                .bind(entity_id)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await
+                .map_err(db_err)?;
+                rows.iter().map(delivery_from_row).collect()
+            }
+
+            async fn redeliver(&self, entity_id: &str, id: &str, now: Timestamp) -> StoreResult<bool> {
+                let n = sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = $1, lease_until = NULL, \
+                     lease_token = NULL WHERE entity_id = $2 AND id = $3",
+                )
+                .bind(now.0)
+                .bind(entity_id)
+                .bind(id)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                Ok(n == 1)
             }
 
             async fn audit_log(

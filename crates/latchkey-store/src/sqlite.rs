@@ -9,11 +9,18 @@ use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::Duration;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/0002_webhooks.sql"),
+    },
+];
 
 /// latchkey's SQLite store.
 #[derive(Debug, Clone)]
@@ -22,6 +29,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     reserve_pin: String,
     reserve_answers: String,
+    claim_sql: String,
 }
 
 impl SqliteStore {
@@ -54,6 +62,7 @@ impl SqliteStore {
             reader,
             reserve_pin: crate::shared::reserve_guess_sql(SecretKind::Pin),
             reserve_answers: crate::shared::reserve_guess_sql(SecretKind::Answers),
+            claim_sql: crate::shared::claim_sql(""),
         })
     }
 

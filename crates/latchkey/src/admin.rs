@@ -35,6 +35,17 @@ pub enum AdminCommand {
         #[arg(long)]
         user_id: String,
     },
+    /// List webhook deliveries (newest first), or redeliver one.
+    Webhooks {
+        /// What to do; without it, list.
+        #[command(subcommand)]
+        action: Option<WebhooksAction>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Make a new webhook signing key the active one (old key ids stay resolvable).
+    RotateWebhookKey,
     /// Print the audit log as JSON lines (oldest first).
     Audit {
         /// Only this user's events.
@@ -43,6 +54,16 @@ pub enum AdminCommand {
         /// At most this many lines.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+    },
+}
+
+/// `latchkey admin webhooks …`.
+#[derive(Debug, Subcommand)]
+pub enum WebhooksAction {
+    /// Queue a delivery again, due now (same notificationId).
+    Redeliver {
+        /// The notificationId.
+        id: String,
     },
 }
 
@@ -109,6 +130,62 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
                 .await
                 .map_err(fail)?;
             println!("user {user_id} enabled");
+        }
+        AdminCommand::Webhooks {
+            action: Some(WebhooksAction::Redeliver { id }),
+            ..
+        } => {
+            let found = lk
+                .store()
+                .redeliver(entity, &id, lk.now())
+                .await
+                .map_err(|e| e.to_string())?;
+            if !found {
+                return Err(format!("no webhook delivery {id}"));
+            }
+            println!("delivery {id} queued again; a running server sends it within a second");
+        }
+        AdminCommand::Webhooks {
+            action: None,
+            limit,
+        } => {
+            let rows = lk
+                .store()
+                .list_deliveries(entity, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  subscription",
+                "notificationId", "type", "status", "attempts", "last", "next attempt"
+            );
+            for d in rows {
+                let next = if d.status == latchkey_core::webhooks::DeliveryStatus::Pending {
+                    d.next_attempt_at.iso()
+                } else {
+                    "-".to_string()
+                };
+                let last = d
+                    .last_status_code
+                    .map_or_else(|| "-".to_string(), |c| c.to_string());
+                println!(
+                    "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  {}",
+                    d.id,
+                    d.notification_type,
+                    d.status.as_str(),
+                    d.attempts,
+                    last,
+                    next,
+                    d.subscription_id
+                );
+            }
+        }
+        AdminCommand::RotateWebhookKey => {
+            let webhooks = latchkey_webhooks::Webhooks::new(lk.clone(), config.webhooks.clone());
+            let key = webhooks.rotate_key(entity).await.map_err(fail)?;
+            println!(
+                "new webhook signing key {} is active; earlier key ids stay resolvable",
+                key.id
+            );
         }
         AdminCommand::Audit { user_id, limit } => {
             for e in lk

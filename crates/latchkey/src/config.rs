@@ -5,6 +5,7 @@ use clap::Args;
 use latchkey_core::crypto::KdfParams;
 use latchkey_core::kdf_pool::KdfPool;
 use latchkey_core::store::LockPolicy;
+use latchkey_core::webhooks::RetrySchedule;
 use latchkey_core::Settings;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -58,6 +59,10 @@ pub struct FileConfig {
     kdf_queue: Option<usize>,
     db_max_connections: Option<u32>,
     frame_ancestors: Option<Vec<String>>,
+    webhook_retry_schedule: Option<String>,
+    webhook_timeout_seconds: Option<u64>,
+    webhook_allow_http: Option<bool>,
+    webhook_allow_loopback: Option<bool>,
 }
 
 /// Everything resolved.
@@ -85,6 +90,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Origins allowed to frame the hosted page.
     pub frame_ancestors: Vec<String>,
+    /// Webhook delivery.
+    pub webhooks: latchkey_webhooks::WebhookSettings,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -208,7 +215,34 @@ impl Config {
                 "http://127.0.0.1:*".to_string(),
             ]);
         }
+        let schedule_text =
+            env::<String>("LATCHKEY_WEBHOOK_RETRY_SCHEDULE")?.or(file.webhook_retry_schedule);
+        let schedule = match schedule_text {
+            Some(t) => RetrySchedule::parse(&t).ok_or_else(|| {
+                format!("webhook retry schedule {t:?} must be durations like 0,5s,5m,30m,2h")
+            })?,
+            None => RetrySchedule::default(),
+        };
+        let webhooks = latchkey_webhooks::WebhookSettings {
+            schedule,
+            timeout: std::time::Duration::from_secs(
+                env::<u64>("LATCHKEY_WEBHOOK_TIMEOUT_SECONDS")?
+                    .or(file.webhook_timeout_seconds)
+                    .unwrap_or(10)
+                    .max(1),
+            ),
+            allow_http: dev
+                || env::<bool>("LATCHKEY_WEBHOOK_ALLOW_HTTP")?
+                    .or(file.webhook_allow_http)
+                    .unwrap_or(false),
+            allow_loopback: dev
+                || env::<bool>("LATCHKEY_WEBHOOK_ALLOW_LOOPBACK")?
+                    .or(file.webhook_allow_loopback)
+                    .unwrap_or(false),
+            ..Default::default()
+        };
         Ok(Self {
+            webhooks,
             frame_ancestors,
             listen,
             data_dir,

@@ -59,16 +59,22 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+    let webhooks = latchkey_webhooks::Webhooks::new(opened.lk.clone(), config.webhooks.clone());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(webhooks.clone().run_worker(wait_for(stopped)));
     let state = AppState {
         lk: opened.lk.clone(),
         public_url: config.public_url.clone(),
         frame_ancestors: config.frame_ancestors.clone(),
+        webhooks,
     };
     let app = latchkey_api::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     purge.abort();
+    let _ = stop.send(true);
+    let _ = worker.await;
     opened.lk.flush_audit().await;
     served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
@@ -87,6 +93,10 @@ fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 async fn shutdown_signal() {

@@ -312,6 +312,14 @@ fn apikey_create_works_while_serving_and_logs_never_hold_secrets() {
     );
     assert_eq!(code, 1, "{err}");
 
+    let (code, out2, _) = run(&["admin", "webhooks"], &dir);
+    assert_eq!(code, 0);
+    assert!(out2.starts_with("notificationId"), "{out2}");
+    let (code, out3, _) = run(&["admin", "rotate-webhook-key"], &dir);
+    assert_eq!(code, 0, "{out3}");
+    let (code, _, err) = run(&["admin", "webhooks", "redeliver", "no-such-id"], &dir);
+    assert_eq!(code, 1, "{err}");
+
     let logs = s.stop() + &out;
     let secret_part = key.rsplit(':').next().unwrap();
     for secret in [

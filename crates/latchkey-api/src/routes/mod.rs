@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod sdk;
+pub mod subscriptions;
 pub mod user;
 pub mod users;
 pub mod web;

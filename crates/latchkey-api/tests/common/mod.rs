@@ -63,6 +63,7 @@ pub struct TestApp {
     pub sqlite_dir: Option<PathBuf>,
     pub dev: DeveloperClient,
     pub http: reqwest::Client,
+    pub webhooks: latchkey_webhooks::Webhooks,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,10 +98,20 @@ pub async fn spawn_app_on(
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let webhooks = latchkey_webhooks::Webhooks::new(
+        lk.clone(),
+        latchkey_webhooks::WebhookSettings {
+            allow_http: true,
+            allow_loopback: true,
+            timeout: std::time::Duration::from_secs(5),
+            ..Default::default()
+        },
+    );
     let app = latchkey_api::router(AppState {
         lk: lk.clone(),
         public_url: None,
         frame_ancestors: vec![],
+        webhooks: webhooks.clone(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     TestApp {
@@ -115,6 +126,7 @@ pub async fn spawn_app_on(
         database_url: url.to_string(),
         sqlite_dir,
         http: reqwest::Client::new(),
+        webhooks,
     }
 }
 

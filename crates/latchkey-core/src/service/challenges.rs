@@ -10,6 +10,7 @@ use crate::kdf_pool::KdfTicket;
 use crate::model::*;
 use crate::rules;
 use crate::store::*;
+use crate::webhooks::NotificationDraft;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -322,6 +323,29 @@ impl Execution<'_> {
         )
     }
 
+    /// Circle's challenge notification: `errorCode` 0 and `errorMessage` "" unless FAILED.
+    fn notification(
+        &self,
+        status: ChallengeStatus,
+        correlation_ids: &[String],
+        error: Option<&ApiError>,
+    ) -> NotificationDraft {
+        NotificationDraft {
+            entity_id: self.user.entity_id.clone(),
+            notification_type: self.challenge.kind.notification_type().to_string(),
+            payload: json!({
+                "id": self.challenge.id,
+                "userId": self.user.user_id,
+                "type": self.challenge.kind.as_str(),
+                "status": status.as_str(),
+                "correlationIds": correlation_ids,
+                "errorCode": error.map_or(0, |e| e.code),
+                "errorMessage": error.map_or(String::new(), |e| e.message.to_string()),
+            }),
+            only_subscription: None,
+        }
+    }
+
     fn commit(&self, now: Timestamp) -> ChallengeCommit {
         ChallengeCommit {
             entity_id: self.user.entity_id.clone(),
@@ -334,10 +358,13 @@ impl Execution<'_> {
             reset_answer_guesses: false,
             correlation_ids: Vec::new(),
             audit: Vec::new(),
+            notification: None,
         }
     }
 
-    async fn finish(&self, commit: ChallengeCommit) -> Result<ExecuteOutcome, ApiError> {
+    async fn finish(&self, mut commit: ChallengeCommit) -> Result<ExecuteOutcome, ApiError> {
+        commit.notification =
+            Some(self.notification(ChallengeStatus::Complete, &commit.correlation_ids, None));
         match self.lk.store.complete_challenge(&commit).await.map_err(store_failed)? {
             Ok(()) => Ok(ExecuteOutcome {
                 kind: self.challenge.kind,
@@ -643,6 +670,7 @@ impl Execution<'_> {
             error_message: error.message.to_string(),
             now,
             audit,
+            notification: Some(self.notification(ChallengeStatus::Failed, &[], Some(&error))),
         };
         self.lk
             .store

@@ -168,6 +168,25 @@ impl Latchkey {
         &self.store
     }
 
+    /// Seals a server-side secret (e.g. a webhook signing key) under a key derived from the
+    /// master key, bound to `label` (which names what the secret is and whose).
+    pub fn seal_server_secret(&self, label: &str, plaintext: &[u8]) -> Vec<u8> {
+        crypto::seal(
+            &self.master.server_secrets_key(),
+            label.as_bytes(),
+            plaintext,
+        )
+    }
+
+    /// Opens what [`Latchkey::seal_server_secret`] sealed with the same `label`.
+    pub fn open_server_secret(
+        &self,
+        label: &str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, crypto::OpenError> {
+        crypto::open(&self.master.server_secrets_key(), label.as_bytes(), sealed)
+    }
+
     /// The current time.
     pub fn now(&self) -> Timestamp {
         self.clock.now()

@@ -1,0 +1,368 @@
+//! EVM transactions: decoding unsigned input (raw RLP hex or JSON), EIP-155 / EIP-2930 /
+//! EIP-1559 signing, and display.
+
+use crate::eip712::{parse_address, parse_hex_bytes, parse_uint};
+use crate::keys::{evm_address, evm_key, recover_evm_address, sign_evm_hash};
+use crate::{codes, ChainError, SignedTx};
+use alloy_primitives::{keccak256, Address, B256, U256};
+use alloy_rlp::{Decodable, Encodable, Header};
+use serde_json::{json, Map, Value};
+
+/// An unsigned EVM transaction as a caller supplies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EvmTxInput {
+    /// `0x` + hex of an unsigned serialized transaction: a legacy RLP list
+    /// `[nonce, gasPrice, gas, to, value, data]` (optionally followed by `chainId, 0, 0` as
+    /// in EIP-155), `0x01 ‖ rlp([chainId, nonce, gasPrice, gas, to, value, data, accessList])`
+    /// (EIP-2930) or `0x02 ‖ rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to,
+    /// value, data, accessList])` (EIP-1559).
+    Raw(String),
+    /// A JSON object `{to, value, data, nonce, gas | gasLimit, gasPrice | maxFeePerGas +
+    /// maxPriorityFeePerGas, chainId, type?, accessList?, from?}`; quantities as JSON numbers,
+    /// decimal strings or `0x` hex strings. `nonce` and `gas` are required; `value` and
+    /// `data` default to zero / empty; no `to` (or `null`, `""`) creates a contract.
+    Json(String),
+}
+
+/// Transaction envelope type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxType {
+    Legacy = 0,
+    AccessList = 1,
+    DynamicFee = 2,
+}
+
+/// A decoded transaction (signature fields excluded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tx {
+    ty: TxType,
+    /// `None` (or 0) means "use the wallet's chain".
+    chain_id: Option<u64>,
+    nonce: u64,
+    gas_price: U256,
+    max_priority_fee_per_gas: U256,
+    max_fee_per_gas: U256,
+    gas_limit: u64,
+    to: Option<Address>,
+    value: U256,
+    data: Vec<u8>,
+    access_list: Vec<(Address, Vec<B256>)>,
+    /// JSON `from`, checked against the signer.
+    from: Option<Address>,
+}
+
+/// The signature part of an already signed raw transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RawSig {
+    y_parity: bool,
+    r: U256,
+    s: U256,
+}
+
+/// Signs an unsigned EVM transaction with a 32-byte secp256k1 secret.
+///
+/// `wallet_chain_id` is the wallet's chain ([`crate::Blockchain::chain_id`]): a transaction
+/// naming another chain fails with [`codes::CHAIN_ID_MISMATCH`]; a transaction naming none
+/// (or chain id 0, including a pre-EIP-155 legacy list) is signed for the wallet's chain; with
+/// neither, [`codes::MISSING_CHAIN_ID`]. Legacy transactions are always signed with EIP-155
+/// replay protection (`v = 35 + 2·chainId + parity`).
+///
+/// The result's `signature` is `0x` + r‖s‖v with v = 27 + yParity for every transaction type
+/// (ethers' `Signature.serialized`); `signed_transaction` is the raw signed transaction for
+/// `eth_sendRawTransaction`; `tx_hash` its keccak256.
+///
+/// Errors: [`codes::DESERIALIZATION_FAILED`] (not hex / RLP / JSON),
+/// [`codes::INVALID_TRANSACTION`] (unsupported type, missing or bad field, `from` not the
+/// wallet), [`codes::ALREADY_SIGNED`], [`codes::CHAIN_ID_MISMATCH`], [`codes::MISSING_CHAIN_ID`].
+pub fn sign_evm_transaction(
+    secret: &[u8],
+    tx: &EvmTxInput,
+    wallet_chain_id: Option<u64>,
+) -> Result<SignedTx, ChainError> {
+    let key = evm_key(secret)?;
+    let mut tx = decode_input(tx)?;
+    if let Some(from) = tx.from {
+        if from.to_checksum(None) != evm_address(&key) {
+            return Err(ChainError::invalid_tx("`from` is not the wallet's address"));
+        }
+    }
+    let chain_id = match (tx.chain_id.filter(|&c| c != 0), wallet_chain_id) {
+        (Some(t), Some(w)) if t != w => {
+            return Err(ChainError::new(
+                codes::CHAIN_ID_MISMATCH,
+                format!("transaction chain id {t} does not match the wallet's chain id {w}"),
+            ))
+        }
+        (Some(t), _) => t,
+        (None, Some(w)) => w,
+        (None, None) => {
+            return Err(ChainError::new(
+                codes::MISSING_CHAIN_ID,
+                "the transaction has no chain id and the wallet's blockchain has none",
+            ))
+        }
+    };
+    tx.chain_id = Some(chain_id);
+    let hash = keccak256(encode(&tx, None));
+    let sig = sign_evm_hash(&key, &hash.0)?;
+    let raw_sig = RawSig {
+        y_parity: sig[64] == 28,
+        r: U256::from_be_slice(&sig[..32]),
+        s: U256::from_be_slice(&sig[32..64]),
+    };
+    let signed = encode(&tx, Some(raw_sig));
+    Ok(SignedTx {
+        signature: format!("0x{}", hex::encode(sig)),
+        tx_hash: format!("0x{}", hex::encode(keccak256(&signed))),
+        signed_transaction: format!("0x{}", hex::encode(signed)),
+    })
+}
+
+/// The transaction's fields for display: `{type, chainId, nonce, to, value, data, gas}` plus
+/// `gasPrice` or `maxFeePerGas` / `maxPriorityFeePerGas`. Amounts are decimal wei strings,
+/// `gas` and `nonce` numbers, `to` checksummed (`null` for contract creation), `chainId` a
+/// number or `null` when the transaction names none.
+pub fn describe_evm_transaction(tx: &EvmTxInput) -> Result<Value, ChainError> {
+    let tx = decode_input(tx)?;
+    let mut out = Map::new();
+    out.insert("type".into(), json!(tx.ty as u8));
+    out.insert("chainId".into(), json!(tx.chain_id.filter(|&c| c != 0)));
+    out.insert("nonce".into(), json!(tx.nonce));
+    out.insert("to".into(), json!(tx.to.map(|a| a.to_checksum(None))));
+    out.insert("value".into(), json!(tx.value.to_string()));
+    out.insert("data".into(), json!(format!("0x{}", hex::encode(&tx.data))));
+    out.insert("gas".into(), json!(tx.gas_limit));
+    if tx.ty == TxType::DynamicFee {
+        out.insert("maxFeePerGas".into(), json!(tx.max_fee_per_gas.to_string()));
+        out.insert(
+            "maxPriorityFeePerGas".into(),
+            json!(tx.max_priority_fee_per_gas.to_string()),
+        );
+    } else {
+        out.insert("gasPrice".into(), json!(tx.gas_price.to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Recovers the sender (EIP-55 address) of a signed raw transaction (`0x` hex) — the
+/// equivalent of ethers' `Transaction.from(signed).from`.
+pub fn recover_evm_transaction_sender(signed_hex: &str) -> Result<String, ChainError> {
+    let raw = decode_hex(signed_hex)?;
+    let (tx, sig) = decode_raw(&raw)?;
+    let sig = sig.ok_or_else(|| ChainError::invalid_tx("the transaction is not signed"))?;
+    let hash = keccak256(encode(&tx, None));
+    let mut rsv = [0u8; 65];
+    rsv[..32].copy_from_slice(&sig.r.to_be_bytes::<32>());
+    rsv[32..64].copy_from_slice(&sig.s.to_be_bytes::<32>());
+    rsv[64] = 27 + u8::from(sig.y_parity);
+    recover_evm_address(&hash.0, &format!("0x{}", hex::encode(rsv)))
+}
+
+fn decode_input(input: &EvmTxInput) -> Result<Tx, ChainError> {
+    match input {
+        EvmTxInput::Raw(s) => match decode_raw(&decode_hex(s)?)? {
+            (tx, None) => Ok(tx),
+            (_, Some(_)) => Err(ChainError::new(
+                codes::ALREADY_SIGNED,
+                "the transaction is already signed",
+            )),
+        },
+        EvmTxInput::Json(s) => decode_json(s),
+    }
+}
+
+fn decode_hex(s: &str) -> Result<Vec<u8>, ChainError> {
+    let s = s.trim();
+    let digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    hex::decode(digits).map_err(|_| ChainError::undecodable("the raw transaction is not hex"))
+}
+
+fn rlp_err(e: alloy_rlp::Error) -> ChainError {
+    ChainError::undecodable(format!("the raw transaction is not valid RLP: {e}"))
+}
+
+/// Decodes a serialized transaction, signed or not.
+fn decode_raw(raw: &[u8]) -> Result<(Tx, Option<RawSig>), ChainError> {
+    let (ty, mut buf) = match raw.first() {
+        None => return Err(ChainError::undecodable("the raw transaction is empty")),
+        Some(&b) if b >= 0xc0 => (TxType::Legacy, raw),
+        Some(1) => (TxType::AccessList, &raw[1..]),
+        Some(2) => (TxType::DynamicFee, &raw[1..]),
+        Some(b) => {
+            return Err(ChainError::invalid_tx(format!(
+                "unsupported transaction type 0x{b:02x}"
+            )))
+        }
+    };
+    let mut p = Header::decode_bytes(&mut buf, true).map_err(rlp_err)?;
+    if !buf.is_empty() {
+        return Err(ChainError::undecodable(
+            "trailing bytes after the transaction",
+        ));
+    }
+    let p = &mut p;
+    let mut tx = Tx {
+        ty,
+        chain_id: None,
+        nonce: 0,
+        gas_price: U256::ZERO,
+        max_priority_fee_per_gas: U256::ZERO,
+        max_fee_per_gas: U256::ZERO,
+        gas_limit: 0,
+        to: None,
+        value: U256::ZERO,
+        data: Vec::new(),
+        access_list: Vec::new(),
+        from: None,
+    };
+    if ty != TxType::Legacy {
+        tx.chain_id = Some(u64::decode(p).map_err(rlp_err)?);
+    }
+    tx.nonce = u64::decode(p).map_err(rlp_err)?;
+    if ty == TxType::DynamicFee {
+        tx.max_priority_fee_per_gas = U256::decode(p).map_err(rlp_err)?;
+        tx.max_fee_per_gas = U256::decode(p).map_err(rlp_err)?;
+    } else {
+        tx.gas_price = U256::decode(p).map_err(rlp_err)?;
+    }
+    tx.gas_limit = u64::decode(p).map_err(rlp_err)?;
+    tx.to = match Header::decode_bytes(p, false).map_err(rlp_err)? {
+        [] => None,
+        a if a.len() == 20 => Some(Address::from_slice(a)),
+        _ => return Err(ChainError::invalid_tx("`to` must be 20 bytes or empty")),
+    };
+    tx.value = U256::decode(p).map_err(rlp_err)?;
+    tx.data = Header::decode_bytes(p, false).map_err(rlp_err)?.to_vec();
+    if ty != TxType::Legacy {
+        let mut list = Header::decode_bytes(p, true).map_err(rlp_err)?;
+        while !list.is_empty() {
+            let mut item = Header::decode_bytes(&mut list, true).map_err(rlp_err)?;
+            let address = Address::decode(&mut item).map_err(rlp_err)?;
+            let keys = Vec::<B256>::decode(&mut item).map_err(rlp_err)?;
+            if !item.is_empty() {
+                return Err(ChainError::undecodable("malformed access list entry"));
+            }
+            tx.access_list.push((address, keys));
+        }
+    }
+    if p.is_empty() {
+        return Ok((tx, None));
+    }
+    let sig = if ty == TxType::Legacy {
+        let v = u64::decode(p).map_err(rlp_err)?;
+        let r = U256::decode(p).map_err(rlp_err)?;
+        let s = U256::decode(p).map_err(rlp_err)?;
+        if r.is_zero() && s.is_zero() {
+            // EIP-155 signing payload: [.., chainId, 0, 0].
+            tx.chain_id = Some(v);
+            None
+        } else {
+            let (chain_id, y_parity) = match v {
+                27 | 28 => (None, v == 28),
+                v if v >= 35 => (Some((v - 35) / 2), (v - 35) % 2 == 1),
+                _ => return Err(ChainError::invalid_tx("invalid legacy signature v")),
+            };
+            tx.chain_id = chain_id;
+            Some(RawSig { y_parity, r, s })
+        }
+    } else {
+        let y_parity = match u8::decode(p).map_err(rlp_err)? {
+            0 => false,
+            1 => true,
+            _ => return Err(ChainError::invalid_tx("invalid signature yParity")),
+        };
+        let r = U256::decode(p).map_err(rlp_err)?;
+        let s = U256::decode(p).map_err(rlp_err)?;
+        Some(RawSig { y_parity, r, s })
+    };
+    if !p.is_empty() {
+        return Err(ChainError::invalid_tx(
+            "the transaction has too many fields",
+        ));
+    }
+    Ok((tx, sig))
+}
+
+/// The signing payload (`sig` = None) or the signed serialization. Expects `chain_id` set
+/// for typed transactions; a legacy transaction without one encodes pre-EIP-155.
+fn encode(tx: &Tx, sig: Option<RawSig>) -> Vec<u8> {
+    let mut p = Vec::new();
+    let chain_id = tx.chain_id.unwrap_or(0);
+    if tx.ty != TxType::Legacy {
+        chain_id.encode(&mut p);
+    }
+    tx.nonce.encode(&mut p);
+    if tx.ty == TxType::DynamicFee {
+        tx.max_priority_fee_per_gas.encode(&mut p);
+        tx.max_fee_per_gas.encode(&mut p);
+    } else {
+        tx.gas_price.encode(&mut p);
+    }
+    tx.gas_limit.encode(&mut p);
+    match &tx.to {
+        Some(a) => a.encode(&mut p),
+        None => p.push(alloy_rlp::EMPTY_STRING_CODE),
+    }
+    tx.value.encode(&mut p);
+    tx.data.as_slice().encode(&mut p);
+    if tx.ty != TxType::Legacy {
+        let mut list = Vec::new();
+        for (address, keys) in &tx.access_list {
+            let mut item = Vec::new();
+            address.encode(&mut item);
+            keys.encode(&mut item);
+            put_list(&mut list, &item);
+        }
+        put_list(&mut p, &list);
+    }
+    match (tx.ty, sig) {
+        (TxType::Legacy, None) if chain_id != 0 => {
+            chain_id.encode(&mut p);
+            0u8.encode(&mut p);
+            0u8.encode(&mut p);
+        }
+        (TxType::Legacy, None) => {}
+        (TxType::Legacy, Some(s)) => {
+            let v = if chain_id != 0 {
+                35 + 2 * chain_id + u64::from(s.y_parity)
+            } else {
+                27 + u64::from(s.y_parity)
+            };
+            v.encode(&mut p);
+            s.r.encode(&mut p);
+            s.s.encode(&mut p);
+        }
+        (_, None) => {}
+        (_, Some(s)) => {
+            s.y_parity.encode(&mut p);
+            s.r.encode(&mut p);
+            s.s.encode(&mut p);
+        }
+    }
+    let mut out = Vec::with_capacity(p.len() + 10);
+    if tx.ty != TxType::Legacy {
+        out.push(tx.ty as u8);
+    }
+    put_list(&mut out, &p);
+    out
+}
+
+fn put_list(out: &mut Vec<u8>, payload: &[u8]) {
+    Header {
+        list: true,
+        payload_length: payload.len(),
+    }
+    .encode(out);
+    out.extend_from_slice(payload);
+}
+
+#[path = "evm_json.rs"]
+mod json_input;
+use json_input::decode_json;
+
+#[cfg(test)]
+#[path = "evm_tx_tests.rs"]
+mod tests;

@@ -1,0 +1,151 @@
+//! The delivery worker: claims due outbox rows (never the same row as another worker, on any
+//! instance), signs the envelope, POSTs it, and records the attempt. A crash mid-delivery only
+//! lets the claim's lease lapse: the row is delivered again, with the same notificationId.
+
+use crate::subscriptions::transport_error;
+use crate::Webhooks;
+use latchkey_core::store::ClaimedDelivery;
+use latchkey_core::webhooks::{AttemptOutcome, DeliveryRecord};
+use serde_json::json;
+use std::time::Instant;
+
+/// The envelope exactly as sent and signed: compact JSON.
+pub fn envelope(d: &DeliveryRecord) -> Vec<u8> {
+    let value = json!({
+        "subscriptionId": d.subscription_id,
+        "notificationId": d.id,
+        "notificationType": d.notification_type,
+        "notification": d.payload,
+        "timestamp": d.created_at.iso(),
+        "version": 2,
+    });
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let v = headers.get("retry-after")?.to_str().ok()?.trim();
+    v.parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .map(|s| s.saturating_mul(1000).min(24 * 3_600_000))
+}
+
+impl Webhooks {
+    /// Runs until `shutdown` resolves: claims, delivers, sleeps when idle.
+    pub async fn run_worker(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let worked = self.run_once().await;
+            if worked == 0 {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch of due deliveries and attempts each (concurrently); returns how many.
+    pub async fn run_once(&self) -> usize {
+        let now = self.lk.now();
+        let claims = match self
+            .lk
+            .store()
+            .claim_deliveries(now, self.settings.lease_ms, self.settings.batch)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim webhook deliveries");
+                return 0;
+            }
+        };
+        let n = claims.len();
+        let mut set = tokio::task::JoinSet::new();
+        for claim in claims {
+            let me = self.clone();
+            set.spawn(async move { me.attempt(claim).await });
+        }
+        while set.join_next().await.is_some() {}
+        n
+    }
+
+    async fn attempt(&self, claim: ClaimedDelivery) {
+        let d = &claim.delivery;
+        let body = envelope(d);
+        let started = Instant::now();
+        let outcome = match self.sign(&d.entity_id, &body).await {
+            Err(_) => AttemptOutcome::Failed {
+                status_code: None,
+                error: "could not sign".into(),
+                next_attempt_at: self
+                    .settings
+                    .schedule
+                    .next(d.attempts + 1, self.lk.now(), None),
+            },
+            Ok((key_id, signature)) => {
+                let sent = self
+                    .http
+                    .post(&d.endpoint)
+                    .header("content-type", "application/json")
+                    .header("x-circle-signature", signature)
+                    .header("x-circle-key-id", key_id)
+                    .body(body)
+                    .send()
+                    .await;
+                let now = self.lk.now();
+                match sent {
+                    Ok(r) if r.status().is_success() => AttemptOutcome::Delivered {
+                        status_code: i64::from(r.status().as_u16()),
+                    },
+                    Ok(r) => AttemptOutcome::Failed {
+                        status_code: Some(i64::from(r.status().as_u16())),
+                        error: format!("answered {}", r.status().as_u16()),
+                        next_attempt_at: self.settings.schedule.next(
+                            d.attempts + 1,
+                            now,
+                            retry_after_ms(r.headers()),
+                        ),
+                    },
+                    Err(e) => AttemptOutcome::Failed {
+                        status_code: None,
+                        error: transport_error(&e).to_string(),
+                        next_attempt_at: self.settings.schedule.next(d.attempts + 1, now, None),
+                    },
+                }
+            }
+        };
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let attempt = d.attempts + 1;
+        match &outcome {
+            AttemptOutcome::Delivered { status_code } => tracing::info!(
+                notification_id = %d.id, subscription_id = %d.subscription_id, notification_type = %d.notification_type,
+                attempt, status = status_code, ms, "webhook delivered"
+            ),
+            AttemptOutcome::Failed {
+                status_code,
+                error,
+                next_attempt_at,
+            } => tracing::warn!(
+                notification_id = %d.id, subscription_id = %d.subscription_id, notification_type = %d.notification_type,
+                attempt, status = ?status_code, error = %error, ms,
+                next_attempt = %next_attempt_at.map_or_else(|| "none: schedule exhausted".to_string(), |t| t.iso()),
+                "webhook delivery failed"
+            ),
+        }
+        match self
+            .lk
+            .store()
+            .finish_delivery(&claim, &outcome, self.lk.now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(notification_id = %d.id, "webhook claim lapsed before the attempt was recorded")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, notification_id = %d.id, "cannot record a webhook attempt")
+            }
+        }
+    }
+}
