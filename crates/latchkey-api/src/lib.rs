@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use error::HttpError;
 use latchkey_core::error::codes;
 use latchkey_core::Latchkey;
-use routes::{dev, sdk, subscriptions, user, users, web};
+use routes::{dev, sdk, subscriptions, user, users, wallets, web};
 use serde_json::json;
 use std::time::Instant;
 
@@ -66,6 +66,24 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/w3s/user/pin/restore",
             post(user::create_restore_pin_challenge),
+        )
+        .route("/v1/w3s/user/wallets", post(user::create_wallet_challenge))
+        .route(
+            "/v1/w3s/user/sign/message",
+            post(user::create_sign_message_challenge),
+        )
+        .route(
+            "/v1/w3s/user/sign/typedData",
+            post(user::create_sign_typed_data_challenge),
+        )
+        .route(
+            "/v1/w3s/user/sign/transaction",
+            post(user::create_sign_transaction_challenge),
+        )
+        .route("/v1/w3s/wallets", get(wallets::list_wallets))
+        .route(
+            "/v1/w3s/wallets/{id}",
+            get(wallets::get_wallet).put(wallets::update_wallet),
         )
         .route("/v1/w3s/user/challenges", get(user::list_user_challenges))
         .route(

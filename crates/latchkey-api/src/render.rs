@@ -1,7 +1,9 @@
 //! Domain records rendered as Circle's wire objects (`EndUser`, `Challenge`).
 
 use latchkey_core::clock::Timestamp;
-use latchkey_core::model::{ChallengeRecord, ChallengeStatus, GuessState, UserRecord};
+use latchkey_core::model::{
+    ChallengeRecord, ChallengeStatus, GuessState, UserRecord, WalletRecord,
+};
 use serde_json::{json, Map, Value};
 
 /// `PinSecurityDetails`: `{"failedAttempts":0}` for a user who never failed; a lock that has
@@ -57,4 +59,27 @@ pub fn challenge(c: &ChallengeRecord, now: Timestamp) -> Value {
         );
     }
     Value::Object(m)
+}
+
+/// Circle's `Wallet` (user-controlled: `custodyType` ENDUSER).
+pub fn wallet(w: &WalletRecord) -> Value {
+    let mut v = json!({
+        "id": w.id,
+        "state": w.state,
+        "walletSetId": w.wallet_set_id,
+        "custodyType": "ENDUSER",
+        "userId": w.user_id,
+        "address": w.address,
+        "blockchain": w.blockchain,
+        "accountType": w.account_type,
+        "createDate": w.created_at.iso(),
+        "updateDate": w.updated_at.iso(),
+    });
+    if let Some(n) = &w.name {
+        v["name"] = json!(n);
+    }
+    if let Some(r) = &w.ref_id {
+        v["refId"] = json!(r);
+    }
+    v
 }

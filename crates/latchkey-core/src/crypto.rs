@@ -325,6 +325,19 @@ impl WrapContext<'_> {
     }
 }
 
+/// The key that seals one wallet's chain secret: HKDF of the user key, bound to the wallet.
+/// Returns the key and the associated data for the AEAD.
+pub fn wallet_sealing_key(
+    user_key: &SecretKey,
+    entity_id: &str,
+    user_internal_id: &str,
+    wallet_id: &str,
+) -> (SecretKey, Vec<u8>) {
+    let ad =
+        format!("latchkey/v1/wallet-key/{entity_id}/{user_internal_id}/{wallet_id}").into_bytes();
+    (user_key.derive(None, &[&ad]), ad)
+}
+
 /// Base64 (standard alphabet, padded), as Circle's encryptionKey is.
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;

@@ -160,6 +160,15 @@ pub mod codes {
         PIN_MISMATCH = 155703, 400, "The code you entered is not the same as the first one.";
         PIN_WEAK = 155704, 400, "Your PIN can't have repeating or consecutive numbers.";
         HINT_EQUALS_ANSWER = 155705, 400, "Your hint can't be the same as the answer.";
+        SCA_NOT_SUPPORTED = 155507, 400, "SCA account is not supported on the given blockchain.";
+        OPERATION_NOT_SUPPORTED = 155510, 400, "The operation is not supported on the blockchain you specify.";
+        CHAIN_NOT_SUPPORTED = 155511, 400, "Blockchain is not supported for wallet creation.";
+        WALLET_NOT_FOUND = 156001, 404, "Cannot find target wallet in the system. Either the specified wallet doesn't exist or it's not accessible to the caller.";
+        ENVIRONMENT_MISMATCH = 156006, 400, "TEST_API key cannot be used with blockchain mainnets, or LIVE_API key cannot be used with blockchain testnets.";
+        NOT_HEX = 156023, 409, "EncodedByHex is true in sign request, but the message is not hex encoded.";
+        TYPED_DATA_NOT_JSON = 156024, 400, "Data is not a valid JSON string in sign request.";
+        INVALID_MESSAGE = 156025, 400, "Invalid message in request.";
+        INVALID_TYPED_DATA = 156026, 400, "Invalid typed data in request.";
         METADATA_LENGTH = 155504, 400, "Metadata array length needs to match number of blockchains in create user wallets request.";
         PAGE_CURSOR_NOT_FOUND = 156012, 404, "Cannot find corresponding pagination cursor in the system.";
         PAGE_PARAMS_INVALID = 156014, 400, "Pagination params are invalid. Only UUID format is supported for pageBefore and pageAfter.";

@@ -358,3 +358,46 @@ impl AuditEvent {
         }
     }
 }
+
+/// A wallet as stored. Its key exists only sealed under a key derived from the user key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WalletRecord {
+    /// Wallet id (UUID).
+    pub id: String,
+    /// Owning entity.
+    pub entity_id: String,
+    /// Owning user's internal id.
+    pub user_internal_id: String,
+    /// The owning user's developer userId (rendered as `userId`).
+    pub user_id: String,
+    /// Circle's walletSetId (one set per user).
+    pub wallet_set_id: String,
+    /// Circle's blockchain name (`ETH-SEPOLIA`, `SOL-DEVNET`…).
+    pub blockchain: String,
+    /// EOA (SCA is not supported).
+    pub account_type: String,
+    /// EIP-55 address or base58 public key.
+    pub address: String,
+    /// LIVE or FROZEN.
+    pub state: String,
+    /// Developer's name for it.
+    pub name: Option<String>,
+    /// Developer's reference.
+    pub ref_id: Option<String>,
+    /// The chain secret, AES-GCM sealed under HKDF(user key, wallet id).
+    pub sealed_key: Vec<u8>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+impl std::fmt::Debug for WalletRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalletRecord")
+            .field("id", &self.id)
+            .field("blockchain", &self.blockchain)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}

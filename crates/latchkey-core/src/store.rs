@@ -166,6 +166,21 @@ pub struct ChallengeCommit {
     pub audit: Vec<AuditEvent>,
     /// The webhook notification of this change, queued in the same transaction.
     pub notification: Option<NotificationDraft>,
+    /// Wallets the challenge creates.
+    pub wallets: Vec<WalletRecord>,
+}
+
+/// Filters of `GET /wallets`.
+#[derive(Debug, Clone, Default)]
+pub struct WalletFilter {
+    /// Exact address (EVM addresses compare case-insensitively).
+    pub address: Option<String>,
+    /// Blockchain name.
+    pub blockchain: Option<String>,
+    /// The developer's reference.
+    pub ref_id: Option<String>,
+    /// Wallet set.
+    pub wallet_set_id: Option<String>,
 }
 
 /// Why a commit was refused (nothing was written).
@@ -326,6 +341,32 @@ pub trait Store: Send + Sync + 'static {
         &self,
         commit: &ChallengeCommit,
     ) -> StoreResult<Result<(), CommitRefused>>;
+
+    /// A page of the user's wallets. `Ok(None)` when the cursor names no wallet of theirs.
+    async fn list_wallets(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        filter: &WalletFilter,
+        page: &PageQuery,
+    ) -> StoreResult<Option<Page<WalletRecord>>>;
+    /// One of the user's wallets.
+    async fn wallet(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<WalletRecord>>;
+    /// Sets a wallet's name and refId (each left alone when `None`); `false` when none.
+    async fn update_wallet(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        id: &str,
+        name: Option<&str>,
+        ref_id: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Creates a subscription.
     async fn insert_subscription(&self, sub: &SubscriptionRecord) -> StoreResult<()>;

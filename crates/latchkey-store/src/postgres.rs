@@ -18,6 +18,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/postgres/0002_webhooks.sql"),
     },
+    Migration {
+        version: 3,
+        name: "wallets",
+        sql: include_str!("../migrations/postgres/0003_wallets.sql"),
+    },
 ];
 
 /// latchkey's PostgreSQL store.

@@ -99,6 +99,11 @@ pub(crate) fn parse_delivery_status(s: &str) -> Result<DeliveryStatus, StoreErro
         .ok_or_else(|| StoreError::Database(format!("unknown delivery status {s}")))
 }
 
+/// Columns of `wallets`.
+pub(crate) const WALLET_COLUMNS: &str =
+    "id, entity_id, user_internal_id, wallet_set_id, blockchain, \
+    account_type, address, state, name, ref_id, sealed_key, created_at, updated_at";
+
 pub(crate) fn parse_kind(s: &str) -> Result<ChallengeType, StoreError> {
     ChallengeType::parse(s)
         .ok_or_else(|| StoreError::Database(format!("unknown challenge type {s}")))
@@ -200,6 +205,40 @@ macro_rules! impl_store {
                 .await?;
             }
             Ok(())
+        }
+
+        fn wallet_from_row(r: &DbRow, user_id: &str) -> Result<WalletRecord, sqlx::Error> {
+            Ok(WalletRecord {
+                id: r.try_get("id")?,
+                entity_id: r.try_get("entity_id")?,
+                user_internal_id: r.try_get("user_internal_id")?,
+                user_id: user_id.to_string(),
+                wallet_set_id: r.try_get("wallet_set_id")?,
+                blockchain: r.try_get("blockchain")?,
+                account_type: r.try_get("account_type")?,
+                address: r.try_get("address")?,
+                state: r.try_get("state")?,
+                name: r.try_get("name")?,
+                ref_id: r.try_get("ref_id")?,
+                sealed_key: r.try_get("sealed_key")?,
+                created_at: Timestamp(r.try_get("created_at")?),
+                updated_at: Timestamp(r.try_get("updated_at")?),
+            })
+        }
+
+        async fn developer_user_id<E>(ex: E, entity_id: &str, internal_id: &str) -> Result<String, sqlx::Error>
+        where
+            E: for<'e> sqlx::Executor<'e, Database = $db>,
+        {
+            let row = sqlx::query("SELECT user_id FROM users WHERE entity_id = $1 AND internal_id = $2")
+                .bind(entity_id)
+                .bind(internal_id)
+                .fetch_optional(ex)
+                .await?;
+            match row {
+                Some(r) => r.try_get("user_id"),
+                None => Ok(String::new()),
+            }
         }
 
         fn subscription_from_row(r: &DbRow) -> Result<SubscriptionRecord, sqlx::Error> {
@@ -866,12 +905,138 @@ macro_rules! impl_store {
                         .map_err(db_err)?;
                     }
                 }
+                for w in &c.wallets {
+                    sqlx::query(&format!(
+                        "INSERT INTO wallets ({WALLET_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    ))
+                    .bind(&w.id)
+                    .bind(&w.entity_id)
+                    .bind(&w.user_internal_id)
+                    .bind(&w.wallet_set_id)
+                    .bind(&w.blockchain)
+                    .bind(&w.account_type)
+                    .bind(&w.address)
+                    .bind(&w.state)
+                    .bind(&w.name)
+                    .bind(&w.ref_id)
+                    .bind(&w.sealed_key)
+                    .bind(w.created_at.0)
+                    .bind(w.updated_at.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
                 insert_audit(&mut tx, &c.audit).await.map_err(db_err)?;
                 if let Some(n) = &c.notification {
                     enqueue_in(&mut tx, n, c.now).await.map_err(db_err)?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(Ok(()))
+            }
+
+            async fn list_wallets(
+                &self,
+                entity_id: &str,
+                user_internal_id: &str,
+                filter: &WalletFilter,
+                page: &PageQuery,
+            ) -> StoreResult<Option<Page<WalletRecord>>> {
+                let cursor_seq = match &page.cursor {
+                    Cursor::None => None,
+                    Cursor::After(id) | Cursor::Before(id) => {
+                        let row = sqlx::query("SELECT seq FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 AND id = $3")
+                            .bind(entity_id)
+                            .bind(user_internal_id)
+                            .bind(id)
+                            .fetch_optional(self.reader())
+                            .await
+                            .map_err(db_err)?;
+                        match row {
+                            Some(r) => Some(r.try_get::<i64, _>("seq").map_err(db_err)?),
+                            None => return Ok(None),
+                        }
+                    }
+                };
+                let backwards = matches!(page.cursor, Cursor::Before(_));
+                let ascending = (page.order == Order::Asc) != backwards;
+                let (cmp, dir) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+                // $1 entity, $2 user, $3 from, $4 to, $5 cursor, $6 limit, $7 address, $8 chain, $9 refId, $10 set
+                let sql = format!(
+                    "SELECT {WALLET_COLUMNS} FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 \
+                     AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4) \
+                     AND ($5 IS NULL OR seq {cmp} $5) AND ($7 IS NULL OR LOWER(address) = LOWER($7)) \
+                     AND ($8 IS NULL OR blockchain = $8) AND ($9 IS NULL OR ref_id = $9) \
+                     AND ($10 IS NULL OR wallet_set_id = $10) ORDER BY seq {dir} LIMIT $6"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(entity_id)
+                    .bind(user_internal_id)
+                    .bind(page.from.map(|t| t.0))
+                    .bind(page.to.map(|t| t.0))
+                    .bind(cursor_seq)
+                    .bind(i64::from(page.size) + 1)
+                    .bind(&filter.address)
+                    .bind(&filter.blockchain)
+                    .bind(&filter.ref_id)
+                    .bind(&filter.wallet_set_id)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                let user_id = developer_user_id(self.reader(), entity_id, user_internal_id).await.map_err(db_err)?;
+                let mut items = rows.iter().map(|r| wallet_from_row(r, &user_id)).collect::<Result<Vec<_>, _>>().map_err(db_err)?;
+                let more = items.len() > page.size as usize;
+                items.truncate(page.size as usize);
+                if backwards {
+                    items.reverse();
+                }
+                let (has_next, has_prev) = match page.cursor {
+                    Cursor::None => (more, false),
+                    Cursor::After(_) => (more, true),
+                    Cursor::Before(_) => (true, more),
+                };
+                Ok(Some(Page { items, has_next, has_prev }))
+            }
+
+            async fn wallet(&self, entity_id: &str, user_internal_id: &str, id: &str) -> StoreResult<Option<WalletRecord>> {
+                let row = sqlx::query(&format!(
+                    "SELECT {WALLET_COLUMNS} FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 AND id = $3"
+                ))
+                .bind(entity_id)
+                .bind(user_internal_id)
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await
+                .map_err(db_err)?;
+                let Some(r) = row else { return Ok(None) };
+                let user_id = developer_user_id(self.reader(), entity_id, user_internal_id).await.map_err(db_err)?;
+                wallet_from_row(&r, &user_id).map(Some).map_err(db_err)
+            }
+
+            async fn update_wallet(
+                &self,
+                entity_id: &str,
+                user_internal_id: &str,
+                id: &str,
+                name: Option<&str>,
+                ref_id: Option<&str>,
+                now: Timestamp,
+            ) -> StoreResult<bool> {
+                let n = sqlx::query(
+                    "UPDATE wallets SET name = COALESCE($1, name), ref_id = COALESCE($2, ref_id), updated_at = $3 \
+                     WHERE entity_id = $4 AND user_internal_id = $5 AND id = $6",
+                )
+                .bind(name)
+                .bind(ref_id)
+                .bind(now.0)
+                .bind(entity_id)
+                .bind(user_internal_id)
+                .bind(id)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+                Ok(n == 1)
             }
 
             async fn insert_subscription(&self, sub: &SubscriptionRecord) -> StoreResult<()> {

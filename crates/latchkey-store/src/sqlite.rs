@@ -20,6 +20,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/sqlite/0002_webhooks.sql"),
     },
+    Migration {
+        version: 3,
+        name: "wallets",
+        sql: include_str!("../migrations/sqlite/0003_wallets.sql"),
+    },
 ];
 
 /// latchkey's SQLite store.

@@ -455,6 +455,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
         correlation_ids: vec!["w1".into()],
         audit,
         notification: None,
+        wallets: vec![],
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
     let got = s.user(&e.id, "commit-user").await.unwrap().unwrap();
@@ -927,6 +928,7 @@ async fn completing_or_failing_a_challenge_queues_its_notification_in_the_same_t
         correlation_ids: vec![],
         audit: vec![],
         notification: Some(draft(&e, "challenges.setPin")),
+        wallets: vec![],
     };
     assert_eq!(
         s.complete_challenge(&commit).await.unwrap(),

@@ -5,4 +5,5 @@ pub mod sdk;
 pub mod subscriptions;
 pub mod user;
 pub mod users;
+pub mod wallets;
 pub mod web;

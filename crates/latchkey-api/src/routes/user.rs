@@ -10,7 +10,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latchkey_core::error::codes;
 use latchkey_core::model::{ChallengeStatus, ChallengeType};
 use latchkey_core::rules;
 use latchkey_core::store::IdempotencyClaim;
@@ -77,6 +76,7 @@ async fn create(
     s: &AppState,
     method: Method,
     uri: Uri,
+    caller: latchkey_core::ApiCaller,
     session: latchkey_core::UserSession,
     kind: ChallengeType,
     body: JsonBody<ChallengeRequest>,
@@ -89,26 +89,16 @@ async fn create(
         req.idempotency_key.as_deref(),
         &body.raw,
     )?;
-    let mut payload = json!({});
-    if kind == ChallengeType::Initialize {
-        if let Some(t) = &req.account_type {
-            if t != "EOA" && t != "SCA" {
-                return Err(ApiError::invalid_field(
-                    "accountType",
-                    "invalid",
-                    "accountType must be EOA or SCA",
-                )
-                .into());
-            }
-        }
-        let chains = req.blockchains.clone().unwrap_or_default();
-        if let Some(m) = &req.metadata {
-            if m.len() != chains.len() {
-                return Err(codes::METADATA_LENGTH.into());
-            }
-        }
-        payload = json!({ "accountType": req.account_type, "blockchains": chains, "metadata": req.metadata });
-    }
+    let payload = match kind {
+        ChallengeType::Initialize | ChallengeType::CreateWallet => s.lk.check_wallet_request(
+            &caller,
+            req.blockchains.as_deref().unwrap_or_default(),
+            req.account_type.as_deref(),
+            req.metadata.as_deref(),
+            kind == ChallengeType::CreateWallet,
+        )?,
+        _ => json!({}),
+    };
     let (id, replayed) =
         s.lk.create_challenge(&session, kind, payload, claim)
             .await?;
@@ -125,10 +115,19 @@ pub async fn create_initialize_challenge(
     State(s): State<AppState>,
     method: Method,
     uri: Uri,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(&s, method, uri, session, ChallengeType::Initialize, body).await
+    create(
+        &s,
+        method,
+        uri,
+        caller,
+        session,
+        ChallengeType::Initialize,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/w3s/user/pin`.
@@ -136,10 +135,19 @@ pub async fn create_set_pin_challenge(
     State(s): State<AppState>,
     method: Method,
     uri: Uri,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(&s, method, uri, session, ChallengeType::SetPin, body).await
+    create(
+        &s,
+        method,
+        uri,
+        caller,
+        session,
+        ChallengeType::SetPin,
+        body,
+    )
+    .await
 }
 
 /// `PUT /v1/w3s/user/pin`.
@@ -147,10 +155,19 @@ pub async fn create_change_pin_challenge(
     State(s): State<AppState>,
     method: Method,
     uri: Uri,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(&s, method, uri, session, ChallengeType::ChangePin, body).await
+    create(
+        &s,
+        method,
+        uri,
+        caller,
+        session,
+        ChallengeType::ChangePin,
+        body,
+    )
+    .await
 }
 
 /// `POST /v1/w3s/user/pin/restore`.
@@ -158,10 +175,19 @@ pub async fn create_restore_pin_challenge(
     State(s): State<AppState>,
     method: Method,
     uri: Uri,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(&s, method, uri, session, ChallengeType::RestorePin, body).await
+    create(
+        &s,
+        method,
+        uri,
+        caller,
+        session,
+        ChallengeType::RestorePin,
+        body,
+    )
+    .await
 }
 
 /// `GET /v1/w3s/user/challenges/{id}`.
@@ -196,4 +222,93 @@ pub async fn list_user_challenges(
     let now = s.lk.now();
     let challenges: Vec<_> = list.iter().map(|c| render::challenge(c, now)).collect();
     Ok(Json(json!({ "data": { "challenges": challenges } })).into_response())
+}
+
+/// `POST /v1/w3s/user/wallets`.
+pub async fn create_wallet_challenge(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    DeveloperUser(caller, session): DeveloperUser,
+    body: JsonBody<ChallengeRequest>,
+) -> HttpResult<Response> {
+    create(
+        &s,
+        method,
+        uri,
+        caller,
+        session,
+        ChallengeType::CreateWallet,
+        body,
+    )
+    .await
+}
+
+/// Body of the `/user/sign/*` calls.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignBody {
+    wallet_id: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    encoded_by_hex: Option<bool>,
+    #[serde(default)]
+    data: Option<String>,
+    #[serde(default)]
+    raw_transaction: Option<String>,
+    #[serde(default)]
+    transaction: Option<Value>,
+    #[serde(default)]
+    memo: Option<String>,
+}
+
+async fn sign(
+    s: &AppState,
+    session: latchkey_core::UserSession,
+    kind: ChallengeType,
+    body: SignBody,
+) -> HttpResult<Response> {
+    let req = latchkey_core::service::SignRequest {
+        wallet_id: body.wallet_id.unwrap_or_default(),
+        message: body.message,
+        encoded_by_hex: body.encoded_by_hex.unwrap_or(false),
+        data: body.data,
+        raw_transaction: body.raw_transaction,
+        transaction: body.transaction,
+        memo: body.memo,
+    };
+    let id = s.lk.create_sign_challenge(&session, kind, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "data": { "challengeId": id } })),
+    )
+        .into_response())
+}
+
+/// `POST /v1/w3s/user/sign/message`.
+pub async fn create_sign_message_challenge(
+    State(s): State<AppState>,
+    DeveloperUser(_, session): DeveloperUser,
+    body: JsonBody<SignBody>,
+) -> HttpResult<Response> {
+    sign(&s, session, ChallengeType::SignMessage, body.value).await
+}
+
+/// `POST /v1/w3s/user/sign/typedData`.
+pub async fn create_sign_typed_data_challenge(
+    State(s): State<AppState>,
+    DeveloperUser(_, session): DeveloperUser,
+    body: JsonBody<SignBody>,
+) -> HttpResult<Response> {
+    sign(&s, session, ChallengeType::SignTypedData, body.value).await
+}
+
+/// `POST /v1/w3s/user/sign/transaction`.
+pub async fn create_sign_transaction_challenge(
+    State(s): State<AppState>,
+    DeveloperUser(_, session): DeveloperUser,
+    body: JsonBody<SignBody>,
+) -> HttpResult<Response> {
+    sign(&s, session, ChallengeType::SignTransaction, body.value).await
 }

@@ -268,6 +268,10 @@ impl Latchkey {
             ChallengeType::Initialize | ChallengeType::SetPin => exec.set_up(&input).await,
             ChallengeType::ChangePin => exec.change_pin(&input).await,
             ChallengeType::RestorePin => exec.restore_pin(&input).await,
+            ChallengeType::CreateWallet
+            | ChallengeType::SignMessage
+            | ChallengeType::SignTypedData
+            | ChallengeType::SignTransaction => exec.with_pin(&input).await,
             _ => {
                 Err(codes::CHALLENGE_INVALID
                     .with_message("This challenge type is not supported yet."))
@@ -293,6 +297,14 @@ fn check_can_create(kind: ChallengeType, user: &UserRecord) -> Result<(), ApiErr
         ChallengeType::SetPin if user.pin_wrap.is_some() => Err(codes::PIN_ALREADY_SET),
         ChallengeType::ChangePin if user.pin_wrap.is_none() => Err(codes::PIN_NOT_SET),
         ChallengeType::RestorePin if user.recovery_wrap.is_none() => Err(codes::QUESTIONS_NOT_SET),
+        ChallengeType::CreateWallet
+        | ChallengeType::SignMessage
+        | ChallengeType::SignTypedData
+        | ChallengeType::SignTransaction
+            if user.pin_wrap.is_none() =>
+        {
+            Err(codes::PIN_NOT_SET)
+        }
         _ => Ok(()),
     }
 }
@@ -359,6 +371,7 @@ impl Execution<'_> {
             correlation_ids: Vec::new(),
             audit: Vec::new(),
             notification: None,
+            wallets: Vec::new(),
         }
     }
 
@@ -404,7 +417,7 @@ impl Execution<'_> {
         let master = self.lk.master.clone();
         let params = self.lk.settings.kdf;
         let answers: Vec<SecretString> = questions.iter().map(|q| q.answer.clone()).collect();
-        let wraps = ticket
+        let (pin_wrap, recovery_wrap, user_key) = ticket
             .run(move || {
                 let ctx = WrapContext {
                     entity_id: &entity_id,
@@ -422,18 +435,21 @@ impl Execution<'_> {
                     rules::encode_answers(&answers.iter().map(|a| a.expose()).collect::<Vec<_>>());
                 let recovery =
                     ctx.wrap(&master, WrapPurpose::Recovery, params, &encoded, &user_key)?;
-                Ok::<_, crypto::OpenError>((pin, recovery))
+                Ok::<_, crypto::OpenError>((pin, recovery, user_key))
             })
             .await?
             .map_err(|_| ApiError::internal())?;
         let now = self.lk.now();
         let mut commit = self.commit(now);
+        commit.wallets =
+            super::wallets::new_wallets(&user_key, self.user, &self.challenge.payload, now)?;
+        commit.correlation_ids = commit.wallets.iter().map(|w| w.id.clone()).collect();
         commit.pin = Some(PinUpdate {
-            wrap: wraps.0,
+            wrap: pin_wrap,
             expected_version: None,
         });
         commit.recovery = Some(RecoveryUpdate {
-            wrap: wraps.1,
+            wrap: recovery_wrap,
             questions: questions
                 .iter()
                 .map(|q| StoredQuestion {
@@ -540,6 +556,76 @@ impl Execution<'_> {
             self.audit("pin.restored", json!({}), now),
         ];
         self.finish(commit).await
+    }
+
+    /// CREATE_WALLET and SIGN_*: the PIN opens the user key, which opens (or creates) the
+    /// wallet keys. A signature is returned to this caller only, never stored.
+    async fn with_pin(&self, input: &ExecuteInput) -> Result<ExecuteOutcome, ApiError> {
+        let pin = require(&input.pin, "pin")?.clone();
+        let wrap = self.user.pin_wrap.clone().ok_or(codes::PIN_NOT_SET)?;
+        let wallet = match self.challenge.kind {
+            ChallengeType::CreateWallet => None,
+            _ => {
+                let id = self.challenge.payload["walletId"]
+                    .as_str()
+                    .unwrap_or_default();
+                let found = self
+                    .lk
+                    .store
+                    .wallet(&self.user.entity_id, &self.user.internal_id, id)
+                    .await
+                    .map_err(store_failed)?
+                    .ok_or(codes::WALLET_NOT_FOUND)?;
+                Some(found)
+            }
+        };
+        let ticket = self.lk.kdf.admit()?;
+        let user_key = self
+            .open_with_guess(
+                &ticket,
+                SecretKind::Pin,
+                wrap,
+                pin.expose().as_bytes().to_vec().into(),
+            )
+            .await?;
+        let now = self.lk.now();
+        let mut commit = self.commit(now);
+        commit.reset_pin_guesses = true;
+        commit.audit = vec![self.audit("pin.attempt.passed", json!({}), now)];
+        let data = match &wallet {
+            None => {
+                commit.wallets = super::wallets::new_wallets(
+                    &user_key,
+                    self.user,
+                    &self.challenge.payload,
+                    now,
+                )?;
+                commit.correlation_ids = commit.wallets.iter().map(|w| w.id.clone()).collect();
+                commit.audit.push(self.audit(
+                    "wallets.created",
+                    json!({ "count": commit.wallets.len() }),
+                    now,
+                ));
+                json!({})
+            }
+            Some(w) => {
+                let data = super::wallets::sign_for_challenge(
+                    &user_key,
+                    w,
+                    self.challenge.kind,
+                    &self.challenge.payload,
+                )?;
+                commit.audit.push(self.audit(
+                    "wallet.signed",
+                    json!({ "walletId": w.id, "type": self.challenge.kind.as_str() }),
+                    now,
+                ));
+                data
+            }
+        };
+        let mut outcome = self.finish(commit).await?;
+        outcome.data = data;
+        Ok(outcome)
     }
 
     async fn wrap_pin(

@@ -5,9 +5,11 @@ mod admin;
 mod challenges;
 mod secrets;
 mod users;
+mod wallets;
 
 pub use challenges::{ChallengeView, ExecuteInput, ExecuteOutcome, QuestionAnswer};
 pub use secrets::SecretString;
+pub use wallets::{wallet_payload, SignRequest};
 
 use crate::audit::AuditSender;
 use crate::clock::{Clock, Timestamp};
