@@ -251,4 +251,115 @@ async fn main() {
         "GET challenge p99 in storm:   {busy:.2} ms  ({:.2}x at rest; target <= 2x and <= 10 ms)",
         busy / idle
     );
+
+    signing_phase(&args, &dev, &app_id, raw).await;
+}
+
+/// Issue 6's figure: signing challenges completed per second end to end (create → execute →
+/// signature), against the KDF-bound ceiling (one Argon2id per signature), plus the share of
+/// one sequential signature's latency spent in Argon2id.
+async fn signing_phase(args: &Args, dev: &DeveloperClient, app_id: &str, raw: f64) {
+    println!();
+    println!(
+        "signing: {} users with an ETH-SEPOLIA wallet each...",
+        args.concurrency
+    );
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut users = Vec::new();
+    for i in 0..args.concurrency {
+        let user_id = format!("sign-{}-{i}", &run[..8]);
+        dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
+        let (token, key) = dev
+            .create_user_token(&user_id)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        let exec =
+            ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
+        let id = dev
+            .create_challenge(
+                reqwest::Method::POST,
+                "/v1/w3s/user/initialize",
+                &token,
+                json!({ "blockchains": ["ETH-SEPOLIA"] }),
+            )
+            .await
+            .unwrap_or_else(|e| fail(e));
+        exec.execute(
+            &id,
+            &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
+        let challenge = dev
+            .get_challenge(&token, &id)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        let wallet = challenge["correlationIds"][0]
+            .as_str()
+            .unwrap_or_else(|| fail("no wallet"))
+            .to_string();
+        users.push((token, exec, wallet));
+    }
+    let sign_once = |dev: DeveloperClient, token: String, wallet: String| async move {
+        dev.create_challenge(
+            reqwest::Method::POST,
+            "/v1/w3s/user/sign/message",
+            &token,
+            json!({ "walletId": wallet, "message": "bench" }),
+        )
+        .await
+    };
+    // One user alone: how much of one signature's latency is the Argon2id check.
+    let (token, exec, wallet) = &users[0];
+    let mut lat = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let id = sign_once(dev.clone(), token.clone(), wallet.clone())
+            .await
+            .unwrap_or_else(|e| fail(e));
+        exec.execute(&id, &json!({ "pin": PINS[0] }))
+            .await
+            .unwrap_or_else(|e| fail(e));
+        lat.push(t.elapsed().as_secs_f64());
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let median = lat[lat.len() / 2];
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (token, exec, wallet) in users {
+        let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(id) = sign_once(dev.clone(), token.clone(), wallet.clone()).await else {
+                    fail("sign challenge failed")
+                };
+                match exec.execute(&id, &json!({ "pin": PINS[0] })).await {
+                    Ok(out) if out["data"]["data"]["signature"].is_string() => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => fail(format!("signing failed: {other:?}")),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!(
+        "signing challenges completed/s (create -> execute -> signature, {} concurrent): {rate:.2}",
+        args.concurrency
+    );
+    println!("KDF-bound ceiling (one Argon2id per signature, raw rate): {raw:.2}/s");
+    println!("ratio to the ceiling: {:.2}  (target >= 0.80)", rate / raw);
+    println!(
+        "one signature alone: {:.0} ms, of which Argon2id ~{:.0} ms ({:.0}%)",
+        median * 1000.0,
+        1000.0 / raw,
+        100.0 / raw / median
+    );
 }
