@@ -171,11 +171,7 @@ describe('reset-PIN guide', () => {
     assert.deepEqual(s.securityQuestionDetails, { failedAttempts: 0 });
   });
 
-  // Wallet creation is its own piece of work: until it lands this runs as a TODO (reported,
-  // not failing the PIN suite). Drop the `todo` option once INITIALIZE creates wallets.
-  test('the INITIALIZE challenge names the ETH-SEPOLIA EOA wallet it created', {
-    todo: 'INITIALIZE does not create wallets yet',
-  }, async () => {
+  test('the INITIALIZE challenge names the ETH-SEPOLIA EOA wallet it created', async () => {
     const c = await challenge(u, initId);
     assert.equal(c.correlationIds?.length, 1, JSON.stringify(c));
     const res = await client.listWallets({ userToken: u.userToken });
@@ -186,6 +182,7 @@ describe('reset-PIN guide', () => {
     assert.equal(w.accountType, 'EOA');
     assert.equal(w.custodyType, 'ENDUSER');
     assert.equal(w.state, 'LIVE');
+    assert.equal(w.userId, u.userId);
     assert.match(w.address, /^0x[0-9a-fA-F]{40}$/);
   });
 
