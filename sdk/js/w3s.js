@@ -183,7 +183,8 @@ export class W3SSdk {
     if (!parentOrigin || parentOrigin === 'null') return fail('the page has no origin (serve it over http(s))');
 
     const origin = new URL(this.#serviceUrl).origin;
-    const src = `${this.#serviceUrl}/pw/#origin=${encodeURIComponent(parentOrigin)}`;
+    // The App ID (not a secret) lets the server apply the entity's allowed frame ancestors.
+    const src = `${this.#serviceUrl}/pw/?appId=${encodeURIComponent(this.#appSettings.appId)}#origin=${encodeURIComponent(parentOrigin)}`;
 
     const overlay = document.createElement('div');
     overlay.setAttribute('role', 'dialog');

@@ -138,8 +138,42 @@ pub fn is_uuid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::parse_str(text).is_ok()
 }
 
+/// An origin as CSP source syntax accepts it: `https://host[:port]`, `*` allowed as the port
+/// or as the leading label (`https://*.example.com`); no path.
+pub fn is_origin(o: &str) -> bool {
+    let Some((scheme, rest)) = o.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "https" | "http")
+        && !rest.is_empty()
+        && rest.len() <= 253
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:*[]".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn origins() {
+        for good in [
+            "https://app.example.com",
+            "http://localhost:*",
+            "https://*.example.com:8443",
+        ] {
+            assert!(super::is_origin(good), "{good}");
+        }
+        for bad in [
+            "app.example.com",
+            "https://a.com/path",
+            "javascript:alert(1)",
+            "https://a b",
+            "https://",
+        ] {
+            assert!(!super::is_origin(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

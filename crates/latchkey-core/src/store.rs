@@ -235,6 +235,16 @@ pub trait Store: Send + Sync + 'static {
     /// The entity with id `entity_id`.
     async fn entity(&self, entity_id: &str) -> StoreResult<Option<Entity>>;
 
+    /// Origins the entity allows to embed the hosted page, sorted.
+    async fn frame_ancestors(&self, entity_id: &str) -> StoreResult<Vec<String>>;
+    /// Allows (`true`) or stops allowing (`false`) an origin; returns whether anything changed.
+    async fn set_frame_ancestor(
+        &self,
+        entity_id: &str,
+        origin: &str,
+        allowed: bool,
+    ) -> StoreResult<bool>;
+
     /// Stores a new API key.
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     /// Looks an API key up by its id part.

@@ -23,6 +23,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "wallets",
         sql: include_str!("../migrations/postgres/0003_wallets.sql"),
     },
+    Migration {
+        version: 4,
+        name: "frame_ancestors",
+        sql: include_str!("../migrations/postgres/0004_frame_ancestors.sql"),
+    },
 ];
 
 /// latchkey's PostgreSQL store.

@@ -382,6 +382,25 @@ macro_rules! impl_store {
                 row.map(|r| entity_from_row(&r)).transpose().map_err(db_err)
             }
 
+            async fn frame_ancestors(&self, entity_id: &str) -> StoreResult<Vec<String>> {
+                let rows = sqlx::query("SELECT origin FROM entity_frame_ancestors WHERE entity_id = $1 ORDER BY origin")
+                    .bind(entity_id)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|r| r.try_get::<String, _>("origin")).collect::<Result<_, _>>().map_err(db_err)
+            }
+
+            async fn set_frame_ancestor(&self, entity_id: &str, origin: &str, allowed: bool) -> StoreResult<bool> {
+                let sql = if allowed {
+                    "INSERT INTO entity_frame_ancestors (entity_id, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                } else {
+                    "DELETE FROM entity_frame_ancestors WHERE entity_id = $1 AND origin = $2"
+                };
+                let n = sqlx::query(sql).bind(entity_id).bind(origin).execute(self.writer()).await.map_err(db_err)?.rows_affected();
+                Ok(n == 1)
+            }
+
             async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO api_keys (key_id, entity_id, name, environment, secret_hash, created_at) \

@@ -25,6 +25,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "wallets",
         sql: include_str!("../migrations/sqlite/0003_wallets.sql"),
     },
+    Migration {
+        version: 4,
+        name: "frame_ancestors",
+        sql: include_str!("../migrations/sqlite/0004_frame_ancestors.sql"),
+    },
 ];
 
 /// latchkey's SQLite store.

@@ -44,6 +44,18 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// List the origins allowed to embed the hosted page (besides LATCHKEY_FRAME_ANCESTORS).
+    Origins,
+    /// Allow an origin (https://app.example.com) to embed the hosted page in an iframe.
+    AllowOrigin {
+        /// The origin.
+        origin: String,
+    },
+    /// Stop allowing an origin to embed the hosted page.
+    DisallowOrigin {
+        /// The origin.
+        origin: String,
+    },
     /// Make a new webhook signing key the active one (old key ids stay resolvable).
     RotateWebhookKey,
     /// Print the audit log as JSON lines (oldest first).
@@ -178,6 +190,41 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
                     d.subscription_id
                 );
             }
+        }
+        AdminCommand::Origins => {
+            for o in lk
+                .store()
+                .frame_ancestors(entity)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("{o}");
+            }
+        }
+        AdminCommand::AllowOrigin { origin } | AdminCommand::DisallowOrigin { origin }
+            if !latchkey_core::rules::is_origin(&origin) =>
+        {
+            return Err(format!(
+                "{origin:?} is not an origin such as https://app.example.com"
+            ));
+        }
+        AdminCommand::AllowOrigin { origin } => {
+            lk.store()
+                .set_frame_ancestor(entity, &origin, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{origin} may embed the hosted page (new page loads)");
+        }
+        AdminCommand::DisallowOrigin { origin } => {
+            if !lk
+                .store()
+                .set_frame_ancestor(entity, &origin, false)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("{origin} was not allowed"));
+            }
+            println!("{origin} may no longer embed the hosted page");
         }
         AdminCommand::RotateWebhookKey => {
             let webhooks = latchkey_webhooks::Webhooks::new(lk.clone(), config.webhooks.clone());

@@ -203,7 +203,7 @@ impl Config {
             None => file.frame_ancestors.unwrap_or_default(),
         };
         for origin in &frame_ancestors {
-            if !valid_origin(origin) {
+            if !latchkey_core::rules::is_origin(origin) {
                 return Err(format!(
                     "frame ancestor {origin:?} must be an origin such as https://app.example.com"
                 ));
@@ -262,16 +262,4 @@ impl Config {
                 .max(1),
         })
     }
-}
-
-/// `scheme://host[:port]`, with `*` allowed as a port or leading label (CSP source syntax).
-fn valid_origin(o: &str) -> bool {
-    let Some((scheme, rest)) = o.split_once("://") else {
-        return false;
-    };
-    matches!(scheme, "https" | "http")
-        && !rest.is_empty()
-        && rest
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-:*[]".contains(c))
 }

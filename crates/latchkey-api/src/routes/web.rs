@@ -3,10 +3,12 @@
 //! with a strict Content-Security-Policy.
 
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use latchkey_core::rules;
 use rust_embed::RustEmbed;
+use serde::Deserialize;
 
 #[derive(RustEmbed)]
 #[folder = "../../web/"]
@@ -82,9 +84,35 @@ pub async fn redirect_page() -> Redirect {
     Redirect::permanent("/pw/")
 }
 
-/// `GET /pw/`.
-pub async fn get_page_index(State(s): State<AppState>) -> Response {
-    get_page_file(State(s), Path("index.html".to_string())).await
+/// `GET /pw/?appId=…`: the page, framable by the server's origins plus the entity's.
+pub async fn get_page_index(State(s): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let q: PageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
+        .unwrap_or(PageQuery { app_id: None });
+    let mut ancestors = s.frame_ancestors.clone();
+    if let Some(app_id) = q.app_id.as_deref().filter(|a| rules::is_uuid(a)) {
+        match s.lk.store().entity_by_app_id(app_id).await {
+            Ok(Some(entity)) => match s.lk.store().frame_ancestors(&entity.id).await {
+                Ok(list) => ancestors.extend(list),
+                Err(e) => tracing::error!(error = %e, "cannot read frame ancestors"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "cannot read entity"),
+        }
+    }
+    asset(
+        WebAssets::get("pw/index.html"),
+        "index.html",
+        &[("content-security-policy", page_csp(&ancestors))],
+    )
+}
+
+/// The query of `/pw/`: the embedding app's App ID (not a secret), which selects the
+/// entity whose allowed origins may frame the page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageQuery {
+    #[serde(default)]
+    app_id: Option<String>,
 }
 
 /// `GET /pw/{file}`.
