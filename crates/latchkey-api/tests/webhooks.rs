@@ -141,7 +141,15 @@ async fn subscribe_checks_the_endpoint_then_sends_a_signed_test() {
     let env: Value = serde_json::from_slice(body).unwrap();
     assert_eq!(env["notificationType"], "webhooks.test");
     assert_eq!(env["notification"], json!({ "hello": "world" }));
-    assert_eq!(env["subscriptionId"], sub["id"]);
+    // Circle's test notification carries zero UUIDs.
+    assert_eq!(
+        env["subscriptionId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
+    assert_eq!(
+        env["notificationId"],
+        "00000000-0000-0000-0000-000000000000"
+    );
     assert_eq!(env["version"], 2);
     assert!(env["notificationId"].is_string() && env["timestamp"].is_string());
 
@@ -323,7 +331,20 @@ async fn retries_follow_the_schedule_keep_the_id_and_honour_retry_after() {
         ),
     )
     .await;
+    drain(&app).await;
+    rx.got.lock().unwrap().clear();
     rx.status.store(503, Ordering::SeqCst);
+    let draft = latchkey_core::webhooks::NotificationDraft {
+        entity_id: app.entity_id.clone(),
+        notification_type: "challenges.setPin".into(),
+        payload: json!({ "id": "c1" }),
+        only_subscription: None,
+    };
+    app.lk
+        .store()
+        .enqueue_notification(&draft, app.lk.now())
+        .await
+        .unwrap();
     drain(&app).await;
     assert_eq!(rx.bodies().len(), 1);
     app.clock.advance_ms(4_000);
@@ -520,10 +541,14 @@ async fn rotated_keys_stay_resolvable() {
     drain(&app).await;
     let old = rx.got.lock().unwrap()[0].clone();
     let new_key = app.webhooks.rotate_key(&app.entity_id).await.unwrap();
-    let sub_id = rx.bodies()[0]["subscriptionId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sub_id = app
+        .lk
+        .store()
+        .list_subscriptions(&app.entity_id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
     app.call(
         Method::PATCH,
         &format!("/v2/notifications/subscriptions/{sub_id}"),

@@ -191,9 +191,9 @@ pub enum AttemptOutcome {
     },
 }
 
-/// The delays before each attempt, in milliseconds: attempt 1 after `schedule[0]`, attempt 2
-/// `schedule[1]` after attempt 1 failed, and so on. The default is immediately, 5 s, 5 min,
-/// 30 min, 2 h, 5 h, 10 h, 10 h.
+/// The delays before each attempt, in milliseconds: attempt 1 is immediate (`schedule[0]` is
+/// always 0), attempt 2 comes `schedule[1]` after attempt 1 failed, and so on; its length is
+/// the number of attempts. The default is immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetrySchedule(pub Vec<i64>);
 
@@ -236,7 +236,9 @@ impl RetrySchedule {
             };
             out.push(n.checked_mul(factor)?);
         }
-        (!out.is_empty()).then_some(Self(out))
+        // The first attempt is made as soon as the notification is queued: a delay there
+        // would silently be ignored, so it is refused.
+        (out.first() == Some(&0)).then_some(Self(out))
     }
 }
 
@@ -294,5 +296,10 @@ mod tests {
             Some(RetrySchedule(vec![0, 5000, 300_000, 7_200_000]))
         );
         assert_eq!(RetrySchedule::parse("5x"), None);
+        assert_eq!(
+            RetrySchedule::parse("5s,1m"),
+            None,
+            "the first attempt is immediate"
+        );
     }
 }

@@ -77,13 +77,10 @@ impl Webhooks {
                 .await
                 .map_err(|_| bad_endpoint(format!("endpoint host {host} does not resolve")))?
                 .collect();
-            if host_only.eq_ignore_ascii_case("localhost")
-                || addrs
-                    .iter()
-                    .any(|a| a.ip().is_loopback() || a.ip().is_unspecified())
+            if host_only.eq_ignore_ascii_case("localhost") || addrs.iter().any(|a| is_local(a.ip()))
             {
                 return Err(bad_endpoint(
-                    "endpoint resolves to a loopback address (allowed only in --dev mode)",
+                    "endpoint resolves to a loopback or link-local address (allowed only in --dev mode)",
                 ));
             }
         }
@@ -244,5 +241,36 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> &'static str {
         "redirected"
     } else {
         "request failed"
+    }
+}
+
+/// Loopback, unspecified or link-local (e.g. a cloud metadata service), after unwrapping
+/// IPv4-mapped IPv6 addresses so that `[::ffff:127.0.0.1]` is seen for what it is.
+fn is_local(ip: std::net::IpAddr) -> bool {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn local_addresses_include_mapped_and_link_local() {
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "169.254.169.254",
+            "fe80::1",
+        ] {
+            assert!(super::is_local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "10.1.2.3", "2606:4700::1111"] {
+            assert!(!super::is_local(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

@@ -5,15 +5,18 @@
 use crate::subscriptions::transport_error;
 use crate::Webhooks;
 use latchkey_core::store::ClaimedDelivery;
-use latchkey_core::webhooks::{AttemptOutcome, DeliveryRecord};
+use latchkey_core::webhooks::{AttemptOutcome, DeliveryRecord, TEST_NOTIFICATION};
 use serde_json::json;
 use std::time::Instant;
 
 /// The envelope exactly as sent and signed: compact JSON.
 pub fn envelope(d: &DeliveryRecord) -> Vec<u8> {
+    // Like Circle's, the `webhooks.test` notification carries zero UUIDs for its ids.
+    const ZERO: &str = "00000000-0000-0000-0000-000000000000";
+    let test = d.notification_type == TEST_NOTIFICATION;
     let value = json!({
-        "subscriptionId": d.subscription_id,
-        "notificationId": d.id,
+        "subscriptionId": if test { ZERO } else { &d.subscription_id },
+        "notificationId": if test { ZERO } else { &d.id },
         "notificationType": d.notification_type,
         "notification": d.payload,
         "timestamp": d.created_at.iso(),

@@ -190,6 +190,21 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
                     d.subscription_id
                 );
             }
+            for sub in lk
+                .store()
+                .list_subscriptions(entity)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                if let Some(since) = sub.failing_since {
+                    println!(
+                        "subscription {} ({}) failing since {}",
+                        sub.id,
+                        sub.endpoint,
+                        since.iso()
+                    );
+                }
+            }
         }
         AdminCommand::Origins => {
             for o in lk

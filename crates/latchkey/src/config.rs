@@ -219,7 +219,7 @@ impl Config {
             env::<String>("LATCHKEY_WEBHOOK_RETRY_SCHEDULE")?.or(file.webhook_retry_schedule);
         let schedule = match schedule_text {
             Some(t) => RetrySchedule::parse(&t).ok_or_else(|| {
-                format!("webhook retry schedule {t:?} must be durations like 0,5s,5m,30m,2h")
+                format!("webhook retry schedule {t:?} must be durations starting with 0 (the immediate first attempt), like 0,5s,5m,30m,2h")
             })?,
             None => RetrySchedule::default(),
         };

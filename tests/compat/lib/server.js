@@ -4,6 +4,8 @@
 //   ... server.baseUrl, server.apiKey, server.appId ...
 //   await server.stop();
 //
+// A restart on the same data: `await a.kill(); const b = await startServer({ reuse: a });`.
+//
 // Environment:
 //   LATCHKEY_BIN                 the binary (default: <repo>/target/debug/latchkey)
 //   LATCHKEY_TEST_DATABASE_URL   postgres://... to run against PostgreSQL: each server gets a
@@ -121,44 +123,58 @@ function lastLine(text) {
  * Starts `latchkey serve` on a free port with a fresh data directory (and database), after
  * creating an API key with `latchkey apikey create`.
  *
+ * With `reuse`, the new server runs on the data directory (master key file included) and the
+ * database of an earlier server, which must have exited (see `kill()`), and keeps its API key;
+ * the new server then owns their clean-up.
+ *
  * @param {object} [options]
  * @param {Record<string,string>} [options.env] extra environment for the server and its commands
  * @param {string[]} [options.args] extra arguments for `latchkey serve`
+ * @param {object} [options.reuse] an earlier server returned by startServer, already exited
  */
-export async function startServer({ env = {}, args = [] } = {}) {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-compat-'));
+export async function startServer({ env = {}, args = [], reuse = null } = {}) {
+  const inherited = reuse ? reuse.detach() : null;
+  const dataDir = inherited ? inherited.dataDir : await mkdtemp(path.join(os.tmpdir(), 'latchkey-compat-'));
   const adminUrl = process.env.LATCHKEY_TEST_DATABASE_URL ?? '';
-  let database = null;
-  if (/^postgres(ql)?:\/\//.test(adminUrl)) {
+  let database = inherited ? inherited.database : null;
+  if (!inherited && /^postgres(ql)?:\/\//.test(adminUrl)) {
     database = await createDatabase(adminUrl);
   }
   const databaseUrl = database ? database.url : null;
   const common = ['--data-dir', dataDir, ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
 
+  // The data directory and database belong to this server until detach() hands them over.
+  let owned = true;
   const cleanup = async () => {
-    if (keepData) return;
+    if (keepData || !owned) return;
+    owned = false;
     await rm(dataDir, { recursive: true, force: true });
     if (database) await dropDatabase(adminUrl, database.name).catch(() => {});
   };
 
   const run = (cmdArgs, opts = {}) => runBinary([...cmdArgs, ...common], { ...opts, env: { ...env, ...(opts.env ?? {}) } });
 
-  // 1. An API key (the last stdout line is exactly the key).
-  let created;
-  try {
-    created = await run(['apikey', 'create']);
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
-  if (created.code !== 0) {
-    await cleanup();
-    throw new Error(`latchkey apikey create exited ${created.code}\nstdout: ${created.stdout}\nstderr: ${created.stderr}`);
-  }
-  const apiKey = lastLine(created.stdout);
-  if (!/^(TEST|LIVE)_API_KEY:[^:\s]+:[^:\s]+$/.test(apiKey)) {
-    await cleanup();
-    throw new Error(`latchkey apikey create: last stdout line is not an API key: ${JSON.stringify(apiKey)}\nstdout: ${created.stdout}`);
+  // 1. An API key (the last stdout line is exactly the key), unless reusing an earlier one.
+  let apiKey;
+  if (inherited) {
+    apiKey = inherited.apiKey;
+  } else {
+    let created;
+    try {
+      created = await run(['apikey', 'create']);
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+    if (created.code !== 0) {
+      await cleanup();
+      throw new Error(`latchkey apikey create exited ${created.code}\nstdout: ${created.stdout}\nstderr: ${created.stderr}`);
+    }
+    apiKey = lastLine(created.stdout);
+    if (!/^(TEST|LIVE)_API_KEY:[^:\s]+:[^:\s]+$/.test(apiKey)) {
+      await cleanup();
+      throw new Error(`latchkey apikey create: last stdout line is not an API key: ${JSON.stringify(apiKey)}\nstdout: ${created.stdout}`);
+    }
   }
 
   // 2. The server.
@@ -229,6 +245,20 @@ export async function startServer({ env = {}, args = [] } = {}) {
     await cleanup();
   };
 
+  // Kills the server with SIGKILL (no shutdown at all) and keeps its data for `reuse`.
+  const kill = async () => {
+    if (!exited) child.kill('SIGKILL');
+    await exitPromise;
+  };
+
+  // Hands the data directory, database and API key over to a new server (`reuse`).
+  const detach = () => {
+    if (!exited) throw new Error('test bug: reuse of a server that is still running');
+    owned = false;
+    stopped = true;
+    return { dataDir, database, apiKey };
+  };
+
   // 3. The App ID.
   let appId;
   try {
@@ -255,6 +285,8 @@ export async function startServer({ env = {}, args = [] } = {}) {
     stderrLines,
     process: child,
     stop,
+    kill,
+    detach,
     run,
   };
 }
