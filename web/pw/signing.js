@@ -23,15 +23,18 @@ function parseMaybeJson(v) {
   }
 }
 
-function valueNode(v) {
+// `labels` names the keys of the server's own objects; data the user signs (typed data) keeps
+// its own field names (labels = null), so that e.g. an EIP-712 field `address` is not shown as "From".
+function valueNode(v, labels = LABELS) {
   if (v === null || v === undefined) return h('span', {}, '—');
   if (typeof v === 'string') return v.length > 80 || v.includes('\n') ? h('pre', {}, v) : h('span', { class: v.startsWith('0x') ? 'mono' : '' }, v);
   if (typeof v !== 'object') return h('span', {}, String(v));
   if (Array.isArray(v)) {
     if (v.every((x) => x === null || typeof x !== 'object')) return h('span', {}, v.map(String).join(', '));
-    return h('dl', {}, v.flatMap((x, i) => [h('dt', {}, `#${i + 1}`), h('dd', {}, valueNode(x))]));
+    return h('dl', {}, v.flatMap((x, i) => [h('dt', {}, `#${i + 1}`), h('dd', {}, valueNode(x, labels))]));
   }
-  return h('dl', {}, Object.entries(v).flatMap(([k, x]) => [h('dt', {}, LABELS[k] || k), h('dd', {}, valueNode(x))]));
+  const label = (k) => (labels && Object.prototype.hasOwnProperty.call(labels, k) ? labels[k] : k);
+  return h('dl', {}, Object.entries(v).flatMap(([k, x]) => [h('dt', {}, label(k)), h('dd', {}, valueNode(x, labels))]));
 }
 
 function formatUnits(raw, decimals) {
@@ -75,10 +78,11 @@ export function renderSigning(signing, type) {
   }
   if (rows.length) box.append(h('dl', {}, rows));
 
-  // SIGN_MESSAGE: the message, decoded when it was given as hex.
+  // SIGN_MESSAGE: the message, decoded when it was given as hex. Only encodedByHex says so: a
+  // text that merely looks like hex ("0x4869") is signed as that text and shown as it is.
   if (typeof s.message === 'string') {
     const message = take('message');
-    const hex = take('encodedByHex') === true || /^0x[0-9a-fA-F]*$/.test(message);
+    const hex = take('encodedByHex') === true;
     const decoded = hex ? decodeHexText(message) : message;
     box.append(h('h2', {}, t('message')), h('pre', { id: 'signing-message' }, decoded ?? message));
     if (hex && decoded !== null) box.append(h('details', {}, h('summary', {}, t('rawHex')), h('pre', {}, message)));
@@ -90,9 +94,9 @@ export function renderSigning(signing, type) {
     delete s.typedData;
     if (type === 'SIGN_TYPEDDATA') delete s.data;
     if (typed && typeof typed === 'object') {
-      if (typed.domain) box.append(h('h2', {}, t('domain')), h('div', { id: 'signing-domain' }, valueNode(typed.domain)));
+      if (typed.domain) box.append(h('h2', {}, t('domain')), h('div', { id: 'signing-domain' }, valueNode(typed.domain, null)));
       if (typed.primaryType) box.append(h('h2', {}, t('primaryType')), h('p', { id: 'signing-primary-type' }, String(typed.primaryType)));
-      if (typed.message !== undefined) box.append(h('h2', {}, t('fields')), h('div', { id: 'signing-fields' }, valueNode(typed.message)));
+      if (typed.message !== undefined) box.append(h('h2', {}, t('fields')), h('div', { id: 'signing-fields' }, valueNode(typed.message, null)));
       if (typed.types) box.append(h('details', {}, h('summary', {}, t('technical')), h('pre', {}, JSON.stringify(typed.types, null, 2))));
     } else {
       box.append(h('h2', {}, t('fields')), h('pre', {}, String(typed)));

@@ -383,12 +383,16 @@ async fn retries_follow_the_schedule_keep_the_id_and_honour_retry_after() {
             .all(|b| b["notificationId"] == bodies[0]["notificationId"]),
         "same notificationId every time"
     );
-    let deliveries = app
+    // The test notification shares the (hand-moved) clock's instant: pick ours by type.
+    let deliveries: Vec<_> = app
         .lk
         .store()
         .list_deliveries(&app.entity_id, 10)
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.notification_type == "challenges.setPin")
+        .collect();
     assert_eq!(
         deliveries[0].status,
         latchkey_core::webhooks::DeliveryStatus::Failed

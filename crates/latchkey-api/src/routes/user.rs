@@ -89,7 +89,7 @@ async fn create(
         req.idempotency_key.as_deref(),
         &body.raw,
     )?;
-    let payload = match kind {
+    let mut payload = match kind {
         ChallengeType::Initialize | ChallengeType::CreateWallet => s.lk.check_wallet_request(
             &caller,
             req.blockchains.as_deref().unwrap_or_default(),
@@ -99,6 +99,11 @@ async fn create(
         )?,
         _ => json!({}),
     };
+    if kind == ChallengeType::CreateWallet {
+        // The hosted page shows which wallets the PIN is about to create.
+        payload["signing"] =
+            json!({ "blockchains": payload["blockchains"], "accountType": payload["accountType"] });
+    }
     let (id, replayed) =
         s.lk.create_challenge(&session, kind, payload, claim)
             .await?;
