@@ -6,7 +6,7 @@
 use latchkey_core::clock::Timestamp;
 use latchkey_core::crypto::{KdfParams, WrappedKey};
 use latchkey_core::model::*;
-use latchkey_core::store::StoreError;
+use latchkey_core::store::{Cursor, Order, Page, PageQuery, StoreError};
 use latchkey_core::webhooks::DeliveryStatus;
 
 /// Columns of `users`, in the order `user_from_row` reads them.
@@ -103,6 +103,37 @@ pub(crate) fn parse_delivery_status(s: &str) -> Result<DeliveryStatus, StoreErro
 pub(crate) const WALLET_COLUMNS: &str =
     "id, entity_id, user_internal_id, wallet_set_id, blockchain, \
     account_type, address, state, name, ref_id, sealed_key, created_at, updated_at";
+
+/// The seq comparison and ORDER BY direction of a page query: a `Before` cursor reads
+/// against the requested order (and [`finish_page`] turns the rows back).
+pub(crate) fn page_direction(page: &PageQuery) -> (&'static str, &'static str) {
+    let backwards = matches!(page.cursor, Cursor::Before(_));
+    if (page.order == Order::Asc) != backwards {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    }
+}
+
+/// Turns `size + 1` rows read by [`page_direction`] into a page in the requested order,
+/// with whether pages follow and precede it.
+pub(crate) fn finish_page<T>(mut items: Vec<T>, page: &PageQuery) -> Page<T> {
+    let more = items.len() > page.size as usize;
+    items.truncate(page.size as usize);
+    if matches!(page.cursor, Cursor::Before(_)) {
+        items.reverse();
+    }
+    let (has_next, has_prev) = match page.cursor {
+        Cursor::None => (more, false),
+        Cursor::After(_) => (more, true),
+        Cursor::Before(_) => (true, more),
+    };
+    Page {
+        items,
+        has_next,
+        has_prev,
+    }
+}
 
 pub(crate) fn parse_kind(s: &str) -> Result<ChallengeType, StoreError> {
     ChallengeType::parse(s)
@@ -517,9 +548,7 @@ macro_rules! impl_store {
                 if let Some(s) = &filter.security_question_status {
                     conditions.extend(status_condition("rec_sealed", "sq", s));
                 }
-                let backwards = matches!(page.cursor, Cursor::Before(_));
-                let ascending = (page.order == Order::Asc) != backwards;
-                let (cmp, dir) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+                let (cmp, dir) = page_direction(page);
                 conditions.push(format!("($5 IS NULL OR seq {cmp} $5)"));
                 let sql = format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY seq {dir} LIMIT $6",
@@ -535,22 +564,12 @@ macro_rules! impl_store {
                     .fetch_all(self.reader())
                     .await
                     .map_err(db_err)?;
-                let mut items = rows
+                let items = rows
                     .iter()
                     .map(user_from_row)
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(db_err)?;
-                let more = items.len() > page.size as usize;
-                items.truncate(page.size as usize);
-                if backwards {
-                    items.reverse();
-                }
-                let (has_next, has_prev) = match page.cursor {
-                    Cursor::None => (more, false),
-                    Cursor::After(_) => (more, true),
-                    Cursor::Before(_) => (true, more),
-                };
-                Ok(Some(Page { items, has_next, has_prev }))
+                Ok(Some(finish_page(items, page)))
             }
 
             async fn set_user_disabled(
@@ -977,9 +996,7 @@ macro_rules! impl_store {
                         }
                     }
                 };
-                let backwards = matches!(page.cursor, Cursor::Before(_));
-                let ascending = (page.order == Order::Asc) != backwards;
-                let (cmp, dir) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+                let (cmp, dir) = page_direction(page);
                 // $1 entity, $2 user, $3 from, $4 to, $5 cursor, $6 limit, $7 address, $8 chain, $9 refId, $10 set
                 let sql = format!(
                     "SELECT {WALLET_COLUMNS} FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 \
@@ -1003,18 +1020,8 @@ macro_rules! impl_store {
                     .await
                     .map_err(db_err)?;
                 let user_id = developer_user_id(self.reader(), entity_id, user_internal_id).await.map_err(db_err)?;
-                let mut items = rows.iter().map(|r| wallet_from_row(r, &user_id)).collect::<Result<Vec<_>, _>>().map_err(db_err)?;
-                let more = items.len() > page.size as usize;
-                items.truncate(page.size as usize);
-                if backwards {
-                    items.reverse();
-                }
-                let (has_next, has_prev) = match page.cursor {
-                    Cursor::None => (more, false),
-                    Cursor::After(_) => (more, true),
-                    Cursor::Before(_) => (true, more),
-                };
-                Ok(Some(Page { items, has_next, has_prev }))
+                let items = rows.iter().map(|r| wallet_from_row(r, &user_id)).collect::<Result<Vec<_>, _>>().map_err(db_err)?;
+                Ok(Some(finish_page(items, page)))
             }
 
             async fn wallet(&self, entity_id: &str, user_internal_id: &str, id: &str) -> StoreResult<Option<WalletRecord>> {
