@@ -34,9 +34,7 @@ const MIGRATIONS: &[Migration] = &[
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    reserve_pin: String,
-    reserve_answers: String,
-    claim_sql: String,
+    sql: crate::shared::BuiltSql,
 }
 
 impl PostgresStore {
@@ -60,9 +58,7 @@ impl PostgresStore {
         migrate::run_postgres(&pool, MIGRATIONS).await?;
         Ok(Self {
             pool,
-            reserve_pin: crate::shared::reserve_guess_sql(SecretKind::Pin),
-            reserve_answers: crate::shared::reserve_guess_sql(SecretKind::Answers),
-            claim_sql: crate::shared::claim_sql("FOR UPDATE SKIP LOCKED"),
+            sql: crate::shared::BuiltSql::new("FOR UPDATE SKIP LOCKED"),
         })
     }
 
@@ -75,10 +71,7 @@ impl PostgresStore {
     }
 
     fn reserve_sql(&self, kind: SecretKind) -> &str {
-        match kind {
-            SecretKind::Pin => &self.reserve_pin,
-            SecretKind::Answers => &self.reserve_answers,
-        }
+        self.sql.reserve(kind)
     }
 
     /// Closes the pool.

@@ -94,6 +94,34 @@ pub(crate) fn claim_sql(lock: &str) -> String {
     )
 }
 
+/// The statements built once per store because their text depends on the backend or kind.
+#[derive(Debug, Clone)]
+pub(crate) struct BuiltSql {
+    reserve_pin: String,
+    reserve_answers: String,
+    /// Claims due deliveries.
+    pub(crate) claim: String,
+}
+
+impl BuiltSql {
+    /// `lock` is the backend's row-locking clause for the claim (empty for SQLite).
+    pub(crate) fn new(lock: &str) -> Self {
+        Self {
+            reserve_pin: reserve_guess_sql(SecretKind::Pin),
+            reserve_answers: reserve_guess_sql(SecretKind::Answers),
+            claim: claim_sql(lock),
+        }
+    }
+
+    /// The guess-reservation statement for `kind`.
+    pub(crate) fn reserve(&self, kind: SecretKind) -> &str {
+        match kind {
+            SecretKind::Pin => &self.reserve_pin,
+            SecretKind::Answers => &self.reserve_answers,
+        }
+    }
+}
+
 pub(crate) fn parse_delivery_status(s: &str) -> Result<DeliveryStatus, StoreError> {
     DeliveryStatus::parse(s)
         .ok_or_else(|| StoreError::Database(format!("unknown delivery status {s}")))
@@ -1200,7 +1228,7 @@ macro_rules! impl_store {
 
             async fn claim_deliveries(&self, now: Timestamp, lease_ms: i64, limit: u32) -> StoreResult<Vec<ClaimedDelivery>> {
                 let token = uuid::Uuid::new_v4().to_string();
-                let claimed = sqlx::query(&self.claim_sql)
+                let claimed = sqlx::query(&self.sql.claim)
                     .bind(now.0)
                     .bind(lease_ms)
                     .bind(&token)

@@ -37,9 +37,7 @@ const MIGRATIONS: &[Migration] = &[
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    reserve_pin: String,
-    reserve_answers: String,
-    claim_sql: String,
+    sql: crate::shared::BuiltSql,
 }
 
 impl SqliteStore {
@@ -70,9 +68,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
-            reserve_pin: crate::shared::reserve_guess_sql(SecretKind::Pin),
-            reserve_answers: crate::shared::reserve_guess_sql(SecretKind::Answers),
-            claim_sql: crate::shared::claim_sql(""),
+            sql: crate::shared::BuiltSql::new(""),
         })
     }
 
@@ -85,10 +81,7 @@ impl SqliteStore {
     }
 
     fn reserve_sql(&self, kind: SecretKind) -> &str {
-        match kind {
-            SecretKind::Pin => &self.reserve_pin,
-            SecretKind::Answers => &self.reserve_answers,
-        }
+        self.sql.reserve(kind)
     }
 
     /// Closes both pools (checkpointing the WAL).
