@@ -11,25 +11,11 @@ use latchkey_core::webhooks::*;
 use serde_json::json;
 use std::sync::Arc;
 
+#[path = "support/fresh_database.rs"]
+mod fresh_database;
+
 async fn fresh_store() -> Arc<dyn Store> {
-    let url = match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            use sqlx::Connection;
-            let name = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            format!("{}/{name}", base.rsplit_once('/').unwrap().0)
-        }
-        _ => {
-            let dir = std::env::temp_dir()
-                .join(format!("latchkey-store-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&dir).unwrap();
-            format!("sqlite://{}", dir.join("t.db").display())
-        }
-    };
+    let (url, _) = fresh_database::fresh_database_url().await;
     latchkey_store::open(&url, 8).await.unwrap()
 }
 

@@ -1,6 +1,16 @@
-//! `spawn_app()`: the real router on a random port over a fresh database (SQLite file, or
-//! PostgreSQL when `LATCHKEY_TEST_DATABASE_URL` names a server), with a hand-moved clock.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! What every feature module shares: `spawn_app()` (the real router on a random port over a
+//! fresh database: SQLite file, or PostgreSQL when `LATCHKEY_TEST_DATABASE_URL` names a
+//! server, with a hand-moved clock), the `app.get/post/put/patch/delete` request family, and
+//! user, PIN and challenge setup.
+#![allow(dead_code)]
+
+pub mod wallets;
+pub mod webhooks;
+
+#[path = "../../../../latchkey-store/tests/support/fresh_database.rs"]
+mod fresh_database;
+
+pub use fresh_database::fresh_database_url;
 
 use latchkey_api::AppState;
 use latchkey_client::{ChallengeExecutor, ClientError, DeveloperClient};
@@ -10,36 +20,25 @@ use latchkey_core::kdf_pool::KdfPool;
 use latchkey_core::model::Environment;
 use latchkey_core::store::Store;
 use latchkey_core::{Latchkey, Settings};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A fresh database URL: a new SQLite file, or a new PostgreSQL database.
-pub async fn fresh_database_url() -> (String, Option<PathBuf>) {
-    match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
-        Ok(base) if base.starts_with("postgres") => {
-            use sqlx::Connection;
-            let name = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            (format!("{prefix}/{name}"), None)
-        }
-        _ => {
-            let dir = std::env::temp_dir()
-                .join(format!("latchkey-test-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&dir).unwrap();
-            (
-                format!("sqlite://{}", dir.join("latchkey.db").display()),
-                Some(dir),
-            )
-        }
-    }
+/// The PIN every test user is initialized with.
+pub const PIN: &str = "159357";
+/// The PIN tests change or restore to.
+pub const NEW_PIN: &str = "246813";
+/// A valid PIN that is never the user's: every use is a wrong guess.
+pub const WRONG_PIN: &str = "111112";
+
+/// A response: status, JSON body (`Null` when the body is not JSON), headers.
+pub type Reply = (u16, Value, HeaderMap);
+
+/// `(status, Circle code)` of a reply, the pair most error assertions compare.
+pub fn status_code(reply: &Reply) -> (u16, Option<i64>) {
+    (reply.0, reply.1["code"].as_i64())
 }
 
 pub fn test_settings() -> Settings {
@@ -137,32 +136,51 @@ pub struct TestUser {
 }
 
 impl TestApp {
-    pub async fn user(&self) -> TestUser {
-        let user_id = format!("user-{}", uuid::Uuid::new_v4().simple());
-        self.dev.create_user(&user_id).await.unwrap();
-        let (token, key) = self.dev.create_user_token(&user_id).await.unwrap();
-        TestUser {
-            user_id,
-            token,
-            key,
-        }
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
-    pub fn executor(&self, u: &TestUser) -> ChallengeExecutor {
-        ChallengeExecutor::new(&self.base, &self.app_id, &u.token, &u.key).unwrap()
+    /// A request with no credentials at all, for what the helpers below would add.
+    pub fn bare(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// GET with the API key (and the user's token when given).
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// POST a JSON body with the API key (and the user's token when given).
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// PUT a JSON body with the API key (and the user's token when given).
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    /// PATCH a JSON body with the API key (and the user's token when given).
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// DELETE with the API key (and the user's token when given).
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, token, None).await
     }
 
     /// Raw request with the API key (and optionally the user's token).
     pub async fn call(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         token: Option<&str>,
         body: Option<Value>,
-    ) -> (u16, Value, reqwest::header::HeaderMap) {
+    ) -> Reply {
         let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
+            .bare(method, path)
             .header("authorization", format!("Bearer {}", self.api_key));
         if let Some(t) = token {
             r = r.header("x-user-token", t);
@@ -181,16 +199,52 @@ impl TestApp {
         )
     }
 
-    pub async fn challenge(&self, u: &TestUser, method: reqwest::Method, path: &str) -> String {
+    /// A new user and a token for it (no PIN yet).
+    pub async fn user(&self) -> TestUser {
+        let user_id = format!("user-{}", uuid::Uuid::new_v4().simple());
+        self.dev.create_user(&user_id).await.unwrap();
+        self.token_for(&user_id).await
+    }
+
+    /// A fresh token (and its encryption key) for an existing user.
+    pub async fn token_for(&self, user_id: &str) -> TestUser {
+        let (token, key) = self.dev.create_user_token(user_id).await.unwrap();
+        TestUser {
+            user_id: user_id.to_string(),
+            token,
+            key,
+        }
+    }
+
+    /// A new user with a token, initialized with `pin` and `questions()`.
+    pub async fn initialized_user(&self, pin: &str) -> TestUser {
+        let u = self.user().await;
+        self.initialize(&u, pin).await;
+        u
+    }
+
+    pub fn executor(&self, u: &TestUser) -> ChallengeExecutor {
+        ChallengeExecutor::new(&self.base, &self.app_id, &u.token, &u.key).unwrap()
+    }
+
+    pub async fn challenge(&self, u: &TestUser, method: Method, path: &str) -> String {
         self.dev
             .create_challenge(method, path, &u.token, json!({}))
             .await
             .unwrap()
     }
 
+    /// POSTs `body` as the user to a challenge-creating endpoint; asserts 201 and returns the
+    /// challenge id.
+    pub async fn start_challenge(&self, u: &TestUser, path: &str, body: Value) -> String {
+        let (s, b, _) = self.post(path, Some(&u.token), body).await;
+        assert_eq!(s, 201, "{b}");
+        b["data"]["challengeId"].as_str().unwrap().to_string()
+    }
+
     pub async fn initialize(&self, u: &TestUser, pin: &str) -> String {
         let id = self
-            .challenge(u, reqwest::Method::POST, "/v1/w3s/user/initialize")
+            .challenge(u, Method::POST, "/v1/w3s/user/initialize")
             .await;
         let out = self
             .executor(u)
@@ -210,11 +264,34 @@ impl TestApp {
         pin: &str,
         new_pin: &str,
     ) -> Result<Value, ClientError> {
-        let id = self
-            .challenge(u, reqwest::Method::PUT, "/v1/w3s/user/pin")
-            .await;
+        let id = self.challenge(u, Method::PUT, "/v1/w3s/user/pin").await;
         self.executor(u)
             .execute(&id, &json!({ "pin": pin, "newPin": new_pin }))
+            .await
+    }
+
+    /// Three wrong PINs (each on its own CHANGE_PIN challenge): the PIN is locked.
+    pub async fn lock_pin(&self, u: &TestUser, wrong: &str) {
+        for _ in 0..3 {
+            let _ = self.change_pin(u, wrong, NEW_PIN).await;
+        }
+    }
+
+    /// A RESTORE_PIN challenge run with `answers` and `new_pin`.
+    pub async fn restore_pin(
+        &self,
+        u: &TestUser,
+        answers: [&str; 2],
+        new_pin: &str,
+    ) -> Result<Value, ClientError> {
+        let id = self
+            .challenge(u, Method::POST, "/v1/w3s/user/pin/restore")
+            .await;
+        self.executor(u)
+            .execute(
+                &id,
+                &json!({ "securityAnswers": answers, "newPin": new_pin }),
+            )
             .await
     }
 
@@ -222,14 +299,23 @@ impl TestApp {
         self.dev.get_challenge(&u.token, id).await.unwrap()
     }
 
-    pub async fn audit_actions(&self, u: &TestUser) -> Vec<String> {
-        let user = self
-            .lk
+    /// The user's status as `GET /v1/w3s/user` returns it (the `data` object).
+    pub async fn user_status(&self, u: &TestUser) -> Value {
+        self.dev.get_user_status(&u.token).await.unwrap()["data"].clone()
+    }
+
+    /// The user's stored row (white-box: what the database holds).
+    pub async fn user_row(&self, u: &TestUser) -> latchkey_core::model::UserRecord {
+        self.lk
             .store()
             .user(&self.entity_id, &u.user_id)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn audit_actions(&self, u: &TestUser) -> Vec<String> {
+        let user = self.user_row(u).await;
         self.lk.flush_audit().await;
         self.lk
             .store()

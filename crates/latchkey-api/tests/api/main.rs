@@ -1,0 +1,23 @@
+//! The HTTP API through real HTTP, one module per feature; `support` holds what they share.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod api_keys;
+mod audit_log;
+mod challenges;
+mod custody;
+mod entity;
+mod guess_limits;
+mod hosted_page;
+mod pin_change;
+mod pin_restore;
+mod pin_setup;
+mod ping_and_errors;
+mod signing;
+mod tenancy;
+mod user_tokens;
+mod users;
+mod wallets;
+mod webhook_delivery;
+mod webhook_subscriptions;

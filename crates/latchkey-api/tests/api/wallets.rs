@@ -1,0 +1,208 @@
+//! Wallets: request validation as Circle, list filters, pages and updates.
+
+use crate::support::wallets::*;
+use crate::support::*;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn wallet_requests_are_validated_as_circle() {
+    let app = spawn_app().await;
+    let u = app.user().await;
+    let call = |path: &'static str, body: Value| {
+        let (app, token) = (&app, u.token.clone());
+        async move {
+            let mut body = body;
+            body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+            let (s, b, _) = app.post(path, Some(&token), body).await;
+            (s, b["code"].as_i64().unwrap_or(0))
+        }
+    };
+    assert_eq!(
+        call(
+            "/v1/w3s/user/initialize",
+            json!({ "blockchains": ["ETH-SEPOLIA"], "accountType": "SCA" })
+        )
+        .await,
+        (400, 155507)
+    );
+    assert_eq!(
+        call(
+            "/v1/w3s/user/initialize",
+            json!({ "blockchains": ["NEAR-TESTNET"] })
+        )
+        .await,
+        (400, 155511)
+    );
+    assert_eq!(
+        call(
+            "/v1/w3s/user/initialize",
+            json!({ "blockchains": ["APTOS-TESTNET"] })
+        )
+        .await,
+        (400, 155510)
+    );
+    assert_eq!(
+        call("/v1/w3s/user/initialize", json!({ "blockchains": ["ETH"] })).await,
+        (400, 156006)
+    );
+    assert_eq!(
+        call(
+            "/v1/w3s/user/initialize",
+            json!({ "blockchains": ["DOGE"] })
+        )
+        .await,
+        (400, 2)
+    );
+    assert_eq!(
+        call(
+            "/v1/w3s/user/initialize",
+            json!({ "blockchains": ["ETH-SEPOLIA"], "metadata": [{}, {}] })
+        )
+        .await,
+        (400, 155504)
+    );
+    assert_eq!(
+        call(
+            "/v1/w3s/user/wallets",
+            json!({ "blockchains": ["ETH-SEPOLIA"] })
+        )
+        .await,
+        (400, 155110),
+        "no PIN yet"
+    );
+    let wallets = init_with_wallets(&app, &u, json!(["BASE-SEPOLIA"])).await;
+    assert_eq!(call("/v1/w3s/user/wallets", json!({})).await, (400, 2));
+    let w = wallets[0]["id"].as_str().unwrap();
+    let sign_code = |path: &'static str, body: Value| {
+        let (app, token) = (&app, u.token.clone());
+        async move {
+            let (s, b, _) = app.post(path, Some(&token), body).await;
+            (s, b["code"].as_i64().unwrap_or(0))
+        }
+    };
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/message",
+            json!({ "walletId": w, "message": "" })
+        )
+        .await,
+        (400, 156025)
+    );
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/message",
+            json!({ "walletId": w, "message": "xyz", "encodedByHex": true })
+        )
+        .await,
+        (409, 156023)
+    );
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/typedData",
+            json!({ "walletId": w, "data": "{not json" })
+        )
+        .await,
+        (400, 156024)
+    );
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/typedData",
+            json!({ "walletId": w, "data": "{\"a\":1}" })
+        )
+        .await,
+        (400, 156026)
+    );
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/transaction",
+            json!({ "walletId": w, "rawTransaction": "0x1234" })
+        )
+        .await
+        .1 / 100,
+        1558
+    );
+    let wrong_chain = json!({ "to": "0x000000000000000000000000000000000000dEaD", "value": "1", "nonce": 0, "gas": 21000, "gasPrice": "1", "chainId": 1 });
+    assert_eq!(
+        sign_code(
+            "/v1/w3s/user/sign/transaction",
+            json!({ "walletId": w, "transaction": wrong_chain })
+        )
+        .await,
+        (400, 155807)
+    );
+    // Another user's wallet does not exist for this user.
+    let other = app.user().await;
+    let (s, b, _) = app
+        .get(&format!("/v1/w3s/wallets/{w}"), Some(&other.token))
+        .await;
+    assert_eq!((s, b["code"].as_i64()), (404, Some(156001)));
+    let (s, b, _) = app
+        .post(
+            "/v1/w3s/user/sign/message",
+            Some(&other.token),
+            json!({ "walletId": w, "message": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_i64()),
+        (400, Some(155110)),
+        "no PIN: refused before the wallet is even looked at"
+    );
+    init_with_wallets(&app, &other, json!([])).await;
+    let (s, b, _) = app
+        .post(
+            "/v1/w3s/user/sign/message",
+            Some(&other.token),
+            json!({ "walletId": w, "message": "x" }),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_i64()), (404, Some(156001)));
+    let (_, b, _) = app.get("/v1/w3s/wallets", Some(&other.token)).await;
+    assert_eq!(b["data"]["wallets"], json!([]));
+}
+
+#[tokio::test]
+async fn wallets_list_filter_page_and_update() {
+    let app = spawn_app().await;
+    let u = app.user().await;
+    let wallets = init_with_wallets(
+        &app,
+        &u,
+        json!(["ETH-SEPOLIA", "SOL-DEVNET", "ARB-SEPOLIA"]),
+    )
+    .await;
+    let (_, b, h) = app.get("/v1/w3s/wallets?pageSize=2", Some(&u.token)).await;
+    assert_eq!(b["data"]["wallets"].as_array().unwrap().len(), 2);
+    assert!(h["link"].to_str().unwrap().contains("rel=\"next\""));
+    let (_, b, _) = app
+        .get("/v1/w3s/wallets?blockchain=SOL-DEVNET", Some(&u.token))
+        .await;
+    assert_eq!(b["data"]["wallets"][0]["id"], wallets[1]["id"]);
+    let addr = wallets[0]["address"].as_str().unwrap().to_lowercase();
+    let (_, b, _) = app
+        .get(&format!("/v1/w3s/wallets?address={addr}"), Some(&u.token))
+        .await;
+    assert_eq!(b["data"]["wallets"].as_array().unwrap().len(), 1);
+    let (_, b, _) = app.get("/v1/w3s/wallets?refId=ref-2", Some(&u.token)).await;
+    assert_eq!(b["data"]["wallets"][0]["id"], wallets[2]["id"]);
+    let (s, b, _) = app
+        .get("/v1/w3s/wallets?pageAfter=nope", Some(&u.token))
+        .await;
+    assert_eq!((s, b["code"].as_i64()), (400, Some(156014)));
+    let id = wallets[0]["id"].as_str().unwrap();
+    let (s, b, _) = app
+        .put(
+            &format!("/v1/w3s/wallets/{id}"),
+            Some(&u.token),
+            json!({ "name": "main", "refId": "r9" }),
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            b["data"]["wallet"]["name"].as_str(),
+            b["data"]["wallet"]["refId"].as_str()
+        ),
+        (200, Some("main"), Some("r9"))
+    );
+}
