@@ -5,8 +5,7 @@ use crate::support::*;
 #[tokio::test]
 async fn audit_log_is_append_only() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    app.initialized_user(PIN).await;
     let url = app.database_url.clone();
     let result = if url.starts_with("sqlite") {
         use sqlx::Connection;

@@ -7,8 +7,7 @@ use serde_json::json;
 #[tokio::test]
 async fn lifecycle_expiry_and_terminal_states() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    let u = app.initialized_user(PIN).await;
     let id = app.challenge(&u, Method::PUT, "/v1/w3s/user/pin").await;
     app.clock.advance_ms(15 * 60 * 1000);
     assert_eq!(app.challenge_status(&u, &id).await["status"], "EXPIRED");

@@ -1,22 +1,13 @@
 //! Custody: what the stored wraps open and what nothing (not even the operator) can open.
 
 use crate::support::*;
-use reqwest::Method;
-use serde_json::json;
 
 #[tokio::test]
 async fn custody_nothing_opens_without_the_pin_or_with_another_master_key() {
     use latchkey_core::crypto::{MasterKey, WrapContext, WrapPurpose};
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
-    let user = app
-        .lk
-        .store()
-        .user(&app.entity_id, &u.user_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let u = app.initialized_user(PIN).await;
+    let user = app.user_row(&u).await;
     let ctx = WrapContext {
         entity_id: &app.entity_id,
         user_internal_id: &user.internal_id,
@@ -71,13 +62,10 @@ async fn custody_nothing_opens_without_the_pin_or_with_another_master_key() {
 #[tokio::test]
 async fn lost_pin_and_answers_cannot_be_recovered_even_by_the_operator() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    let u = app.initialized_user(PIN).await;
     // Lock both by wrong guesses, then the operator lifts both locks: that resets counters
     // only. Without the PIN or the answers every path still fails.
-    for _ in 0..3 {
-        let _ = app.change_pin(&u, "111113", NEW_PIN).await;
-    }
+    app.lock_pin(&u, "111113").await;
     app.lk
         .lift_lock(
             &app.entity_id,
@@ -88,25 +76,9 @@ async fn lost_pin_and_answers_cannot_be_recovered_even_by_the_operator() {
         .unwrap();
     let err = app.change_pin(&u, "111114", NEW_PIN).await.unwrap_err();
     assert_eq!(api_code(&err), 155112);
-    let id = app
-        .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
-        .await;
-    let err = app
-        .executor(&u)
-        .execute(
-            &id,
-            &json!({ "securityAnswers": ["a", "b"], "newPin": NEW_PIN }),
-        )
-        .await
-        .unwrap_err();
+    let err = app.restore_pin(&u, ["a", "b"], NEW_PIN).await.unwrap_err();
     assert_eq!(api_code(&err), 155115);
     // And the user row holds nothing but wraps: no plaintext key column exists.
-    let user = app
-        .lk
-        .store()
-        .user(&app.entity_id, &u.user_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user_row(&u).await;
     assert!(user.pin_wrap.unwrap().sealed.len() == 12 + 32 + 16);
 }

@@ -7,13 +7,12 @@ use serde_json::json;
 #[tokio::test]
 async fn wrong_pins_lock_fail_the_challenge_and_unlock_after_the_cooldown() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    let u = app.initialized_user(PIN).await;
     let id = app.challenge(&u, Method::PUT, "/v1/w3s/user/pin").await;
     let ex = app.executor(&u);
     for left in [2, 1] {
         let e = ex
-            .execute(&id, &json!({ "pin": "111112", "newPin": NEW_PIN }))
+            .execute(&id, &json!({ "pin": WRONG_PIN, "newPin": NEW_PIN }))
             .await
             .unwrap_err();
         assert_eq!(
@@ -23,7 +22,7 @@ async fn wrong_pins_lock_fail_the_challenge_and_unlock_after_the_cooldown() {
         assert_eq!(app.challenge_status(&u, &id).await["status"], "IN_PROGRESS");
     }
     let e = ex
-        .execute(&id, &json!({ "pin": "111112", "newPin": NEW_PIN }))
+        .execute(&id, &json!({ "pin": WRONG_PIN, "newPin": NEW_PIN }))
         .await
         .unwrap_err();
     assert_eq!(api_code(&e), 155119);
@@ -37,7 +36,7 @@ async fn wrong_pins_lock_fail_the_challenge_and_unlock_after_the_cooldown() {
         (Some("FAILED"), Some(155119))
     );
     assert!(c["errorMessage"].is_string());
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(s["pinStatus"], "LOCKED");
     assert_eq!(s["pinDetails"]["failedAttempts"], 3);
     assert_eq!(s["pinDetails"]["lockedExpiryDate"], expiry.as_str());
@@ -48,15 +47,15 @@ async fn wrong_pins_lock_fail_the_challenge_and_unlock_after_the_cooldown() {
     assert_eq!(api_code(&e), 155119);
 
     // The answers are a separate lock: still usable.
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(s["securityQuestionStatus"], "ENABLED");
 
     app.clock.advance_ms(30 * 60 * 1000 + 1000);
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(s["pinStatus"], "ENABLED");
     assert_eq!(s["pinDetails"]["failedAttempts"], 0);
     // A fresh run of attempts starts after the lock ran out.
-    let e = app.change_pin(&u, "111112", NEW_PIN).await.unwrap_err();
+    let e = app.change_pin(&u, WRONG_PIN, NEW_PIN).await.unwrap_err();
     assert_eq!(api_body(&e)["attemptsLeft"], 2);
     app.change_pin(&u, PIN, NEW_PIN).await.unwrap();
 }
@@ -64,8 +63,7 @@ async fn wrong_pins_lock_fail_the_challenge_and_unlock_after_the_cooldown() {
 #[tokio::test]
 async fn fifty_concurrent_wrong_pins_evaluate_exactly_three() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    let u = app.initialized_user(PIN).await;
     let id = app.challenge(&u, Method::PUT, "/v1/w3s/user/pin").await;
     let ex = std::sync::Arc::new(app.executor(&u));
     let mut tasks = Vec::new();
@@ -99,7 +97,7 @@ async fn fifty_concurrent_wrong_pins_evaluate_exactly_three() {
         codes.iter().all(|c| [155112, 155119, 155122].contains(c)),
         "{codes:?}"
     );
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(
         (
             s["pinStatus"].as_str(),
@@ -155,11 +153,8 @@ async fn two_instances_on_one_database_still_evaluate_exactly_three() {
 #[tokio::test]
 async fn operator_unlock_records_the_override() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
-    for _ in 0..3 {
-        let _ = app.change_pin(&u, "111112", NEW_PIN).await;
-    }
+    let u = app.initialized_user(PIN).await;
+    app.lock_pin(&u, WRONG_PIN).await;
     app.lk
         .lift_lock(
             &app.entity_id,
@@ -168,7 +163,7 @@ async fn operator_unlock_records_the_override() {
         )
         .await
         .unwrap();
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(s["pinStatus"], "ENABLED");
     assert_eq!(s["pinDetails"]["failedAttempts"], 0);
     assert!(s["pinDetails"]["lastLockOverrideDate"].is_string());

@@ -7,8 +7,7 @@ use serde_json::json;
 #[tokio::test]
 async fn recovery_guide_restores_the_same_user_key() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
+    let u = app.initialized_user(PIN).await;
     let before = user_key_via_pin(&app, &u, PIN).await;
     let id = app
         .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
@@ -63,13 +62,7 @@ async fn user_key_via_pin(
     pin: &str,
 ) -> latchkey_core::crypto::SecretKey {
     use latchkey_core::crypto::{WrapContext, WrapPurpose};
-    let user = app
-        .lk
-        .store()
-        .user(&app.entity_id, &u.user_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let user = app.user_row(&u).await;
     let ctx = WrapContext {
         entity_id: &app.entity_id,
         user_internal_id: &user.internal_id,
@@ -86,22 +79,10 @@ async fn user_key_via_pin(
 #[tokio::test]
 async fn restore_clears_the_pin_lock_and_answers_lock_separately() {
     let app = spawn_app().await;
-    let u = app.user().await;
-    app.initialize(&u, PIN).await;
-    for _ in 0..3 {
-        let _ = app.change_pin(&u, "111112", NEW_PIN).await;
-    }
-    let id = app
-        .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
-        .await;
-    app.executor(&u)
-        .execute(
-            &id,
-            &json!({ "securityAnswers": ["rex", "lyon"], "newPin": NEW_PIN }),
-        )
-        .await
-        .unwrap();
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let u = app.initialized_user(PIN).await;
+    app.lock_pin(&u, WRONG_PIN).await;
+    app.restore_pin(&u, ["rex", "lyon"], NEW_PIN).await.unwrap();
+    let s = app.user_status(&u).await;
     assert_eq!(
         (
             s["pinStatus"].as_str(),
@@ -133,7 +114,7 @@ async fn restore_clears_the_pin_lock_and_answers_lock_separately() {
         .unwrap_err();
     assert_eq!(api_code(&e), 155120);
     assert!(api_body(&e)["lockedExpiryDate"].is_string());
-    let s = app.dev.get_user_status(&u.token).await.unwrap()["data"].clone();
+    let s = app.user_status(&u).await;
     assert_eq!(
         (
             s["securityQuestionStatus"].as_str(),

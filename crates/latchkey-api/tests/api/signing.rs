@@ -41,17 +41,8 @@ async fn initialize_creates_wallets_and_they_sign() {
     let sol_address = sol["address"].as_str().unwrap();
     assert_eq!(bs58::decode(sol_address).into_vec().unwrap().len(), 32);
 
-    let sig = sign(
-        &app,
-        &u,
-        "/v1/w3s/user/sign/message",
-        json!({ "walletId": evm["id"], "message": "hello latchkey" }),
-        PIN,
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        evm_recover_message(b"hello latchkey", sig["signature"].as_str().unwrap()),
+        evm_message_signer(&app, &u, &evm["id"], "hello latchkey", PIN).await,
         address
     );
     let sig = sign(
@@ -162,35 +153,25 @@ async fn the_same_wallets_sign_after_change_and_restore_and_never_while_locked()
         wallets[0]["id"].clone(),
         wallets[0]["address"].as_str().unwrap().to_string(),
     );
-    app.change_pin(&u, PIN, "246813").await.unwrap();
-    let sig = sign(
-        &app,
-        &u,
-        "/v1/w3s/user/sign/message",
-        json!({ "walletId": w, "message": "after change" }),
-        "246813",
-    )
-    .await
-    .unwrap();
+    app.change_pin(&u, PIN, NEW_PIN).await.unwrap();
     assert_eq!(
-        evm_recover_message(b"after change", sig["signature"].as_str().unwrap()),
+        evm_message_signer(&app, &u, &w, "after change", NEW_PIN).await,
         address
     );
 
     // Three wrong PINs on a signing challenge: locked, no signature.
-    let (_, b, _) = app
-        .post(
+    let id = app
+        .start_challenge(
+            &u,
             "/v1/w3s/user/sign/message",
-            Some(&u.token),
             json!({ "walletId": w, "message": "m" }),
         )
         .await;
-    let id = b["data"]["challengeId"].as_str().unwrap().to_string();
     let ex = app.executor(&u);
     for _ in 0..2 {
         assert_eq!(
             api_code(
-                &ex.execute(&id, &json!({ "pin": "111112" }))
+                &ex.execute(&id, &json!({ "pin": WRONG_PIN }))
                     .await
                     .unwrap_err()
             ),
@@ -199,24 +180,21 @@ async fn the_same_wallets_sign_after_change_and_restore_and_never_while_locked()
     }
     assert_eq!(
         api_code(
-            &ex.execute(&id, &json!({ "pin": "111112" }))
+            &ex.execute(&id, &json!({ "pin": WRONG_PIN }))
                 .await
                 .unwrap_err()
         ),
         155119
     );
-    let (_, b, _) = app
-        .post(
+    let id = app
+        .start_challenge(
+            &u,
             "/v1/w3s/user/sign/message",
-            Some(&u.token),
             json!({ "walletId": w, "message": "m" }),
         )
         .await;
     let locked = ex
-        .execute(
-            b["data"]["challengeId"].as_str().unwrap(),
-            &json!({ "pin": "246813" }),
-        )
+        .execute(&id, &json!({ "pin": NEW_PIN }))
         .await
         .unwrap_err();
     assert_eq!(
@@ -225,26 +203,11 @@ async fn the_same_wallets_sign_after_change_and_restore_and_never_while_locked()
         "even the right PIN signs nothing while locked"
     );
 
-    let rid = app
-        .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
-        .await;
-    ex.execute(
-        &rid,
-        &json!({ "securityAnswers": ["rex", "lyon"], "newPin": "135792" }),
-    )
-    .await
-    .unwrap();
-    let sig = sign(
-        &app,
-        &u,
-        "/v1/w3s/user/sign/message",
-        json!({ "walletId": w, "message": "after restore" }),
-        "135792",
-    )
-    .await
-    .unwrap();
+    app.restore_pin(&u, ["rex", "lyon"], "135792")
+        .await
+        .unwrap();
     assert_eq!(
-        evm_recover_message(b"after restore", sig["signature"].as_str().unwrap()),
+        evm_message_signer(&app, &u, &w, "after restore", "135792").await,
         address
     );
 

@@ -2,133 +2,89 @@
 
 use crate::support::wallets::*;
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[tokio::test]
 async fn wallet_requests_are_validated_as_circle() {
     let app = spawn_app().await;
     let u = app.user().await;
-    let call = |path: &'static str, body: Value| {
-        let (app, token) = (&app, u.token.clone());
-        async move {
-            let mut body = body;
-            body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
-            let (s, b, _) = app.post(path, Some(&token), body).await;
-            (s, b["code"].as_i64().unwrap_or(0))
-        }
-    };
+    for (body, expected) in [
+        (
+            json!({ "blockchains": ["ETH-SEPOLIA"], "accountType": "SCA" }),
+            (400, 155507),
+        ),
+        (json!({ "blockchains": ["NEAR-TESTNET"] }), (400, 155511)),
+        (json!({ "blockchains": ["APTOS-TESTNET"] }), (400, 155510)),
+        (json!({ "blockchains": ["ETH"] }), (400, 156006)),
+        (json!({ "blockchains": ["DOGE"] }), (400, 2)),
+        (
+            json!({ "blockchains": ["ETH-SEPOLIA"], "metadata": [{}, {}] }),
+            (400, 155504),
+        ),
+    ] {
+        let got = refused(&app, &u, "/v1/w3s/user/initialize", body.clone(), true).await;
+        assert_eq!(got, expected, "{body}");
+    }
     assert_eq!(
-        call(
-            "/v1/w3s/user/initialize",
-            json!({ "blockchains": ["ETH-SEPOLIA"], "accountType": "SCA" })
-        )
-        .await,
-        (400, 155507)
-    );
-    assert_eq!(
-        call(
-            "/v1/w3s/user/initialize",
-            json!({ "blockchains": ["NEAR-TESTNET"] })
-        )
-        .await,
-        (400, 155511)
-    );
-    assert_eq!(
-        call(
-            "/v1/w3s/user/initialize",
-            json!({ "blockchains": ["APTOS-TESTNET"] })
-        )
-        .await,
-        (400, 155510)
-    );
-    assert_eq!(
-        call("/v1/w3s/user/initialize", json!({ "blockchains": ["ETH"] })).await,
-        (400, 156006)
-    );
-    assert_eq!(
-        call(
-            "/v1/w3s/user/initialize",
-            json!({ "blockchains": ["DOGE"] })
-        )
-        .await,
-        (400, 2)
-    );
-    assert_eq!(
-        call(
-            "/v1/w3s/user/initialize",
-            json!({ "blockchains": ["ETH-SEPOLIA"], "metadata": [{}, {}] })
-        )
-        .await,
-        (400, 155504)
-    );
-    assert_eq!(
-        call(
+        refused(
+            &app,
+            &u,
             "/v1/w3s/user/wallets",
-            json!({ "blockchains": ["ETH-SEPOLIA"] })
+            json!({ "blockchains": ["ETH-SEPOLIA"] }),
+            true
         )
         .await,
         (400, 155110),
         "no PIN yet"
     );
     let wallets = init_with_wallets(&app, &u, json!(["BASE-SEPOLIA"])).await;
-    assert_eq!(call("/v1/w3s/user/wallets", json!({})).await, (400, 2));
+    assert_eq!(
+        refused(&app, &u, "/v1/w3s/user/wallets", json!({}), true).await,
+        (400, 2)
+    );
     let w = wallets[0]["id"].as_str().unwrap();
-    let sign_code = |path: &'static str, body: Value| {
-        let (app, token) = (&app, u.token.clone());
-        async move {
-            let (s, b, _) = app.post(path, Some(&token), body).await;
-            (s, b["code"].as_i64().unwrap_or(0))
-        }
-    };
-    assert_eq!(
-        sign_code(
+    let wrong_chain = json!({ "to": "0x000000000000000000000000000000000000dEaD", "value": "1", "nonce": 0, "gas": 21000, "gasPrice": "1", "chainId": 1 });
+    for (path, body, expected) in [
+        (
             "/v1/w3s/user/sign/message",
-            json!({ "walletId": w, "message": "" })
-        )
-        .await,
-        (400, 156025)
-    );
-    assert_eq!(
-        sign_code(
+            json!({ "walletId": w, "message": "" }),
+            (400, 156025),
+        ),
+        (
             "/v1/w3s/user/sign/message",
-            json!({ "walletId": w, "message": "xyz", "encodedByHex": true })
-        )
-        .await,
-        (409, 156023)
-    );
-    assert_eq!(
-        sign_code(
+            json!({ "walletId": w, "message": "xyz", "encodedByHex": true }),
+            (409, 156023),
+        ),
+        (
             "/v1/w3s/user/sign/typedData",
-            json!({ "walletId": w, "data": "{not json" })
-        )
-        .await,
-        (400, 156024)
-    );
-    assert_eq!(
-        sign_code(
+            json!({ "walletId": w, "data": "{not json" }),
+            (400, 156024),
+        ),
+        (
             "/v1/w3s/user/sign/typedData",
-            json!({ "walletId": w, "data": "{\"a\":1}" })
-        )
-        .await,
-        (400, 156026)
-    );
-    assert_eq!(
-        sign_code(
+            json!({ "walletId": w, "data": "{\"a\":1}" }),
+            (400, 156026),
+        ),
+        (
             "/v1/w3s/user/sign/transaction",
-            json!({ "walletId": w, "rawTransaction": "0x1234" })
+            json!({ "walletId": w, "transaction": wrong_chain }),
+            (400, 155807),
+        ),
+    ] {
+        let got = refused(&app, &u, path, body.clone(), false).await;
+        assert_eq!(got, expected, "{path} {body}");
+    }
+    assert_eq!(
+        refused(
+            &app,
+            &u,
+            "/v1/w3s/user/sign/transaction",
+            json!({ "walletId": w, "rawTransaction": "0x1234" }),
+            false
         )
         .await
         .1 / 100,
         1558
-    );
-    let wrong_chain = json!({ "to": "0x000000000000000000000000000000000000dEaD", "value": "1", "nonce": 0, "gas": 21000, "gasPrice": "1", "chainId": 1 });
-    assert_eq!(
-        sign_code(
-            "/v1/w3s/user/sign/transaction",
-            json!({ "walletId": w, "transaction": wrong_chain })
-        )
-        .await,
-        (400, 155807)
     );
     // Another user's wallet does not exist for this user.
     let other = app.user().await;

@@ -2,7 +2,6 @@
 
 use crate::support::webhooks::*;
 use crate::support::*;
-use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
@@ -14,20 +13,9 @@ async fn challenge_notifications_follow_the_filters() {
     let sub = subscribe(&app, &restore_url, Some(vec!["challenges.restorePin"])).await;
     assert_eq!(sub["restricted"], true);
     let u = app.user().await;
-    let init = app.initialize(&u, "159357").await;
-    for _ in 0..3 {
-        let _ = app.change_pin(&u, "111112", "246813").await;
-    }
-    let id = app
-        .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
-        .await;
-    app.executor(&u)
-        .execute(
-            &id,
-            &json!({ "securityAnswers": ["rex", "lyon"], "newPin": "246813" }),
-        )
-        .await
-        .unwrap();
+    let init = app.initialize(&u, PIN).await;
+    app.lock_pin(&u, WRONG_PIN).await;
+    app.restore_pin(&u, ["rex", "lyon"], NEW_PIN).await.unwrap();
     drain(&app).await;
 
     let inits = all.of_type("challenges.initialize");
@@ -195,8 +183,7 @@ async fn a_restart_mid_schedule_and_a_lapsed_claim_lose_nothing() {
     verify(&restarted, &second.0, &second.1).await;
 
     // A worker that claimed a row and died: after the lease lapses another one delivers it.
-    let u = app.user().await;
-    app.initialize(&u, "159357").await;
+    app.initialized_user(PIN).await;
     let now = restarted.lk.now();
     let claimed = app
         .lk

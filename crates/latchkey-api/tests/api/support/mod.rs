@@ -36,11 +36,6 @@ pub const WRONG_PIN: &str = "111112";
 /// A response: status, JSON body (`Null` when the body is not JSON), headers.
 pub type Reply = (u16, Value, HeaderMap);
 
-/// `(status, Circle code)` of a reply, the pair most error assertions compare.
-pub fn status_code(reply: &Reply) -> (u16, Option<i64>) {
-    (reply.0, reply.1["code"].as_i64())
-}
-
 pub fn test_settings() -> Settings {
     Settings {
         kdf: KdfParams::DEV,

@@ -55,6 +55,27 @@ pub async fn sign(
     Ok(out["data"]["data"].clone())
 }
 
+/// Signs `message` (text) with the EVM wallet `wallet_id` and `pin`; returns the address the
+/// signature recovers to.
+pub async fn evm_message_signer(
+    app: &TestApp,
+    u: &TestUser,
+    wallet_id: &Value,
+    message: &str,
+    pin: &str,
+) -> String {
+    let sig = sign(
+        app,
+        u,
+        "/v1/w3s/user/sign/message",
+        json!({ "walletId": wallet_id, "message": message }),
+        pin,
+    )
+    .await
+    .unwrap();
+    evm_recover_message(message.as_bytes(), sig["signature"].as_str().unwrap())
+}
+
 /// The EVM address that signed `message` (EIP-191 personal message).
 pub fn evm_recover_message(message: &[u8], signature: &str) -> String {
     latchkey_chains::recover_evm_address(
