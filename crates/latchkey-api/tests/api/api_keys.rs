@@ -1,6 +1,7 @@
 //! The developer API key: every malformed, unknown or wrong key is a 401.
 
 use crate::support::*;
+use reqwest::Method;
 use serde_json::Value;
 
 #[tokio::test]
@@ -13,7 +14,7 @@ async fn api_key_errors() {
         Some("Bearer TEST_API_KEY:onlyone"),
         Some("Bearer OTHER_KEY:a:b"),
     ] {
-        let mut r = app.http.get(format!("{}/v1/w3s/users", app.base));
+        let mut r = app.bare(Method::GET, "/v1/w3s/users");
         if let Some(h) = bad {
             r = r.header("authorization", h);
         }
@@ -38,8 +39,7 @@ async fn api_key_errors() {
         "Bearer TEST_API_KEY:unknown:secret".to_string(),
     ] {
         let r = app
-            .http
-            .get(format!("{}/v1/w3s/users", app.base))
+            .bare(Method::GET, "/v1/w3s/users")
             .header("authorization", &h)
             .send()
             .await

@@ -66,14 +66,7 @@ async fn lost_pin_and_answers_cannot_be_recovered_even_by_the_operator() {
     // Lock both by wrong guesses, then the operator lifts both locks: that resets counters
     // only. Without the PIN or the answers every path still fails.
     app.lock_pin(&u, "111113").await;
-    app.lk
-        .lift_lock(
-            &app.entity_id,
-            &u.user_id,
-            latchkey_core::model::SecretKind::Pin,
-        )
-        .await
-        .unwrap();
+    app.lift_pin_lock(&u).await;
     let err = app.change_pin(&u, "111114", NEW_PIN).await.unwrap_err();
     assert_eq!(api_code(&err), 155112);
     let err = app.restore_pin(&u, ["a", "b"], NEW_PIN).await.unwrap_err();

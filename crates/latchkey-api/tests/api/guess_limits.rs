@@ -81,12 +81,7 @@ async fn fifty_concurrent_wrong_pins_evaluate_exactly_three() {
     for t in tasks {
         codes.push(api_code(&t.await.unwrap().unwrap_err()));
     }
-    let evaluated = app
-        .audit_actions(&u)
-        .await
-        .iter()
-        .filter(|a| *a == "pin.attempt.failed")
-        .count();
+    let evaluated = app.failed_pin_attempts(&u).await;
     assert_eq!(evaluated, 3, "codes: {codes:?}");
     assert_eq!(
         codes.iter().filter(|c| **c == 155112).count(),
@@ -112,16 +107,9 @@ async fn two_instances_on_one_database_still_evaluate_exactly_three() {
     // On PostgreSQL this is two server instances sharing one database; on SQLite, two
     // instances sharing one file (each with its own pools), as two processes would.
     let first = spawn_app().await;
-    let second = spawn_app_on(
-        &first.database_url,
-        None,
-        first.master.clone(),
-        test_settings(),
-    )
-    .await;
+    let second = first.second_instance().await;
     second.clock.advance_ms(0);
-    let u = first.user().await;
-    first.initialize(&u, PIN).await;
+    let u = first.initialized_user(PIN).await;
     let id = first.challenge(&u, Method::PUT, "/v1/w3s/user/pin").await;
     let executors = [
         std::sync::Arc::new(first.executor(&u)),
@@ -141,12 +129,7 @@ async fn two_instances_on_one_database_still_evaluate_exactly_three() {
     for t in tasks {
         assert!(t.await.unwrap().is_err());
     }
-    let evaluated = first
-        .audit_actions(&u)
-        .await
-        .iter()
-        .filter(|a| *a == "pin.attempt.failed")
-        .count();
+    let evaluated = first.failed_pin_attempts(&u).await;
     assert_eq!(evaluated, 3);
 }
 
@@ -155,14 +138,7 @@ async fn operator_unlock_records_the_override() {
     let app = spawn_app().await;
     let u = app.initialized_user(PIN).await;
     app.lock_pin(&u, WRONG_PIN).await;
-    app.lk
-        .lift_lock(
-            &app.entity_id,
-            &u.user_id,
-            latchkey_core::model::SecretKind::Pin,
-        )
-        .await
-        .unwrap();
+    app.lift_pin_lock(&u).await;
     let s = app.user_status(&u).await;
     assert_eq!(s["pinStatus"], "ENABLED");
     assert_eq!(s["pinDetails"]["failedAttempts"], 0);

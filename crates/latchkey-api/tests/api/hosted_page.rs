@@ -1,14 +1,19 @@
 //! The hosted PIN page's headers: framing allowed only to the entity's origins.
 
 use crate::support::*;
+use reqwest::Method;
 
 #[tokio::test]
 async fn the_hosted_page_is_framable_only_by_origins_its_entity_allows() {
     let app = spawn_app().await;
     let csp = |query: String| {
-        let (http, base) = (app.http.clone(), app.base.clone());
+        let app = &app;
         async move {
-            let r = http.get(format!("{base}/pw/{query}")).send().await.unwrap();
+            let r = app
+                .bare(Method::GET, &format!("/pw/{query}"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200);
             assert_eq!(r.headers()["referrer-policy"], "no-referrer");
             r.headers()["content-security-policy"]

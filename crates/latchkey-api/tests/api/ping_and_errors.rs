@@ -1,14 +1,14 @@
 //! `/ping`, request ids, and the JSON errors for bad bodies, unknown routes and methods.
 
 use crate::support::*;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 #[tokio::test]
 async fn ping_needs_no_auth_and_request_id_is_echoed_or_generated() {
     let app = spawn_app().await;
     let r = app
-        .http
-        .get(format!("{}/ping", app.base))
+        .bare(Method::GET, "/ping")
         .header("x-request-id", "abc-123")
         .send()
         .await
@@ -18,21 +18,11 @@ async fn ping_needs_no_auth_and_request_id_is_echoed_or_generated() {
         r.json::<Value>().await.unwrap(),
         json!({ "message": "pong" })
     );
-    let r = app
-        .http
-        .get(format!("{}/ping", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.bare(Method::GET, "/ping").send().await.unwrap();
     let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
     // Errors carry one too.
-    let r = app
-        .http
-        .get(format!("{}/v1/w3s/users", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.bare(Method::GET, "/v1/w3s/users").send().await.unwrap();
     assert!(r.headers().contains_key("x-request-id"));
 }
 
@@ -53,8 +43,7 @@ async fn bad_bodies_are_400_with_code_2_naming_the_field() {
     for (raw, field) in cases {
         for path in ["/v1/w3s/users", "/v1/w3s/users/token"] {
             let r = app
-                .http
-                .post(format!("{}{path}", app.base))
+                .bare(Method::POST, &format!("{path}"))
                 .header("authorization", format!("Bearer {}", app.api_key))
                 .header("content-type", "application/json")
                 .body(raw.to_string())
@@ -82,17 +71,11 @@ async fn bad_bodies_are_400_with_code_2_naming_the_field() {
 #[tokio::test]
 async fn unknown_route_and_method_are_json() {
     let app = spawn_app().await;
-    let r = app
-        .http
-        .get(format!("{}/nope", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.bare(Method::GET, "/nope").send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.json::<Value>().await.unwrap()["code"].is_number());
     let r = app
-        .http
-        .delete(format!("{}/v1/w3s/users", app.base))
+        .bare(Method::DELETE, "/v1/w3s/users")
         .send()
         .await
         .unwrap();

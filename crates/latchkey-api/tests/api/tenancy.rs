@@ -101,8 +101,10 @@ async fn users_cannot_see_or_execute_each_others_challenges() {
         br#"{"newPin":"159357"}"#,
     );
     let r = app
-        .http
-        .post(format!("{}/v1/w3s/sdk/challenges/{id}/execute", app.base))
+        .bare(
+            Method::POST,
+            &format!("/v1/w3s/sdk/challenges/{id}/execute"),
+        )
         .header("x-app-id", &app.app_id)
         .header("x-user-token", &a.token)
         .json(&json!({ "encrypted": latchkey_core::crypto::b64(&sealed) }))
@@ -112,8 +114,7 @@ async fn users_cannot_see_or_execute_each_others_challenges() {
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], 155118);
     // The end user's side never accepts the API key instead of the App ID.
     let r = app
-        .http
-        .get(format!("{}/v1/w3s/sdk/challenges/{id}", app.base))
+        .bare(Method::GET, &format!("/v1/w3s/sdk/challenges/{id}"))
         .header("authorization", format!("Bearer {}", app.api_key))
         .header("x-user-token", &a.token)
         .send()

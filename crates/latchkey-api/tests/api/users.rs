@@ -1,7 +1,7 @@
 //! Developer-side users: create, get, list (pages, Link header, filters), disable.
 
 use crate::support::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn create_and_get_user() {
@@ -34,6 +34,17 @@ async fn create_and_get_user() {
     assert_eq!((s, body["code"].as_i64()), (404, Some(155102)));
 }
 
+/// The `id`s of a user list page, in order.
+fn user_ids(body: &Value) -> Vec<String> {
+    body["data"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The Link header as `rel` -> URL.
 fn links(h: &reqwest::header::HeaderMap) -> std::collections::HashMap<String, String> {
     h["link"]
         .to_str()
@@ -61,38 +72,29 @@ async fn list_users_pages_with_link_header() {
     }
     let (s, body, h) = app.get("/v1/w3s/users?pageSize=3", None).await;
     assert_eq!(s, 200);
-    let ids: Vec<_> = body["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["page-user-6", "page-user-5", "page-user-4"]);
+    assert_eq!(
+        user_ids(&body),
+        ["page-user-6", "page-user-5", "page-user-4"]
+    );
     let l = links(&h);
     assert!(l.contains_key("self") && l.contains_key("first") && l.contains_key("next"));
     assert!(!l.contains_key("prev"), "first page has no prev");
 
     let next = l["next"].trim_start_matches(&app.base).to_string();
     let (_, body, h) = app.get(&next, None).await;
-    let ids: Vec<_> = body["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["page-user-3", "page-user-2", "page-user-1"]);
+    assert_eq!(
+        user_ids(&body),
+        ["page-user-3", "page-user-2", "page-user-1"]
+    );
     let l = links(&h);
     assert!(l.contains_key("prev") && l.contains_key("next"));
 
     let prev = l["prev"].trim_start_matches(&app.base).to_string();
     let (_, body, _) = app.get(&prev, None).await;
-    let ids: Vec<_> = body["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids, ["page-user-6", "page-user-5", "page-user-4"]);
+    assert_eq!(
+        user_ids(&body),
+        ["page-user-6", "page-user-5", "page-user-4"]
+    );
 
     let (_, body, h) = app
         .get("/v1/w3s/users?pageSize=3&pageAfter=page-user-1", None)

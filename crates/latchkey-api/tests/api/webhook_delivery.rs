@@ -171,8 +171,7 @@ async fn a_restart_mid_schedule_and_a_lapsed_claim_lose_nothing() {
     rx.answer_with(500);
     drain(&app).await;
     // "Restart": a new instance (new process state) on the same database and master key.
-    let restarted =
-        spawn_app_on(&app.database_url, None, app.master.clone(), test_settings()).await;
+    let restarted = app.second_instance().await;
     restarted.clock.advance_ms(5_000);
     rx.answer_with(200);
     drain(&restarted).await;
@@ -213,13 +212,7 @@ async fn a_restart_mid_schedule_and_a_lapsed_claim_lose_nothing() {
 #[tokio::test]
 async fn two_instances_deliver_a_thousand_notifications_once_each() {
     let first = spawn_app().await;
-    let second = spawn_app_on(
-        &first.database_url,
-        None,
-        first.master.clone(),
-        test_settings(),
-    )
-    .await;
+    let second = first.second_instance().await;
     let (rx, url) = Receiver::start().await;
     subscribe(&first, &url, Some(vec!["challenges.*"])).await;
     let now = first.lk.now();

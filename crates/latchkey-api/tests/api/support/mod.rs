@@ -124,6 +124,7 @@ pub async fn spawn_app_on(
     }
 }
 
+/// A user of the test app with a token and that token's encryption key.
 pub struct TestUser {
     pub user_id: String,
     pub token: String,
@@ -131,6 +132,18 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// Another server instance on this one's database and master key (a restart, or the
+    /// second node of a cluster), with its own clock.
+    pub async fn second_instance(&self) -> TestApp {
+        spawn_app_on(
+            &self.database_url,
+            None,
+            self.master.clone(),
+            test_settings(),
+        )
+        .await
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -290,6 +303,18 @@ impl TestApp {
             .await
     }
 
+    /// The operator lifts the user's PIN lock (what `latchkey users unlock` does).
+    pub async fn lift_pin_lock(&self, u: &TestUser) {
+        self.lk
+            .lift_lock(
+                &self.entity_id,
+                &u.user_id,
+                latchkey_core::model::SecretKind::Pin,
+            )
+            .await
+            .unwrap();
+    }
+
     pub async fn challenge_status(&self, u: &TestUser, id: &str) -> Value {
         self.dev.get_challenge(&u.token, id).await.unwrap()
     }
@@ -309,6 +334,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// How many PIN guesses were evaluated (and failed), by the audit log.
+    pub async fn failed_pin_attempts(&self, u: &TestUser) -> usize {
+        self.audit_actions(u)
+            .await
+            .iter()
+            .filter(|a| *a == "pin.attempt.failed")
+            .count()
+    }
+
+    /// The audit log's actions for the user, oldest first.
     pub async fn audit_actions(&self, u: &TestUser) -> Vec<String> {
         let user = self.user_row(u).await;
         self.lk.flush_audit().await;
