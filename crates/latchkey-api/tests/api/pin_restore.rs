@@ -95,23 +95,12 @@ async fn restore_clears_the_pin_lock_and_answers_lock_separately() {
         .challenge(&u, Method::POST, "/v1/w3s/user/pin/restore")
         .await;
     let ex = app.executor(&u);
+    let wrong = json!({ "securityAnswers": ["x", "y"], "newPin": "135792" });
     for _ in 0..2 {
-        let e = ex
-            .execute(
-                &id,
-                &json!({ "securityAnswers": ["x", "y"], "newPin": "135792" }),
-            )
-            .await
-            .unwrap_err();
+        let e = ex.execute(&id, &wrong).await.unwrap_err();
         assert_eq!(api_code(&e), 155115);
     }
-    let e = ex
-        .execute(
-            &id,
-            &json!({ "securityAnswers": ["x", "y"], "newPin": "135792" }),
-        )
-        .await
-        .unwrap_err();
+    let e = ex.execute(&id, &wrong).await.unwrap_err();
     assert_eq!(api_code(&e), 155120);
     assert!(api_body(&e)["lockedExpiryDate"].is_string());
     let s = app.user_status(&u).await;

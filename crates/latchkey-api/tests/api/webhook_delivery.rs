@@ -131,13 +131,7 @@ async fn retries_follow_the_schedule_keep_the_id_and_honour_retry_after() {
         deliveries[0].status,
         latchkey_core::webhooks::DeliveryStatus::Failed
     );
-    let sub = app
-        .lk
-        .store()
-        .list_subscriptions(&app.entity_id)
-        .await
-        .unwrap()
-        .remove(0);
+    let sub = first_subscription(&app).await;
     assert!(sub.failing_since.is_some(), "marked failing");
     app.clock.advance_ms(100 * 3_600_000);
     drain(&app).await;
@@ -153,13 +147,7 @@ async fn retries_follow_the_schedule_keep_the_id_and_honour_retry_after() {
         .unwrap());
     drain(&app).await;
     assert_eq!(rx.bodies().len(), 9);
-    let sub = app
-        .lk
-        .store()
-        .list_subscriptions(&app.entity_id)
-        .await
-        .unwrap()
-        .remove(0);
+    let sub = first_subscription(&app).await;
     assert!(sub.failing_since.is_none());
 }
 

@@ -36,6 +36,7 @@ pub const WRONG_PIN: &str = "111112";
 /// A response: status, JSON body (`Null` when the body is not JSON), headers.
 pub type Reply = (u16, Value, HeaderMap);
 
+/// Development settings: fast KDF, `--dev`, two default security questions.
 pub fn test_settings() -> Settings {
     Settings {
         kdf: KdfParams::DEV,
@@ -45,6 +46,7 @@ pub fn test_settings() -> Settings {
     }
 }
 
+/// A running server and the handles a test needs: its URL, API key, clock, core and clients.
 pub struct TestApp {
     pub base: String,
     pub api_key: String,
@@ -60,10 +62,12 @@ pub struct TestApp {
     pub webhooks: latchkey_webhooks::Webhooks,
 }
 
+/// A server with `test_settings()` on a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(test_settings()).await
 }
 
+/// A server with these settings on a fresh database.
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (url, dir) = fresh_database_url().await;
     spawn_app_on(&url, dir, MasterKey::generate(), settings).await
@@ -231,10 +235,12 @@ impl TestApp {
         u
     }
 
+    /// The end user's side (App ID, token, encryption key), as the hosted page runs it.
     pub fn executor(&self, u: &TestUser) -> ChallengeExecutor {
         ChallengeExecutor::new(&self.base, &self.app_id, &u.token, &u.key).unwrap()
     }
 
+    /// Creates a challenge for the user through the developer client; returns its id.
     pub async fn challenge(&self, u: &TestUser, method: Method, path: &str) -> String {
         self.dev
             .create_challenge(method, path, &u.token, json!({}))
@@ -250,6 +256,7 @@ impl TestApp {
         b["data"]["challengeId"].as_str().unwrap().to_string()
     }
 
+    /// INITIALIZE with `pin` and `questions()`; asserts COMPLETE and returns the challenge id.
     pub async fn initialize(&self, u: &TestUser, pin: &str) -> String {
         let id = self
             .challenge(u, Method::POST, "/v1/w3s/user/initialize")
@@ -266,6 +273,7 @@ impl TestApp {
         id
     }
 
+    /// A CHANGE_PIN challenge run with `pin` and `new_pin`.
     pub async fn change_pin(
         &self,
         u: &TestUser,
@@ -315,6 +323,7 @@ impl TestApp {
             .unwrap();
     }
 
+    /// The challenge as `GET /v1/w3s/user/challenges/{id}` returns it.
     pub async fn challenge_status(&self, u: &TestUser, id: &str) -> Value {
         self.dev.get_challenge(&u.token, id).await.unwrap()
     }
@@ -358,6 +367,7 @@ impl TestApp {
     }
 }
 
+/// The security questions every initialized user has (answers "Rex" and "Lyon").
 pub fn questions() -> Value {
     json!([
         { "question": "What was the name of your first pet?", "answer": "Rex", "hint": "dog" },
@@ -365,6 +375,7 @@ pub fn questions() -> Value {
     ])
 }
 
+/// The Circle code of an API error.
 pub fn api_code(e: &ClientError) -> i64 {
     match e {
         ClientError::Api { body, .. } => body["code"].as_i64().unwrap_or(0),
@@ -372,6 +383,7 @@ pub fn api_code(e: &ClientError) -> i64 {
     }
 }
 
+/// The body of an API error.
 pub fn api_body(e: &ClientError) -> Value {
     match e {
         ClientError::Api { body, .. } => body.clone(),

@@ -94,6 +94,16 @@ pub async fn subscribe(app: &TestApp, endpoint: &str, types: Option<Vec<&str>>) 
     b["data"].clone()
 }
 
+/// The entity's first webhook subscription as stored.
+pub async fn first_subscription(app: &TestApp) -> latchkey_core::webhooks::SubscriptionRecord {
+    app.lk
+        .store()
+        .list_subscriptions(&app.entity_id)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
 /// Runs the worker until nothing is due.
 pub async fn drain(app: &TestApp) {
     while app.webhooks.run_once().await > 0 {}
