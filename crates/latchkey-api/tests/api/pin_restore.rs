@@ -62,7 +62,7 @@ async fn user_key_via_pin(
     pin: &str,
 ) -> latchkey_core::crypto::SecretKey {
     use latchkey_core::crypto::{WrapContext, WrapPurpose};
-    let user = app.user_row(&u).await;
+    let user = app.user_row(u).await;
     let ctx = WrapContext {
         entity_id: &app.entity_id,
         user_internal_id: &user.internal_id,

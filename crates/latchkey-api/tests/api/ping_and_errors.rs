@@ -43,7 +43,7 @@ async fn bad_bodies_are_400_with_code_2_naming_the_field() {
     for (raw, field) in cases {
         for path in ["/v1/w3s/users", "/v1/w3s/users/token"] {
             let r = app
-                .bare(Method::POST, &format!("{path}"))
+                .bare(Method::POST, path)
                 .header("authorization", format!("Bearer {}", app.api_key))
                 .header("content-type", "application/json")
                 .body(raw.to_string())
