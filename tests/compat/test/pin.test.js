@@ -16,21 +16,13 @@ import {
   Error155119,
   Error156020,
 } from '@circle-fin/user-controlled-wallets';
-import { executeChallenge, startServer } from '../lib/server.js';
-import { ISO_DATE, msFromNow, rejectsWith, uid, UUID } from '../lib/helpers.js';
+import { startServer } from '../lib/server.js';
+import { ISO_DATE, msFromNow, rejectsWith, UUID } from '../lib/helpers.js';
+import {
+  executeAs, newUser, PIN_A, PIN_B, PIN_C, PIN_D, QUESTIONS, show, WRONG_PIN,
+} from '../lib/users.js';
 
-// PINs with no repeated-throughout digit and no run of consecutive digits.
-const PIN_A = '159357';
-const PIN_B = '258046';
-const PIN_C = '370415';
-const PIN_D = '946172';
-const WRONG_PIN = '842159';
 const ALL_PINS = [PIN_A, PIN_B, PIN_C, PIN_D, WRONG_PIN];
-
-const QUESTIONS = [
-  { question: 'What was the name of your first pet?', answer: 'Rex' },
-  { question: 'In what city were you born?', answer: 'Lyon' },
-];
 
 let server;
 let client;
@@ -47,28 +39,9 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** A new user with a fresh token: { userId, userToken, encryptionKey }. */
-async function newUser(prefix) {
-  const userId = uid(prefix);
-  await client.createUser({ userId });
-  const { data } = await client.createUserToken({ userId });
-  return { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
-}
-
 /** Runs `latchkey challenge execute` as user `u`. */
 function exec(u, challengeId, input) {
-  return executeChallenge({
-    baseUrl: server.baseUrl,
-    appId: server.appId,
-    userToken: u.userToken,
-    encryptionKey: u.encryptionKey,
-    challengeId,
-    input,
-  });
-}
-
-function show(r) {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  return executeAs(server, u, challengeId, input);
 }
 
 /** The executor succeeded and the challenge is COMPLETE. */
@@ -95,14 +68,6 @@ async function status(u) {
   const res = await client.getUserStatus({ userToken: u.userToken });
   assert.equal(res.status, 200);
   return res.data;
-}
-
-/** Sets the PIN and the security questions with a SET_PIN challenge. */
-async function setPin(u, pin = PIN_A) {
-  const res = await client.createUserPin({ userToken: u.userToken });
-  const r = await exec(u, res.data.challengeId, { newPin: pin, securityQuestions: QUESTIONS });
-  assertComplete(r, 'SET_PIN');
-  return res.data.challengeId;
 }
 
 /** A CHANGE_PIN challenge id. */
@@ -134,7 +99,7 @@ describe('reset-PIN guide', () => {
   let currentPin;
 
   before(async () => {
-    u = await newUser('guide');
+    u = await newUser(client, 'guide');
   });
 
   test('createUserPinWithWallets → 201 {challengeId}, a PENDING INITIALIZE challenge', async () => {
@@ -246,8 +211,7 @@ describe('recovery guide', () => {
   let restoreId;
 
   before(async () => {
-    u = await newUser('recover');
-    await setPin(u, PIN_A);
+    u = await newUser(client, 'recover', { server, pin: PIN_A });
   });
 
   test('SET_PIN with questions set both the PIN and the questions', async () => {
@@ -293,8 +257,7 @@ describe('PIN lock', () => {
   let lockedExpiry;
 
   before(async () => {
-    u = await newUser('lock');
-    await setPin(u, PIN_A);
+    u = await newUser(client, 'lock', { server, pin: PIN_A });
   });
 
   test('three wrong PINs: 155112, 155112, then 155119 with lockedExpiryDate; the challenge FAILS', async () => {
@@ -352,17 +315,17 @@ describe('PIN lock', () => {
 
 describe('preconditions and input rules', () => {
   test('updateUserPin without a PIN → Error155110 (400)', async () => {
-    const u = await newUser('nopin');
+    const u = await newUser(client, 'nopin');
     await rejectsWith(client.updateUserPin({ userToken: u.userToken }), Error155110, 155110, 400);
   });
 
   test('restoreUserPin without security questions → Error155111 (400)', async () => {
-    const u = await newUser('noqs');
+    const u = await newUser(client, 'noqs');
     await rejectsWith(client.restoreUserPin({ userToken: u.userToken }), Error155111, 155111, 400);
   });
 
   test('weak PINs → 155704, and the challenge stays open', async () => {
-    const u = await newUser('weak');
+    const u = await newUser(client, 'weak');
     const { data: { challengeId } } = await client.createUserPin({ userToken: u.userToken });
     for (const weak of ['000000', '123456', '654321', '345678', '987654']) {
       const r = await exec(u, challengeId, { newPin: weak, securityQuestions: QUESTIONS });
@@ -380,7 +343,7 @@ describe('preconditions and input rules', () => {
   });
 
   test('a hint equal to its answer → 155705; fewer than two questions → code 2', async () => {
-    const u = await newUser('hint');
+    const u = await newUser(client, 'hint');
     const { data: { challengeId } } = await client.createUserPin({ userToken: u.userToken });
     const hinted = [{ ...QUESTIONS[0], hint: ' REX ' }, QUESTIONS[1]];
     assertExecError(await exec(u, challengeId, { newPin: PIN_A, securityQuestions: hinted }), 155705);
@@ -389,8 +352,7 @@ describe('preconditions and input rules', () => {
   });
 
   test('CHANGE_PIN to the same PIN → code 2, no guess counted', async () => {
-    const u = await newUser('same');
-    await setPin(u, PIN_A);
+    const u = await newUser(client, 'same', { server, pin: PIN_A });
     const id = await changePinChallenge(u);
     assertExecError(await exec(u, id, { pin: PIN_A, newPin: PIN_A }), 2);
     assert.equal((await status(u)).pinDetails.failedAttempts, 0);
@@ -399,7 +361,7 @@ describe('preconditions and input rules', () => {
 
 describe('idempotency', () => {
   test('same idempotencyKey and same request → the same challenge (201, then 200)', async () => {
-    const u = await newUser('idem');
+    const u = await newUser(client, 'idem');
     const idempotencyKey = randomUUID();
     const first = await client.createUserPinWithWallets({
       userToken: u.userToken, idempotencyKey, blockchains: ['ETH-SEPOLIA'], accountType: 'EOA',
@@ -416,7 +378,7 @@ describe('idempotency', () => {
   });
 
   test('same idempotencyKey with another request → Error156020 (403)', async () => {
-    const u = await newUser('idem2');
+    const u = await newUser(client, 'idem2');
     const idempotencyKey = randomUUID();
     await client.createUserPinWithWallets({ userToken: u.userToken, idempotencyKey, blockchains: ['ETH-SEPOLIA'] });
     await rejectsWith(
@@ -428,8 +390,8 @@ describe('idempotency', () => {
 
 describe('isolation', () => {
   test("a user's token cannot read or execute another user's challenge → 155116", async () => {
-    const a = await newUser('alice');
-    const b = await newUser('bobby');
+    const a = await newUser(client, 'alice');
+    const b = await newUser(client, 'bobby');
     const { data: { challengeId } } = await client.createUserPin({ userToken: a.userToken });
     await rejectsWith(client.getUserChallenge({ userToken: b.userToken, challengeId }), Error155116, 155116, 404);
     assertExecError(await exec(b, challengeId, { newPin: PIN_A, securityQuestions: QUESTIONS }), 155116);
@@ -438,8 +400,7 @@ describe('isolation', () => {
   });
 
   test('the encryption key of another token → 155118, nothing counted', async () => {
-    const u = await newUser('keys');
-    await setPin(u, PIN_A);
+    const u = await newUser(client, 'keys', { server, pin: PIN_A });
     const second = await client.createUserToken({ userId: u.userId });
     const id = await changePinChallenge(u);
     const mixed = { ...u, encryptionKey: second.data.encryptionKey };
@@ -455,8 +416,8 @@ describe('isolation', () => {
 
 describe('listUserChallenges', () => {
   test('lists the user\'s challenges, filtered by status', async () => {
-    const u = await newUser('chlist');
-    const setId = await setPin(u, PIN_A);
+    const u = await newUser(client, 'chlist', { server, pin: PIN_A });
+    const setId = u.pinChallengeId;
     const changeId = await changePinChallenge(u);
 
     const all = await client.listUserChallenges({ userToken: u.userToken });
@@ -481,14 +442,14 @@ describe('listUserChallenges', () => {
     assert.deepEqual(nonePending.data.challenges, []);
 
     // Another user sees none of them.
-    const other = await newUser('chlist2');
+    const other = await newUser(client, 'chlist2');
     assert.deepEqual((await client.listUserChallenges({ userToken: other.userToken })).data.challenges, []);
   });
 });
 
 describe('operator commands', () => {
   test('admin disable-user → 155109 on token creation and end-user calls; enable-user restores', async () => {
-    const u = await newUser('disable');
+    const u = await newUser(client, 'disable');
     const off = await server.run(['admin', 'disable-user', '--user-id', u.userId]);
     assert.equal(off.code, 0, off.stderr);
 
@@ -508,8 +469,7 @@ describe('operator commands', () => {
     let u;
 
     before(async () => {
-      u = await newUser('unlock');
-      await setPin(u, PIN_A);
+      u = await newUser(client, 'unlock', { server, pin: PIN_A });
       await lockPin(u);
     });
 

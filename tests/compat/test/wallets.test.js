@@ -19,21 +19,13 @@ import {
 import { ethers } from 'ethers';
 import nacl from 'tweetnacl';
 import bs58 from 'bs58';
-import { executeChallenge as cliExecute, startServer } from '../lib/server.js';
+import { startServer } from '../lib/server.js';
 import { ANVIL_DEFAULT_KEY, findAnvil, startAnvil } from '../lib/chain.js';
-import { describeError, rejectsWith, uid, UUID } from '../lib/helpers.js';
+import { describeError, rejectsWith, UUID } from '../lib/helpers.js';
+import {
+  executeAs, mailTypedData, newUser, PIN_A, PIN_B, PIN_C, QUESTIONS, show, WRONG_PIN,
+} from '../lib/users.js';
 import { executeChallenge as headlessExecute } from '../../../sdk/js/headless.js';
-
-// PINs with no repeated-throughout digit and no run of consecutive digits.
-const PIN_A = '159357';
-const PIN_B = '258046';
-const PIN_C = '370415';
-const WRONG_PIN = '842159';
-
-const QUESTIONS = [
-  { question: 'What was the name of your first pet?', answer: 'Rex' },
-  { question: 'In what city were you born?', answer: 'Lyon' },
-];
 
 const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
@@ -54,18 +46,6 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** A new user with a fresh token: { userId, userToken, encryptionKey }. */
-async function newUser(prefix) {
-  const userId = uid(prefix);
-  await client.createUser({ userId });
-  const { data } = await client.createUserToken({ userId });
-  return { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
-}
-
-function show(r) {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-
 /**
  * Executes a challenge as user `u`, through the command-line executor (`via` 'cli') or the
  * headless JS executor ('headless'). Resolves to { ok, result, error, text }: on success
@@ -74,14 +54,7 @@ function show(r) {
  */
 async function execute(u, challengeId, input, via = 'cli') {
   if (via === 'cli') {
-    const r = await cliExecute({
-      baseUrl: server.baseUrl,
-      appId: server.appId,
-      userToken: u.userToken,
-      encryptionKey: u.encryptionKey,
-      challengeId,
-      input,
-    });
+    const r = await executeAs(server, u, challengeId, input);
     const text = show(r);
     if (r.code === 0) {
       assert.ok(r.json?.data, text);
@@ -134,7 +107,7 @@ async function challenge(u, challengeId) {
 
 /** A new user with the PIN set by INITIALIZE, creating wallets on `blockchains`. */
 async function initializedUser(prefix, blockchains, { pin = PIN_A, via = 'cli', metadata } = {}) {
-  const u = await newUser(prefix);
+  const u = await newUser(client, prefix);
   const res = await client.createUserPinWithWallets({
     userToken: u.userToken, blockchains, accountType: 'EOA', ...(metadata ? { metadata } : {}),
   });
@@ -229,43 +202,6 @@ function permitTypedData(owner) {
   return {
     domain, types, message,
     json: JSON.stringify({ types: { EIP712Domain: eip712Domain, ...types }, primaryType: 'Permit', domain, message }),
-  };
-}
-
-function mailTypedData() {
-  const domain = {
-    name: 'Ether Mail',
-    version: '1',
-    chainId: 1,
-    verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC',
-  };
-  const types = {
-    Person: [
-      { name: 'name', type: 'string' },
-      { name: 'wallets', type: 'address[]' },
-    ],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person[]' },
-      { name: 'contents', type: 'string' },
-      { name: 'attachment', type: 'bytes' },
-    ],
-  };
-  const message = {
-    from: { name: 'Cow', wallets: ['0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826', '0xDeaDbeefdEAdbeefdEadbEEFdeadbeEFdEaDbeeF'] },
-    to: [{ name: 'Bob', wallets: ['0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB'] }],
-    contents: 'Hello, Bob! ünïcödé ✓',
-    attachment: '0x00ff10',
-  };
-  const eip712Domain = [
-    { name: 'name', type: 'string' },
-    { name: 'version', type: 'string' },
-    { name: 'chainId', type: 'uint256' },
-    { name: 'verifyingContract', type: 'address' },
-  ];
-  return {
-    domain, types, message,
-    json: JSON.stringify({ types: { EIP712Domain: eip712Domain, ...types }, primaryType: 'Mail', domain, message }),
   };
 }
 
@@ -417,7 +353,7 @@ describe('wallets through the SDK', () => {
       client.createWallet({ userToken: alice.userToken, blockchains: ['ETH'] }),
       Error156006, 156006, 400,
     );
-    const fresh = await newUser('wsca');
+    const fresh = await newUser(client, 'wsca');
     await rejectsWith(
       client.createUserPinWithWallets({ userToken: fresh.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'SCA' }),
       Error155507, 155507, 400,

@@ -13,20 +13,14 @@ import {
   initiateUserControlledWalletsClient,
   HttpResponseError,
 } from '@circle-fin/user-controlled-wallets';
-import { executeChallenge, startServer } from '../lib/server.js';
-import { describeError, ISO_DATE, uid, UUID } from '../lib/helpers.js';
+import { startServer } from '../lib/server.js';
+import { describeError, ISO_DATE, UUID } from '../lib/helpers.js';
+import {
+  executeAs, newUser, PIN_A, PIN_B, PIN_C, QUESTIONS, setPin, show, WRONG_PIN,
+} from '../lib/users.js';
 
 const RETRY_SCHEDULE = '0,1s,1s,1s,1s'; // five attempts, one second apart
 const ATTEMPTS = 5;
-
-const PIN_A = '159357';
-const PIN_B = '258046';
-const PIN_C = '370415';
-const WRONG_PIN = '842159';
-const QUESTIONS = [
-  { question: 'What was the name of your first pet?', answer: 'Rex' },
-  { question: 'In what city were you born?', answer: 'Lyon' },
-];
 
 const SUBSCRIPTION_KEYS = [
   'createDate', 'enabled', 'endpoint', 'id', 'name', 'notificationTypes', 'restricted', 'updateDate',
@@ -237,37 +231,6 @@ async function adminWebhooks(server) {
 // ---------------------------------------------------------------------------------------------
 // End users
 
-function userHelpers(getServer, getClient) {
-  async function newUser(prefix) {
-    const userId = uid(prefix);
-    await getClient().createUser({ userId });
-    const { data } = await getClient().createUserToken({ userId });
-    return { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
-  }
-  function exec(u, challengeId, input) {
-    const server = getServer();
-    return executeChallenge({
-      baseUrl: server.baseUrl,
-      appId: server.appId,
-      userToken: u.userToken,
-      encryptionKey: u.encryptionKey,
-      challengeId,
-      input,
-    });
-  }
-  async function setPin(u) {
-    const res = await getClient().createUserPin({ userToken: u.userToken });
-    const r = await exec(u, res.data.challengeId, { newPin: PIN_A, securityQuestions: QUESTIONS });
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    return res.data.challengeId;
-  }
-  return { newUser, exec, setPin };
-}
-
-function show(r) {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-}
-
 // =============================================================================================
 
 describe('webhooks', () => {
@@ -275,7 +238,6 @@ describe('webhooks', () => {
   let client;
   const keys = new Map();
   const receivers = [];
-  const { newUser, exec, setPin } = userHelpers(() => server, () => client);
 
   async function receiver() {
     const r = await new Receiver().start();
@@ -353,12 +315,12 @@ describe('webhooks', () => {
     });
 
     test('reset-PIN guide, INITIALIZE → challenges.initialize COMPLETE', async () => {
-      u = await newUser('hook');
+      u = await newUser(client, 'hook');
       const res = await client.createUserPinWithWallets({
         userToken: u.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'EOA',
       });
       initId = res.data.challengeId;
-      const r = await exec(u, initId, { newPin: PIN_A, securityQuestions: QUESTIONS });
+      const r = await executeAs(server, u, initId, { newPin: PIN_A, securityQuestions: QUESTIONS });
       assert.equal(r.code, 0, show(r));
 
       const post = await rx.waitFor(
@@ -384,7 +346,7 @@ describe('webhooks', () => {
     test('reset-PIN guide, CHANGE_PIN → challenges.changePin COMPLETE', async () => {
       const res = await client.updateUserPin({ userToken: u.userToken });
       const changeId = res.data.challengeId;
-      const r = await exec(u, changeId, { pin: PIN_A, newPin: PIN_B });
+      const r = await executeAs(server, u, changeId, { pin: PIN_A, newPin: PIN_B });
       assert.equal(r.code, 0, show(r));
       const post = await rx.waitFor(
         (x) => x.delivered().find((p) => p.body?.notification?.id === changeId),
@@ -408,7 +370,7 @@ describe('webhooks', () => {
       wrongId = res.data.challengeId;
       const codes = [];
       for (let i = 0; i < 3; i += 1) {
-        const r = await exec(u, wrongId, { pin: WRONG_PIN, newPin: PIN_C });
+        const r = await executeAs(server, u, wrongId, { pin: WRONG_PIN, newPin: PIN_C });
         assert.equal(r.code, 1, show(r));
         codes.push(r.json?.code);
       }
@@ -441,7 +403,7 @@ describe('webhooks', () => {
     test('RESTORE_PIN → challenges.restorePin COMPLETE, to both subscriptions', async () => {
       const res = await client.restoreUserPin({ userToken: u.userToken });
       restoreId = res.data.challengeId;
-      const r = await exec(u, restoreId, { securityAnswers: ['Rex', 'Lyon'], newPin: PIN_C });
+      const r = await executeAs(server, u, restoreId, { securityAnswers: ['Rex', 'Lyon'], newPin: PIN_C });
       assert.equal(r.code, 0, show(r));
       const expected = {
         id: restoreId,
@@ -568,8 +530,8 @@ describe('webhooks', () => {
       assert.equal(disabled.data.createDate, created.createDate);
       assert.deepEqual((await client.getSubscription(created.id)).data, disabled.data);
       assert.equal(rx.heads.length, 1);
-      const u = await newUser('crud');
-      await setPin(u);
+      const u = await newUser(client, 'crud');
+      await setPin(client, server, u);
       await sleep(800);
       assert.equal(rx.posts.length, 1, rx.summary());
 
@@ -583,8 +545,8 @@ describe('webhooks', () => {
       for (const p of tests) await assertSigned(client, p, keys);
 
       // Enabled again: a setPin arrives.
-      const v = await newUser('crud');
-      const setPinId = await setPin(v);
+      const v = await newUser(client, 'crud');
+      const setPinId = await setPin(client, server, v);
       const post = await rx.waitFor((r) => r.delivered().find((p) => p.body.notification?.id === setPinId), 'challenges.setPin');
       assertEnvelope(post.body, { subscriptionId: created.id, notificationType: 'challenges.setPin' });
       assert.equal(post.body.notification.type, 'SET_PIN');
@@ -606,7 +568,7 @@ describe('webhooks', () => {
 
       // Deleted: nothing more arrives.
       const before = rx.posts.length;
-      await setPin(await newUser('crud'));
+      await setPin(client, server, await newUser(client, 'crud'));
       await sleep(800);
       assert.equal(rx.posts.length, before, rx.summary());
     });
@@ -624,7 +586,7 @@ describe('webhooks', () => {
 
     /** Completes a SET_PIN challenge for a new user; returns the challenge id. */
     async function notify() {
-      return setPin(await newUser('retry'));
+      return setPin(client, server, await newUser(client, 'retry'));
     }
 
     /** Every POST (answered or not) about challenge `challengeId`. */
@@ -769,7 +731,6 @@ describe('kill -9 in the middle of deliveries, restart on the same data', () => 
 
   test('every notification queued before the crash arrives at least once after the restart', { timeout: 180_000 }, async () => {
     let client = initiateUserControlledWalletsClient({ apiKey: first.apiKey, baseUrl: first.baseUrl });
-    const { newUser, setPin } = userHelpers(() => first, () => client);
 
     // Two subscriptions (their webhooks.test delivered), then, while the receiver answers 500,
     // four SET_PIN challenges: eight notifications.
@@ -780,7 +741,7 @@ describe('kill -9 in the middle of deliveries, restart on the same data', () => 
     await rx.waitFor((r) => r.delivered().length === 2, 'the two webhooks.test');
     rx.posts.length = 0;
     rx.status = 500;
-    for (let i = 0; i < 4; i += 1) await setPin(await newUser('crash'));
+    for (let i = 0; i < 4; i += 1) await setPin(client, first, await newUser(client, 'crash'));
     const expected = 4 * 2;
     await rx.waitFor(
       (r) => new Set(r.posts.map((p) => p.body?.notificationId)).size === expected,
