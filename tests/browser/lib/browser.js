@@ -131,6 +131,23 @@ export async function typePin(page, id, pin) {
   await input.pressSequentially(pin, { delay: 10 });
 }
 
+/** On the PIN screen: types `pin` and submits it. */
+export async function enterPin(page, pin) {
+  await waitScreen(page, 'enter-pin');
+  await typePin(page, 'pin', pin);
+  await pw(page).locator('#enter-pin-submit').click();
+}
+
+/** On the new-PIN screens: types `pin`, then types it again to confirm, submitting each. */
+export async function chooseNewPin(page, pin) {
+  await waitScreen(page, 'new-pin');
+  await typePin(page, 'new-pin', pin);
+  await pw(page).locator('#new-pin-submit').click();
+  await waitScreen(page, 'confirm-pin');
+  await typePin(page, 'confirm-pin', pin);
+  await pw(page).locator('#confirm-pin-submit').click();
+}
+
 /** The text of an element of the hosted page ('' when absent). */
 export async function pwText(page, selector) {
   const loc = pw(page).locator(selector);

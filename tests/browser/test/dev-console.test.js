@@ -7,10 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initiateUserControlledWalletsClient } from '@circle-fin/user-controlled-wallets';
 import { startServer } from '../lib/server.js';
-import { launchBrowser, pw, pwText, record, sampleResult, shot, typePin, waitScreen } from '../lib/browser.js';
+import { PIN_A, PIN_B } from '../../compat/lib/users.js';
+import {
+  chooseNewPin, enterPin, launchBrowser, pw, pwText, record, sampleResult, shot, typePin, waitScreen,
+} from '../lib/browser.js';
 
-const PIN_A = '159357';
-const PIN_B = '258046';
 const MSG_155703 = 'The code you entered is not the same as the first one.';
 const MSG_155704 = "Your PIN can't have repeating or consecutive numbers.";
 const MSG_155705 = "Your hint can't be the same as the answer.";
@@ -185,12 +186,7 @@ describe('developer console of the sample app', () => {
     await pw(page).locator('#recover-answer-0').fill('Miss Trunchbull');
     await pw(page).locator('#recover-answer-1').fill('Quokka Meadow');
     await pw(page).locator('#answers-submit').click();
-    await waitScreen(page, 'new-pin');
-    await typePin(page, 'new-pin', PIN_B);
-    await pw(page).locator('#new-pin-submit').click();
-    await waitScreen(page, 'confirm-pin');
-    await typePin(page, 'confirm-pin', PIN_B);
-    await pw(page).locator('#confirm-pin-submit').click();
+    await chooseNewPin(page, PIN_B);
     await waitScreen(page, 'answers');
     assert.equal(await pwText(page, '#step-error'), 'Those answers are not correct.');
     assert.equal(await pwText(page, '#attempts-left'), '2 attempts left before your answers are locked.');
@@ -210,15 +206,8 @@ describe('developer console of the sample app', () => {
   test('a CHANGE_PIN with the restored PIN → COMPLETE', async () => {
     const id = await createChallenge('CHANGE_PIN');
     await page.locator('#execute').click();
-    await waitScreen(page, 'enter-pin');
-    await typePin(page, 'pin', PIN_B);
-    await pw(page).locator('#enter-pin-submit').click();
-    await waitScreen(page, 'new-pin');
-    await typePin(page, 'new-pin', PIN_A);
-    await pw(page).locator('#new-pin-submit').click();
-    await waitScreen(page, 'confirm-pin');
-    await typePin(page, 'confirm-pin', PIN_A);
-    await pw(page).locator('#confirm-pin-submit').click();
+    await enterPin(page, PIN_B);
+    await chooseNewPin(page, PIN_A);
     const out = await sampleResult(page);
     assert.equal(out.result?.status, 'COMPLETE', JSON.stringify(out));
     assert.equal((await challenge(id)).status, 'COMPLETE');

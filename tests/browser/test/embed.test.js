@@ -7,14 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
 import { initiateUserControlledWalletsClient } from '@circle-fin/user-controlled-wallets';
 import { executeChallenge } from '../../../sdk/js/headless.js';
 import { startServer } from '../lib/server.js';
-import { launchBrowser, pw, pwText, record, shot, typePin, waitScreen } from '../lib/browser.js';
-
-const PIN_A = '159357';
-const PIN_B = '258046';
+import { newUser, PIN_A, PIN_B } from '../../compat/lib/users.js';
+import {
+  chooseNewPin, enterPin, launchBrowser, pw, pwText, record, shot, waitScreen,
+} from '../lib/browser.js';
 
 let server;
 let client;
@@ -101,10 +100,7 @@ const events = (page) => page.evaluate(() => window.events);
 before(async () => {
   server = await startServer();
   client = initiateUserControlledWalletsClient({ apiKey: server.apiKey, baseUrl: server.baseUrl });
-  const userId = `embed-${randomBytes(4).toString('hex')}`;
-  await client.createUser({ userId });
-  const { data } = await client.createUserToken({ userId });
-  user = { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
+  user = await newUser(client, 'embed');
   // Set the PIN and questions without a browser, with the headless executor.
   const init = await client.createUserPinWithWallets({ userToken: user.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'EOA' });
   const done = await executeChallenge({
@@ -182,15 +178,8 @@ describe('the web SDK on a third-party origin', () => {
     const { page, rec } = await openApp('127.0.0.1');
     const challengeId = await changePinChallenge();
     await page.evaluate((p) => window.run(p), params(challengeId, undefined));
-    await waitScreen(page, 'enter-pin');
-    await typePin(page, 'pin', PIN_A);
-    await pw(page).locator('#enter-pin-submit').click();
-    await waitScreen(page, 'new-pin');
-    await typePin(page, 'new-pin', PIN_B);
-    await pw(page).locator('#new-pin-submit').click();
-    await waitScreen(page, 'confirm-pin');
-    await typePin(page, 'confirm-pin', PIN_B);
-    await pw(page).locator('#confirm-pin-submit').click();
+    await enterPin(page, PIN_A);
+    await chooseNewPin(page, PIN_B);
     await page.waitForFunction(() => window.events.length > 0);
     assert.deepEqual(await events(page), [{ result: { type: 'CHANGE_PIN', status: 'COMPLETE', data: {} } }]);
     const ch = await client.getUserChallenge({ userToken: user.userToken, challengeId });

@@ -6,16 +6,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { initiateUserControlledWalletsClient } from '@circle-fin/user-controlled-wallets';
 import { startServer } from '../lib/server.js';
+import { newUser, PIN_A, PIN_B } from '../../compat/lib/users.js';
 import {
-  LOCALE, TIMEZONE, fillSample, launchBrowser, pw, pwText, record, sampleResult, shot, typePin, waitScreen,
+  chooseNewPin, enterPin, fillSample, launchBrowser, LOCALE, pw, pwText, record, sampleResult, shot, TIMEZONE, typePin, waitScreen,
 } from '../lib/browser.js';
 
-// PINs with no digit repeated throughout and no run of consecutive digits.
-const PIN_A = '159357';
-const PIN_B = '258046';
+// PINs with no digit repeated throughout and no run of consecutive digits (and PIN_A, PIN_B).
 const WRONG_PIN = '842915';
 const PIN_D = '946172';
 const PIN_TYPO = '370415'; // the new PIN typed during the failed CHANGE_PIN
@@ -72,10 +70,7 @@ async function executeInSample(challengeId) {
 before(async () => {
   server = await startServer();
   client = initiateUserControlledWalletsClient({ apiKey: server.apiKey, baseUrl: server.baseUrl });
-  const userId = `browser-${randomBytes(4).toString('hex')}`;
-  await client.createUser({ userId });
-  const { data } = await client.createUserToken({ userId });
-  user = { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
+  user = await newUser(client, 'browser');
 
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -202,15 +197,8 @@ describe('PIN journey through the sample app', () => {
     const challengeId = res.data.challengeId;
     await executeInSample(challengeId);
 
-    await waitScreen(page, 'enter-pin');
-    await typePin(page, 'pin', WRONG_PIN);
-    await pw(page).locator('#enter-pin-submit').click();
-    await waitScreen(page, 'new-pin');
-    await typePin(page, 'new-pin', PIN_TYPO);
-    await pw(page).locator('#new-pin-submit').click();
-    await waitScreen(page, 'confirm-pin');
-    await typePin(page, 'confirm-pin', PIN_TYPO);
-    await pw(page).locator('#confirm-pin-submit').click();
+    await enterPin(page, WRONG_PIN);
+    await chooseNewPin(page, PIN_TYPO);
 
     // 1st wrong guess: back to the PIN, the rest kept.
     await waitScreen(page, 'enter-pin');
@@ -327,15 +315,8 @@ describe('PIN journey through the sample app', () => {
     const res = await client.updateUserPin({ userToken: user.userToken });
     const challengeId = res.data.challengeId;
     await executeInSample(challengeId);
-    await waitScreen(page, 'enter-pin');
-    await typePin(page, 'pin', PIN_D);
-    await pw(page).locator('#enter-pin-submit').click();
-    await waitScreen(page, 'new-pin');
-    await typePin(page, 'new-pin', PIN_A);
-    await pw(page).locator('#new-pin-submit').click();
-    await waitScreen(page, 'confirm-pin');
-    await typePin(page, 'confirm-pin', PIN_A);
-    await pw(page).locator('#confirm-pin-submit').click();
+    await enterPin(page, PIN_D);
+    await chooseNewPin(page, PIN_A);
     const out = await sampleResult(page);
     assert.deepEqual(out, { result: { type: 'CHANGE_PIN', status: 'COMPLETE', data: {} } });
     assert.equal((await challenge(challengeId)).status, 'COMPLETE');

@@ -11,10 +11,10 @@
 
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { initiateUserControlledWalletsClient } from '@circle-fin/user-controlled-wallets';
 import { ethers } from 'ethers';
-import { runBinary, startServer } from '../lib/server.js';
+import { startServer } from '../lib/server.js';
+import { mailTypedData, newUser } from '../../compat/lib/users.js';
 import {
   fillSample, launchBrowser, pw, pwText, record, sampleResult, shot, typePin, waitScreen,
 } from '../lib/browser.js';
@@ -29,31 +29,7 @@ const EVM_SIGNATURE = /^0x[0-9a-f]{130}$/i;
 // What the user signs. The message has several lines, non-ASCII text and markup, which must
 // show as text.
 const MESSAGE = 'Sign in to Example Shop\n\nNonce: 7f3a9c\n<b>not bold</b> & ünïcödé ✓';
-const TYPED = (() => {
-  const domain = { name: 'Ether Mail', version: '1', chainId: 1, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' };
-  const types = {
-    Person: [{ name: 'name', type: 'string' }, { name: 'wallets', type: 'address[]' }],
-    Mail: [
-      { name: 'from', type: 'Person' },
-      { name: 'to', type: 'Person[]' },
-      { name: 'contents', type: 'string' },
-      { name: 'attachment', type: 'bytes' },
-    ],
-  };
-  const message = {
-    from: { name: 'Cow', wallets: ['0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826', '0xDeaDbeefdEAdbeefdEadbEEFdeadbeEFdEaDbeeF'] },
-    to: [{ name: 'Bob', wallets: ['0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB'] }],
-    contents: 'Hello, Bob! ünïcödé ✓',
-    attachment: '0x00ff10',
-  };
-  const EIP712Domain = [
-    { name: 'name', type: 'string' },
-    { name: 'version', type: 'string' },
-    { name: 'chainId', type: 'uint256' },
-    { name: 'verifyingContract', type: 'address' },
-  ];
-  return { domain, types, message, json: JSON.stringify({ types: { EIP712Domain, ...types }, primaryType: 'Mail', domain, message }) };
-})();
+const TYPED = mailTypedData(); // tests/fixtures/eip712-mail.json, shared with the compat suite
 const TX = {
   to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
   value: '1000000000000000', // 0.001 ETH
@@ -135,19 +111,9 @@ async function assertNoResultOutside(challengeId, type, values) {
 before(async () => {
   server = await startServer();
   client = initiateUserControlledWalletsClient({ apiKey: server.apiKey, baseUrl: server.baseUrl });
-  const userId = `signing-${randomBytes(4).toString('hex')}`;
-  await client.createUser({ userId });
-  const { data } = await client.createUserToken({ userId });
-  user = { userId, userToken: data.userToken, encryptionKey: data.encryptionKey };
-
   // INITIALIZE with the command-line executor (docs/protocol.md §5).
-  const init = await client.createUserPinWithWallets({ userToken: user.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'EOA' });
-  const r = await runBinary([
-    'challenge', 'execute', '--url', server.baseUrl, '--app-id', server.appId, '--user-token', user.userToken,
-    '--encryption-key', user.encryptionKey, '--challenge-id', init.data.challengeId, '--input', '-',
-  ], { input: JSON.stringify({ newPin: PIN, securityQuestions: QUESTIONS }) });
-  assert.equal(r.code, 0, `challenge execute: ${r.stdout}\n${r.stderr}`);
-  const ch = await challenge(init.data.challengeId);
+  user = await newUser(client, 'signing', { server, pin: PIN, questions: QUESTIONS, blockchains: ['ETH-SEPOLIA'] });
+  const ch = await challenge(user.pinChallengeId);
   assert.equal(ch.status, 'COMPLETE');
   assert.equal(ch.correlationIds.length, 1);
   wallet = (await client.getWallet({ userToken: user.userToken, id: ch.correlationIds[0] })).data.wallet;

@@ -1,4 +1,5 @@
-//! Wrong guesses: three per lock, exactly three even under concurrency or on two instances, the cooldown and the operator's unlock.
+//! Wrong guesses: three per lock, exactly three even under concurrency or on two instances, the
+//! cooldown and the operator's unlock.
 
 use crate::support::*;
 use reqwest::Method;

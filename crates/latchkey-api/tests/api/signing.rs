@@ -1,4 +1,5 @@
-//! Signing, each signature checked by recovering the signer: messages, typed data, transactions, after PIN change and restore, never while locked.
+//! Signing, each signature checked by recovering the signer: messages, typed data, transactions,
+//! after PIN change and restore, never while locked.
 
 use crate::support::wallets::*;
 use crate::support::*;

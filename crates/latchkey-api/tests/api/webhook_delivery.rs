@@ -1,4 +1,5 @@
-//! Webhook delivery: filters, the retry schedule on the injected clock, restarts, two instances sharing one outbox.
+//! Webhook delivery: filters, the retry schedule on the injected clock, restarts, two instances
+//! sharing one outbox.
 
 use crate::support::webhooks::*;
 use crate::support::*;
