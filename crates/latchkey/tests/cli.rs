@@ -636,3 +636,65 @@ fn data_dir_and_database_files_are_private() {
         "{stderr}"
     );
 }
+
+#[test]
+fn stalled_and_drip_fed_bodies_are_cut_off() {
+    let dir = temp_dir();
+    let s = Server::start(
+        &dir,
+        &[
+            "--body-read-timeout-seconds",
+            "1",
+            "--request-timeout-seconds",
+            "3",
+        ],
+        "warn",
+    );
+    let key = printed_api_key(&s);
+    let head = format!(
+        "POST /v1/w3s/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"userId\""
+    );
+    // A body that stops: answered (not 2xx) or closed within a few seconds.
+    let mut stalled = connect(&s.base);
+    stalled.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let got = read_some(&mut stalled).expect("answered or closed, not left open");
+    assert!(!got.starts_with("HTTP/1.1 2"), "{got}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A body drip-fed faster than the stall timeout: 408 at the request timeout.
+    let mut drip = connect(&s.base);
+    drip.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut answer = String::new();
+    let mut buf = [0u8; 1024];
+    drip.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    while started.elapsed() < Duration::from_secs(8) {
+        if drip.write_all(b" ").is_err() {
+            break;
+        }
+        match drip.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if answer.contains("\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("\"code\":408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    s.stop();
+}
