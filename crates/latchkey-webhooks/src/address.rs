@@ -181,6 +181,26 @@ mod tests {
     }
 
     #[test]
+    fn literal_urls_are_checked_as_the_parser_normalises_them() {
+        for url in [
+            "https://[::127.0.0.1]/hook",
+            "https://[64:ff9b::7f00:1]/hook",
+            "https://0.0.0.1/hook",
+            "https://0x7f.1/hook",
+            "https://2130706433/hook",
+            "https://[::ffff:169.254.169.254]/hook",
+            "https://localhost./hook",
+        ] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert!(super::check_url(&parsed, false).is_err(), "{url}");
+        }
+        for url in ["https://example.com/hook", "https://93.184.216.34/hook"] {
+            let parsed = reqwest::Url::parse(url).unwrap();
+            assert!(super::check_url(&parsed, false).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
     fn loopback_passes_only_when_allowed() {
         for ip in ["127.0.0.1", "::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1"] {
             assert!(!is_refused(ip.parse().unwrap(), true), "{ip}");
