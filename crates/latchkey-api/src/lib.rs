@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod paging;
 pub mod render;
 pub mod routes;
@@ -43,8 +44,13 @@ async fn not_found() -> HttpError {
     HttpError(codes::NOT_FOUND.with_message("No such route."))
 }
 
-/// The whole router.
+/// The whole router, without rate limits (the timeouts apply).
 pub fn router(state: AppState) -> Router {
+    router_with_limits(state, &limits::LimitSettings::default())
+}
+
+/// The whole router, throttled as `limits` says.
+pub fn router_with_limits(state: AppState, limits: &limits::LimitSettings) -> Router {
     let mut api = Router::new()
         .route("/ping", get(ping))
         .route("/v1/w3s/config/entity", get(users::get_entity_config))
@@ -123,8 +129,10 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/w3s/dev/users", post(dev::create_dev_user))
             .route("/v1/w3s/dev/challenges", post(dev::create_dev_challenge));
     }
-    api.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    let api = api
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    limits::apply(api, limits)
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod crypto;
+pub mod defaults;
 pub mod error;
 pub mod kdf_pool;
 pub mod model;

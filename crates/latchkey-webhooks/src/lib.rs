@@ -2,6 +2,7 @@
 //! notifications signed with a per-entity ECDSA P-256 key (`X-Circle-Signature`,
 //! `X-Circle-Key-Id`), and an outbox worker that delivers at least once with retries.
 
+mod address;
 mod signing;
 mod subscriptions;
 mod worker;
@@ -9,6 +10,7 @@ mod worker;
 pub use subscriptions::{subscription_json, SubscriptionInput};
 pub use worker::envelope;
 
+use latchkey_core::defaults;
 use latchkey_core::webhooks::RetrySchedule;
 use latchkey_core::Latchkey;
 use std::collections::HashMap;
@@ -38,12 +40,12 @@ impl Default for WebhookSettings {
     fn default() -> Self {
         Self {
             schedule: RetrySchedule::default(),
-            timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(defaults::WEBHOOK_TIMEOUT_SECONDS),
             allow_http: false,
             allow_loopback: false,
-            lease_ms: 60_000,
-            poll_interval: Duration::from_millis(250),
-            batch: 32,
+            lease_ms: defaults::WEBHOOK_LEASE_MS,
+            poll_interval: Duration::from_millis(defaults::WEBHOOK_POLL_INTERVAL_MS),
+            batch: defaults::WEBHOOK_BATCH,
         }
     }
 }
@@ -52,7 +54,9 @@ impl Default for WebhookSettings {
 #[derive(Clone)]
 pub struct Webhooks {
     lk: Latchkey,
-    http: reqwest::Client,
+    /// `Err` only from [`Webhooks::new`] when the client could not be built: every request
+    /// then fails with that reason instead of going out without the timeout and redirect policy.
+    http: Result<reqwest::Client, Arc<str>>,
     settings: Arc<WebhookSettings>,
     keys: Arc<Mutex<HashMap<String, p256::ecdsa::SigningKey>>>,
 }
@@ -66,14 +70,27 @@ impl std::fmt::Debug for Webhooks {
 }
 
 impl Webhooks {
-    /// The service. Redirects are not followed: a webhook endpoint answers itself.
+    /// The service, or why its HTTP client cannot be built (start-up reports it). Redirects
+    /// are not followed (a webhook endpoint answers itself), no proxy is used (the address
+    /// check must see the real destination), and names resolve through the address check.
+    pub fn try_new(lk: Latchkey, settings: WebhookSettings) -> Result<Self, String> {
+        let http = build_client(&settings)
+            .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
+        Ok(Self::with_client(lk, settings, Ok(http)))
+    }
+
+    /// Like [`Webhooks::try_new`], but a client that cannot be built makes every check and
+    /// delivery fail with the reason (for callers without a start-up to report to).
     pub fn new(lk: Latchkey, settings: WebhookSettings) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("latchkey-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let http = build_client(&settings).map_err(|e| Arc::from(e.to_string()));
+        Self::with_client(lk, settings, http)
+    }
+
+    fn with_client(
+        lk: Latchkey,
+        settings: WebhookSettings,
+        http: Result<reqwest::Client, Arc<str>>,
+    ) -> Self {
         Self {
             lk,
             http,
@@ -82,8 +99,25 @@ impl Webhooks {
         }
     }
 
+    /// The HTTP client, or why there is none.
+    fn client(&self) -> Result<&reqwest::Client, &str> {
+        self.http.as_ref().map_err(|e| &**e)
+    }
+
     /// The settings.
     pub fn settings(&self) -> &WebhookSettings {
         &self.settings
     }
+}
+
+fn build_client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(address::CheckedResolver {
+            allow_loopback: settings.allow_loopback,
+        }))
+        .user_agent(concat!("latchkey-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()
 }

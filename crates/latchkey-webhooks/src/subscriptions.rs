@@ -1,7 +1,7 @@
 //! Subscriptions: an endpoint must answer a HEAD request with 2xx before it is saved (or
 //! re-enabled), then receives a `webhooks.test` notification.
 
-use crate::Webhooks;
+use crate::{address, Webhooks};
 use latchkey_core::error::codes;
 use latchkey_core::webhooks::{
     is_known_pattern, NotificationDraft, SubscriptionRecord, TEST_NOTIFICATION,
@@ -20,6 +20,12 @@ pub struct SubscriptionInput {
 
 fn bad_endpoint(message: impl Into<String>) -> ApiError {
     ApiError::invalid_field("endpoint", "invalid", message)
+}
+
+fn refused_endpoint() -> ApiError {
+    bad_endpoint(
+        "endpoint resolves to a loopback, link-local or otherwise special address (loopback is allowed only in --dev mode)",
+    )
 }
 
 fn store_failed(e: impl std::fmt::Display) -> ApiError {
@@ -67,24 +73,29 @@ impl Webhooks {
             }
             _ => return Err(bad_endpoint("endpoint must be an https:// URL")),
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| bad_endpoint("endpoint has no host"))?;
-        if !self.settings.allow_loopback {
+        if address::check_url(&url, self.settings.allow_loopback).is_err() {
+            return Err(refused_endpoint());
+        }
+        // A name resolving to a refused address fails here, in the resolver, with a clear answer;
+        // the same resolver checks again for every delivery.
+        if let Some(host) = url.host_str().filter(|h| !h.starts_with('[')) {
             let port = url.port_or_known_default().unwrap_or(443);
-            let host_only = host.trim_start_matches('[').trim_end_matches(']');
-            let addrs: Vec<_> = tokio::net::lookup_host((host_only, port))
+            let addrs: Vec<_> = tokio::net::lookup_host((host, port))
                 .await
                 .map_err(|_| bad_endpoint(format!("endpoint host {host} does not resolve")))?
                 .collect();
-            if host_only.eq_ignore_ascii_case("localhost") || addrs.iter().any(|a| is_local(a.ip()))
+            if addrs
+                .iter()
+                .any(|a| address::is_refused(a.ip(), self.settings.allow_loopback))
             {
-                return Err(bad_endpoint(
-                    "endpoint resolves to a loopback or link-local address (allowed only in --dev mode)",
-                ));
+                return Err(refused_endpoint());
             }
         }
-        let response = self.http.head(url).send().await.map_err(|e| {
+        let http = self.client().map_err(|reason| {
+            tracing::error!(reason, "no webhook HTTP client");
+            ApiError::internal()
+        })?;
+        let response = http.head(url).send().await.map_err(|e| {
             bad_endpoint(format!("endpoint is unreachable: {}", transport_error(&e)))
         })?;
         if !response.status().is_success() {
@@ -233,7 +244,9 @@ impl Webhooks {
 
 /// A transport error in a few words, without the URL (which may carry credentials).
 pub(crate) fn transport_error(e: &reqwest::Error) -> &'static str {
-    if e.is_timeout() {
+    if address::is_refused_error(e) {
+        "address refused"
+    } else if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "connection refused or failed"
@@ -241,36 +254,5 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> &'static str {
         "redirected"
     } else {
         "request failed"
-    }
-}
-
-/// Loopback, unspecified or link-local (e.g. a cloud metadata service), after unwrapping
-/// IPv4-mapped IPv6 addresses so that `[::ffff:127.0.0.1]` is seen for what it is.
-fn is_local(ip: std::net::IpAddr) -> bool {
-    match ip.to_canonical() {
-        std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
-        std::net::IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn local_addresses_include_mapped_and_link_local() {
-        for ip in [
-            "127.0.0.1",
-            "::1",
-            "::ffff:127.0.0.1",
-            "0.0.0.0",
-            "169.254.169.254",
-            "fe80::1",
-        ] {
-            assert!(super::is_local(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["93.184.216.34", "10.1.2.3", "2606:4700::1111"] {
-            assert!(!super::is_local(ip.parse().unwrap()), "{ip}");
-        }
     }
 }

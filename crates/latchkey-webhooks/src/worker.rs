@@ -3,7 +3,7 @@
 //! lets the claim's lease lapse: the row is delivered again, with the same notificationId.
 
 use crate::subscriptions::transport_error;
-use crate::Webhooks;
+use crate::{address, Webhooks};
 use latchkey_core::store::ClaimedDelivery;
 use latchkey_core::webhooks::{AttemptOutcome, DeliveryRecord, TEST_NOTIFICATION};
 use serde_json::json;
@@ -73,6 +73,15 @@ impl Webhooks {
         n
     }
 
+    /// The client and the endpoint, once the endpoint's literal address (if any) passes the
+    /// check; names are checked by the client's resolver when it connects.
+    fn checked_target(&self, endpoint: &str) -> Result<(&reqwest::Client, reqwest::Url), &str> {
+        let http = self.client()?;
+        let url = reqwest::Url::parse(endpoint).map_err(|_| "endpoint is not a URL")?;
+        address::check_url(&url, self.settings.allow_loopback).map_err(|_| "address refused")?;
+        Ok((http, url))
+    }
+
     async fn attempt(&self, claim: ClaimedDelivery) {
         let d = &claim.delivery;
         let body = envelope(d);
@@ -87,33 +96,42 @@ impl Webhooks {
                     .next(d.attempts + 1, self.lk.now(), None),
             },
             Ok((key_id, signature)) => {
-                let sent = self
-                    .http
-                    .post(&d.endpoint)
-                    .header("content-type", "application/json")
-                    .header("x-circle-signature", signature)
-                    .header("x-circle-key-id", key_id)
-                    .body(body)
-                    .send()
-                    .await;
+                let sent = match self.checked_target(&d.endpoint) {
+                    Ok((http, url)) => Ok(http
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .header("x-circle-signature", signature)
+                        .header("x-circle-key-id", key_id)
+                        .body(body)
+                        .send()
+                        .await),
+                    Err(reason) => Err(reason),
+                };
                 let now = self.lk.now();
                 match sent {
-                    Ok(r) if r.status().is_success() => AttemptOutcome::Delivered {
-                        status_code: i64::from(r.status().as_u16()),
-                    },
-                    Ok(r) => AttemptOutcome::Failed {
-                        status_code: Some(i64::from(r.status().as_u16())),
-                        error: format!("answered {}", r.status().as_u16()),
-                        next_attempt_at: self.settings.schedule.next(
-                            d.attempts + 1,
-                            now,
-                            retry_after_ms(r.headers()),
-                        ),
-                    },
-                    Err(e) => AttemptOutcome::Failed {
+                    Err(reason) => AttemptOutcome::Failed {
                         status_code: None,
-                        error: transport_error(&e).to_string(),
+                        error: reason.to_string(),
                         next_attempt_at: self.settings.schedule.next(d.attempts + 1, now, None),
+                    },
+                    Ok(sent) => match sent {
+                        Ok(r) if r.status().is_success() => AttemptOutcome::Delivered {
+                            status_code: i64::from(r.status().as_u16()),
+                        },
+                        Ok(r) => AttemptOutcome::Failed {
+                            status_code: Some(i64::from(r.status().as_u16())),
+                            error: format!("answered {}", r.status().as_u16()),
+                            next_attempt_at: self.settings.schedule.next(
+                                d.attempts + 1,
+                                now,
+                                retry_after_ms(r.headers()),
+                            ),
+                        },
+                        Err(e) => AttemptOutcome::Failed {
+                            status_code: None,
+                            error: transport_error(&e).to_string(),
+                            next_attempt_at: self.settings.schedule.next(d.attempts + 1, now, None),
+                        },
                     },
                 }
             }

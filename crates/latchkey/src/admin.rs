@@ -242,7 +242,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
             println!("{origin} may no longer embed the hosted page");
         }
         AdminCommand::RotateWebhookKey => {
-            let webhooks = latchkey_webhooks::Webhooks::new(lk.clone(), config.webhooks.clone());
+            let webhooks =
+                latchkey_webhooks::Webhooks::try_new(lk.clone(), config.webhooks.clone())?;
             let key = webhooks.rotate_key(entity).await.map_err(fail)?;
             println!(
                 "new webhook signing key {} is active; earlier key ids stay resolvable",

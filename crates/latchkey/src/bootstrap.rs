@@ -1,6 +1,7 @@
 //! What every command that touches the data needs: the data directory, the master key, the
 //! store, the services, and the default entity.
 
+use crate::at_rest;
 use crate::config::Config;
 use latchkey_core::clock::SystemClock;
 use latchkey_core::crypto::{self, MasterKey};
@@ -73,16 +74,18 @@ pub struct Opened {
     pub entity: Entity,
     /// Whether the default entity was created now (first start).
     pub first_start: bool,
+    /// The data directory and files that others can read (`serve` warns about them).
+    pub widely_readable: Vec<std::path::PathBuf>,
 }
 
-/// Creates the data dir, loads the master key, opens and migrates the store.
+/// Creates the data dir (owner-only), loads the master key, opens and migrates the store.
 pub async fn open(config: &Config) -> Result<Opened, String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    let mut wide = Vec::new();
+    at_rest::create_private_dir(&config.data_dir, &mut wide)?;
+    at_rest::prepare_sqlite(&config.database_url, &mut wide)?;
+    if config.master_key_file.exists() {
+        at_rest::note_if_wide(&config.master_key_file, &mut wide);
+    }
     // The database first: a wrong URL must not leave a fresh master key behind.
     let store = latchkey_store::open(&config.database_url, config.db_max_connections).await?;
     let master = load_master_key(&config.master_key_file)?;
@@ -101,5 +104,6 @@ pub async fn open(config: &Config) -> Result<Opened, String> {
         lk,
         entity,
         first_start,
+        widely_readable: wide,
     })
 }

@@ -2,7 +2,9 @@
 //! TOML file (`--config`) over defaults. Every knob is documented in docs/configuration.md.
 
 use clap::Args;
+use latchkey_api::limits::LimitSettings;
 use latchkey_core::crypto::KdfParams;
+use latchkey_core::defaults;
 use latchkey_core::kdf_pool::KdfPool;
 use latchkey_core::store::LockPolicy;
 use latchkey_core::webhooks::RetrySchedule;
@@ -10,6 +12,7 @@ use latchkey_core::Settings;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where the data lives; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -34,6 +37,50 @@ pub struct ServeArgs {
     /// Emulator mode: fast PIN hashing, dev-only helper endpoints. Never with real users.
     #[arg(long, env = "LATCHKEY_DEV")]
     pub dev: bool,
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
+}
+
+/// Throttling and connection hygiene flags of `latchkey serve` (each also an environment
+/// variable and a TOML key; docs/configuration.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ThrottleArgs {
+    /// Rate limits on or off (default: on, off with --dev).
+    #[arg(long, env = "LATCHKEY_RATE_LIMITS", num_args = 0..=1, default_missing_value = "true")]
+    pub rate_limits: Option<bool>,
+    /// Per API key: GET requests per second.
+    #[arg(long, env = "LATCHKEY_RATE_GET_PER_SECOND")]
+    pub rate_get_per_second: Option<u32>,
+    /// Per API key: POST, PUT, PATCH, DELETE requests per second (other than token and signing).
+    #[arg(long, env = "LATCHKEY_RATE_POST_PER_SECOND")]
+    pub rate_post_per_second: Option<u32>,
+    /// Per API key: `POST /v1/w3s/users/token` requests per second.
+    #[arg(long, env = "LATCHKEY_RATE_TOKEN_PER_SECOND")]
+    pub rate_token_per_second: Option<u32>,
+    /// Per API key: `/v1/w3s/user/sign/*` requests per second.
+    #[arg(long, env = "LATCHKEY_RATE_SIGN_PER_SECOND")]
+    pub rate_sign_per_second: Option<u32>,
+    /// Per client address: end-user protocol (`/v1/w3s/sdk/…`) requests per minute.
+    #[arg(long, env = "LATCHKEY_RATE_SDK_PER_MINUTE")]
+    pub rate_sdk_per_minute: Option<u32>,
+    /// Per client address: failed authentications (401) per minute.
+    #[arg(long, env = "LATCHKEY_RATE_AUTH_FAILURES_PER_MINUTE")]
+    pub rate_auth_failures_per_minute: Option<u32>,
+    /// Keys (API keys, client addresses) each rate limiter remembers at most.
+    #[arg(long, env = "LATCHKEY_RATE_MAX_KEYS")]
+    pub rate_max_keys: Option<usize>,
+    /// Seconds to send a request's headers (also the idle keep-alive timeout).
+    #[arg(long, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECONDS")]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Seconds a request body may stall between two chunks.
+    #[arg(long, env = "LATCHKEY_BODY_READ_TIMEOUT_SECONDS")]
+    pub body_read_timeout_seconds: Option<u64>,
+    /// Seconds from a request's headers to its response.
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECONDS")]
+    pub request_timeout_seconds: Option<u64>,
+    /// Connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 /// The TOML file: the same knobs as the flags and environment, snake_case.
@@ -63,6 +110,18 @@ pub struct FileConfig {
     webhook_timeout_seconds: Option<u64>,
     webhook_allow_http: Option<bool>,
     webhook_allow_loopback: Option<bool>,
+    rate_limits: Option<bool>,
+    rate_get_per_second: Option<u32>,
+    rate_post_per_second: Option<u32>,
+    rate_token_per_second: Option<u32>,
+    rate_sign_per_second: Option<u32>,
+    rate_sdk_per_minute: Option<u32>,
+    rate_auth_failures_per_minute: Option<u32>,
+    rate_max_keys: Option<usize>,
+    header_read_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// Everything resolved.
@@ -92,6 +151,12 @@ pub struct Config {
     pub frame_ancestors: Vec<String>,
     /// Webhook delivery.
     pub webhooks: latchkey_webhooks::WebhookSettings,
+    /// Rate limits and the body and request timeouts.
+    pub limits: LimitSettings,
+    /// Time to send a request's headers (and idle keep-alive timeout).
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -125,24 +190,31 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        let dev = serve.is_some_and(|s| s.dev) || file.dev.unwrap_or(false);
+        let throttle = serve.map(|s| s.throttle.clone()).unwrap_or_default();
+        let hygiene = resolve_throttle(&throttle, &file, dev)?;
         let data_dir = storage
             .data_dir
             .clone()
             .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./latchkey-data"));
+            .unwrap_or_else(|| PathBuf::from(defaults::DATA_DIR));
         let database_url = storage
             .database_url
             .clone()
             .or(file.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display()));
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}",
+                    data_dir.join(defaults::SQLITE_FILE).display()
+                )
+            });
         let listen = serve
             .and_then(|s| s.listen)
             .or(file.listen)
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let dev = serve.is_some_and(|s| s.dev) || file.dev.unwrap_or(false);
+            .unwrap_or_else(|| SocketAddr::from(defaults::LISTEN));
         let master_key_file = env::<PathBuf>("LATCHKEY_MASTER_KEY_FILE")?
             .or(file.master_key_file)
-            .unwrap_or_else(|| data_dir.join("master.key"));
+            .unwrap_or_else(|| data_dir.join(defaults::MASTER_KEY_FILE));
         let minutes = |env_name: &str, file_v: Option<i64>, default: i64| -> Result<i64, String> {
             let v = env::<i64>(env_name)?.or(file_v).unwrap_or(default);
             Ok(positive(env_name, v)? * 60_000)
@@ -176,19 +248,39 @@ impl Config {
             ));
         }
         let settings = Settings {
-            token_ttl_ms: minutes("LATCHKEY_TOKEN_TTL_MINUTES", file.token_ttl_minutes, 60)?,
+            token_ttl_ms: minutes(
+                "LATCHKEY_TOKEN_TTL_MINUTES",
+                file.token_ttl_minutes,
+                defaults::TOKEN_TTL_MINUTES,
+            )?,
             challenge_ttl_ms: minutes(
                 "LATCHKEY_CHALLENGE_TTL_MINUTES",
                 file.challenge_ttl_minutes,
-                15,
+                defaults::CHALLENGE_TTL_MINUTES,
             )?,
             pin_policy: LockPolicy {
-                max_attempts: count("LATCHKEY_PIN_MAX_ATTEMPTS", file.pin_max_attempts, 3)?,
-                lock_ms: minutes("LATCHKEY_PIN_LOCK_MINUTES", file.pin_lock_minutes, 30)?,
+                max_attempts: count(
+                    "LATCHKEY_PIN_MAX_ATTEMPTS",
+                    file.pin_max_attempts,
+                    defaults::PIN_MAX_ATTEMPTS,
+                )?,
+                lock_ms: minutes(
+                    "LATCHKEY_PIN_LOCK_MINUTES",
+                    file.pin_lock_minutes,
+                    defaults::PIN_LOCK_MINUTES,
+                )?,
             },
             answer_policy: LockPolicy {
-                max_attempts: count("LATCHKEY_ANSWER_MAX_ATTEMPTS", file.answer_max_attempts, 3)?,
-                lock_ms: minutes("LATCHKEY_ANSWER_LOCK_MINUTES", file.answer_lock_minutes, 30)?,
+                max_attempts: count(
+                    "LATCHKEY_ANSWER_MAX_ATTEMPTS",
+                    file.answer_max_attempts,
+                    defaults::ANSWER_MAX_ATTEMPTS,
+                )?,
+                lock_ms: minutes(
+                    "LATCHKEY_ANSWER_LOCK_MINUTES",
+                    file.answer_lock_minutes,
+                    defaults::ANSWER_LOCK_MINUTES,
+                )?,
             },
             kdf,
             dev,
@@ -228,7 +320,7 @@ impl Config {
             timeout: std::time::Duration::from_secs(
                 env::<u64>("LATCHKEY_WEBHOOK_TIMEOUT_SECONDS")?
                     .or(file.webhook_timeout_seconds)
-                    .unwrap_or(10)
+                    .unwrap_or(defaults::WEBHOOK_TIMEOUT_SECONDS)
                     .max(1),
             ),
             allow_http: dev
@@ -242,6 +334,9 @@ impl Config {
             ..Default::default()
         };
         Ok(Self {
+            limits: hygiene.limits,
+            header_read_timeout: hygiene.header_read_timeout,
+            max_connections: hygiene.max_connections,
             webhooks,
             frame_ancestors,
             listen,
@@ -255,11 +350,113 @@ impl Config {
                 .or(file.kdf_workers)
                 .unwrap_or_else(KdfPool::default_workers)
                 .max(1),
-            kdf_queue: env("LATCHKEY_KDF_QUEUE")?.or(file.kdf_queue).unwrap_or(64),
+            kdf_queue: env("LATCHKEY_KDF_QUEUE")?
+                .or(file.kdf_queue)
+                .unwrap_or(defaults::KDF_QUEUE),
             db_max_connections: env("LATCHKEY_DB_MAX_CONNECTIONS")?
                 .or(file.db_max_connections)
-                .unwrap_or(16)
+                .unwrap_or(defaults::DB_MAX_CONNECTIONS)
                 .max(1),
         })
     }
+}
+
+/// The throttling knobs, resolved.
+struct Hygiene {
+    limits: LimitSettings,
+    header_read_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Flag (or its environment variable, read by clap) over the TOML value over the default;
+/// zero is refused: every throttling knob is a positive amount.
+fn knob<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    name: &str,
+    flag: Option<T>,
+    file: Option<T>,
+    default: T,
+) -> Result<T, String> {
+    let v = flag.or(file).unwrap_or(default);
+    if v > T::default() {
+        Ok(v)
+    } else {
+        Err(format!("{name} must be greater than 0 (got {v})"))
+    }
+}
+
+fn resolve_throttle(t: &ThrottleArgs, file: &FileConfig, dev: bool) -> Result<Hygiene, String> {
+    let seconds =
+        |name, flag, file, default| knob(name, flag, file, default).map(Duration::from_secs);
+    Ok(Hygiene {
+        limits: LimitSettings {
+            // Off in --dev (the test suites run thousands of requests a second) unless asked.
+            rate_limits: t.rate_limits.or(file.rate_limits).unwrap_or(!dev),
+            get_per_second: knob(
+                "rate_get_per_second",
+                t.rate_get_per_second,
+                file.rate_get_per_second,
+                defaults::RATE_GET_PER_SECOND,
+            )?,
+            post_per_second: knob(
+                "rate_post_per_second",
+                t.rate_post_per_second,
+                file.rate_post_per_second,
+                defaults::RATE_POST_PER_SECOND,
+            )?,
+            token_per_second: knob(
+                "rate_token_per_second",
+                t.rate_token_per_second,
+                file.rate_token_per_second,
+                defaults::RATE_TOKEN_PER_SECOND,
+            )?,
+            sign_per_second: knob(
+                "rate_sign_per_second",
+                t.rate_sign_per_second,
+                file.rate_sign_per_second,
+                defaults::RATE_SIGN_PER_SECOND,
+            )?,
+            sdk_per_minute: knob(
+                "rate_sdk_per_minute",
+                t.rate_sdk_per_minute,
+                file.rate_sdk_per_minute,
+                defaults::RATE_SDK_PER_MINUTE,
+            )?,
+            auth_failures_per_minute: knob(
+                "rate_auth_failures_per_minute",
+                t.rate_auth_failures_per_minute,
+                file.rate_auth_failures_per_minute,
+                defaults::RATE_AUTH_FAILURES_PER_MINUTE,
+            )?,
+            max_keys: knob(
+                "rate_max_keys",
+                t.rate_max_keys,
+                file.rate_max_keys,
+                defaults::RATE_MAX_KEYS,
+            )?,
+            body_read_timeout: seconds(
+                "body_read_timeout_seconds",
+                t.body_read_timeout_seconds,
+                file.body_read_timeout_seconds,
+                defaults::BODY_READ_TIMEOUT_SECONDS,
+            )?,
+            request_timeout: seconds(
+                "request_timeout_seconds",
+                t.request_timeout_seconds,
+                file.request_timeout_seconds,
+                defaults::REQUEST_TIMEOUT_SECONDS,
+            )?,
+        },
+        header_read_timeout: seconds(
+            "header_read_timeout_seconds",
+            t.header_read_timeout_seconds,
+            file.header_read_timeout_seconds,
+            defaults::HEADER_READ_TIMEOUT_SECONDS,
+        )?,
+        max_connections: knob(
+            "max_connections",
+            t.max_connections,
+            file.max_connections,
+            defaults::MAX_CONNECTIONS,
+        )?,
+    })
 }

@@ -1,9 +1,11 @@
 //! The `latchkey` binary: the server, and the operator's and end user's command-line tools.
 
 mod admin;
+mod at_rest;
 mod bootstrap;
 mod config;
 mod execute;
+mod listen;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -1,7 +1,7 @@
 //! `latchkey serve`.
 
-use crate::bootstrap;
 use crate::config::{Config, ServeArgs, StorageArgs};
+use crate::{bootstrap, listen};
 use latchkey_api::AppState;
 use latchkey_core::model::Environment;
 use std::io::Write;
@@ -25,6 +25,7 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let opened = bootstrap::open(&config).await?;
+    crate::at_rest::warn_if_wide(&opened.widely_readable);
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
@@ -59,7 +60,8 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
-    let webhooks = latchkey_webhooks::Webhooks::new(opened.lk.clone(), config.webhooks.clone());
+    let webhooks =
+        latchkey_webhooks::Webhooks::try_new(opened.lk.clone(), config.webhooks.clone())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(webhooks.clone().run_worker(wait_for(stopped)));
     let state = AppState {
@@ -68,15 +70,16 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
         frame_ancestors: config.frame_ancestors.clone(),
         webhooks,
     };
-    let app = latchkey_api::router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let app = latchkey_api::router_with_limits(state, &config.limits);
+    let limits = listen::ConnectionLimits {
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+    };
+    listen::serve(listener, app, limits, shutdown_signal()).await;
     purge.abort();
     let _ = stop.send(true);
     let _ = worker.await;
     opened.lk.flush_audit().await;
-    served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -39,12 +39,21 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, extra: &[&str], log: &str) -> Server {
-        let stderr_path = dir.join(format!("stderr-{}.log", uuid::Uuid::new_v4().simple()));
+        Self::start_with_env(dir, extra, &[("LATCHKEY_LOG", log)])
+    }
+
+    fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        // Beside the data dir, not in it: some tests start on a directory that does not exist yet.
+        let stderr_path = std::env::temp_dir().join(format!(
+            "latchkey-cli-stderr-{}.log",
+            uuid::Uuid::new_v4().simple()
+        ));
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
             .arg(dir)
             .args(extra)
-            .env("LATCHKEY_LOG", log)
+            .env("LATCHKEY_LOG", "warn")
+            .envs(env.iter().copied())
             .env_remove("LATCHKEY_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
@@ -344,4 +353,348 @@ fn apikey_create_works_while_serving_and_logs_never_hold_secrets() {
         logs.contains("/v1/w3s/sdk/challenges"),
         "debug logging was on: {logs}"
     );
+}
+
+/// The API key printed at first start.
+fn printed_api_key(s: &Server) -> String {
+    s.stdout
+        .iter()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("API key:")
+                .map(|k| k.trim().to_string())
+        })
+        .expect("first start prints a key")
+}
+
+/// Sends `count` requests; returns (status, Retry-After, body) of each.
+fn burst(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    count: usize,
+) -> Vec<(u16, Option<String>, Value)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let mut r = c.request(method.parse().unwrap(), url);
+            for (k, v) in headers {
+                r = r.header(*k, *v);
+            }
+            let resp = r.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+            out.push((status, retry, body));
+        }
+        out
+    })
+}
+
+fn assert_throttled(results: &[(u16, Option<String>, Value)], allowed: usize, what: &str) {
+    for (i, (status, retry, body)) in results.iter().enumerate() {
+        if i < allowed {
+            assert_ne!(
+                *status, 429,
+                "{what}: request {i} is within the limit: {body}"
+            );
+        } else {
+            assert_eq!(
+                *status, 429,
+                "{what}: request {i} is over the limit: {body}"
+            );
+            let secs: u64 = retry.as_deref().expect("Retry-After").parse().unwrap();
+            assert!(secs >= 1, "{what}: Retry-After {secs}");
+            assert_eq!(body["code"], 429, "{what}: {body}");
+            assert!(body["message"]
+                .as_str()
+                .unwrap()
+                .contains("Too many requests"));
+        }
+    }
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after_and_circles_body() {
+    let dir = temp_dir();
+    let s = Server::start(
+        &dir,
+        &[
+            "--rate-limits",
+            "--rate-get-per-second",
+            "3",
+            "--rate-sdk-per-minute",
+            "2",
+            "--rate-auth-failures-per-minute",
+            "100",
+        ],
+        "warn",
+    );
+    let key = printed_api_key(&s);
+    let auth = format!("Bearer {key}");
+    let wallets = format!("{}/v1/w3s/wallets", s.base);
+    assert_throttled(
+        &burst("GET", &wallets, &[("authorization", &auth)], 5),
+        3,
+        "GET per API key",
+    );
+    // Another class of the same key has its own budget (POST: 5 a second).
+    let users = burst(
+        "POST",
+        &format!("{}/v1/w3s/users", s.base),
+        &[("authorization", &auth)],
+        1,
+    );
+    assert_ne!(users[0].0, 429);
+    let sdk = burst(
+        "GET",
+        &format!("{}/v1/w3s/sdk/challenges/{}", s.base, uuid::Uuid::new_v4()),
+        &[],
+        3,
+    );
+    assert_throttled(&sdk, 2, "end-user protocol per address");
+    s.stop();
+
+    // The same, configured from the environment: failed authentication per address.
+    let s = Server::start_with_env(
+        &dir,
+        &[],
+        &[
+            ("LATCHKEY_RATE_LIMITS", "true"),
+            ("LATCHKEY_RATE_AUTH_FAILURES_PER_MINUTE", "2"),
+        ],
+    );
+    let bad = burst(
+        "POST",
+        &format!("{}/v1/w3s/users", s.base),
+        &[("authorization", "Bearer TEST_API_KEY:nope:nope")],
+        4,
+    );
+    assert_eq!(bad[0].0, 401);
+    assert_throttled(&bad, 2, "failed authentication per address");
+    s.stop();
+
+    // --dev leaves them off unless asked.
+    let dev = Server::start(&dir, &["--rate-get-per-second", "1"], "warn");
+    let open = burst(
+        "GET",
+        &format!("{}/v1/w3s/wallets", dev.base),
+        &[("authorization", &auth)],
+        5,
+    );
+    assert!(open.iter().all(|(st, _, _)| *st != 429), "{open:?}");
+    dev.stop();
+}
+
+fn connect(base: &str) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Reads until the connection closes or a whole response head and `{"message":"pong"}` came.
+fn read_some(stream: &mut std::net::TcpStream) -> std::io::Result<String> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(String::from_utf8_lossy(&got).into());
+        }
+        got.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&got).contains("pong") {
+            return Ok(String::from_utf8_lossy(&got).into());
+        }
+    }
+}
+
+const PING: &[u8] = b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn slow_headers_and_idle_connections_are_closed() {
+    let dir = temp_dir();
+    let s = Server::start(&dir, &["--header-read-timeout-seconds", "1"], "warn");
+    // Half a request head, then silence: closed after the timeout.
+    let mut slow = connect(&s.base);
+    slow.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let got = read_some(&mut slow).expect("closed, not timed out on our side");
+    assert!(!got.contains("pong"), "{got}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A kept-alive connection with nothing more to ask is closed too.
+    let mut idle = connect(&s.base);
+    idle.write_all(PING).unwrap();
+    assert!(read_some(&mut idle).unwrap().contains("pong"));
+    let started = Instant::now();
+    let rest = read_some(&mut idle).expect("closed, not timed out on our side");
+    assert!(rest.is_empty() || !rest.contains("pong"), "{rest}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    s.stop();
+}
+
+#[test]
+fn the_connection_cap_holds_and_the_server_keeps_answering() {
+    let dir = temp_dir();
+    let s = Server::start(
+        &dir,
+        &[
+            "--max-connections",
+            "2",
+            "--header-read-timeout-seconds",
+            "30",
+        ],
+        "warn",
+    );
+    let mut first = connect(&s.base);
+    let second = connect(&s.base);
+    // Both places are taken; the server still answers on them.
+    first.write_all(PING).unwrap();
+    assert!(read_some(&mut first).unwrap().contains("pong"));
+
+    // A third client waits: connected (the backlog) but not served.
+    let mut third = connect(&s.base);
+    third.write_all(PING).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let waited = read_some(&mut third);
+    assert!(
+        waited.as_ref().map_or(true, |g| !g.contains("pong")),
+        "served beyond the cap: {waited:?}"
+    );
+    // A place frees up: the waiting client is served.
+    drop(second);
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(read_some(&mut third).unwrap().contains("pong"));
+    first.write_all(PING).unwrap();
+    assert!(read_some(&mut first).unwrap().contains("pong"));
+    s.stop();
+}
+
+#[cfg(unix)]
+#[test]
+fn data_dir_and_database_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let parent = temp_dir();
+    let data = parent.join("data");
+    let s = Server::start(&data, &[], "warn");
+    // A write, so that the WAL and its index exist.
+    let key = printed_api_key(&s);
+    let created = http(
+        "POST",
+        &format!("{}/v1/w3s/users", s.base),
+        &[("authorization", &format!("Bearer {key}"))],
+        Some(json!({ "userId": "private-files" })),
+    );
+    assert!(created["data"].is_object(), "{created}");
+    assert_eq!(mode(&data), 0o700);
+    for file in [
+        "latchkey.db",
+        "latchkey.db-wal",
+        "latchkey.db-shm",
+        "master.key",
+    ] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    let stderr = s.stop();
+    assert!(!stderr.contains("readable by other users"), "{stderr}");
+
+    // An existing directory that others can read: one warning line at start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let again = Server::start(&data, &[], "warn");
+    let stderr = again.stop();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("readable by other users"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains(&data.display().to_string()),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stalled_and_drip_fed_bodies_are_cut_off() {
+    let dir = temp_dir();
+    let s = Server::start(
+        &dir,
+        &[
+            "--body-read-timeout-seconds",
+            "1",
+            "--request-timeout-seconds",
+            "3",
+        ],
+        "warn",
+    );
+    let key = printed_api_key(&s);
+    let head = format!(
+        "POST /v1/w3s/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"userId\""
+    );
+    // A body that stops: answered (not 2xx) or closed within a few seconds.
+    let mut stalled = connect(&s.base);
+    stalled.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let got = read_some(&mut stalled).expect("answered or closed, not left open");
+    assert!(!got.starts_with("HTTP/1.1 2"), "{got}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A body drip-fed faster than the stall timeout: 408 at the request timeout.
+    let mut drip = connect(&s.base);
+    drip.write_all(head.as_bytes()).unwrap();
+    let started = Instant::now();
+    let mut answer = String::new();
+    let mut buf = [0u8; 1024];
+    drip.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    while started.elapsed() < Duration::from_secs(8) {
+        if drip.write_all(b" ").is_err() {
+            break;
+        }
+        match drip.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if answer.contains("\r\n\r\n") {
+                    break;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("\"code\":408"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    s.stop();
 }
