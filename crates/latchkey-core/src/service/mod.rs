@@ -2,14 +2,15 @@
 //! everything that decides lives here.
 
 mod admin;
-mod challenges;
 mod secrets;
 mod users;
 mod wallets;
 
-pub use challenges::{ChallengeView, ExecuteInput, ExecuteOutcome, QuestionAnswer};
+pub use crate::challenge::{
+    ChallengeView, ExecuteBody, ExecuteOutcome, Idempotency, QuestionAnswer, SignRequest,
+    WalletRequest,
+};
 pub use secrets::SecretString;
-pub use wallets::{wallet_payload, SignRequest};
 
 use crate::audit::AuditSender;
 use crate::clock::{Clock, Timestamp};
@@ -86,12 +87,12 @@ impl UserSession {
 /// The latchkey services over one store.
 #[derive(Clone)]
 pub struct Latchkey {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    master: MasterKey,
-    sessions: SessionKeys,
-    kdf: KdfPool,
-    settings: Arc<Settings>,
+    pub(crate) master: MasterKey,
+    pub(crate) sessions: SessionKeys,
+    pub(crate) kdf: KdfPool,
+    pub(crate) settings: Arc<Settings>,
     audit: AuditSender,
     api_keys: Arc<ApiKeyCache>,
 }
