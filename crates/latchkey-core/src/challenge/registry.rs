@@ -156,3 +156,83 @@ challenge_types! {
     SignTypedData => sign_typed_data::SignTypedData,
     SignTransaction => sign_transaction::SignTransaction,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Payloads exactly as the untyped code stored them (`serde_json::Value` text).
+    const STORED: &[(ChallengeType, &str)] = &[
+        (
+            ChallengeType::Initialize,
+            r#"{"accountType":"EOA","blockchains":["ETH-SEPOLIA"],"metadata":[{"name":"a","refId":"r"}]}"#,
+        ),
+        (
+            ChallengeType::Initialize,
+            r#"{"accountType":"EOA","blockchains":[],"metadata":null}"#,
+        ),
+        (ChallengeType::SetPin, "{}"),
+        (ChallengeType::ChangePin, "{}"),
+        (ChallengeType::RestorePin, "{}"),
+        (
+            ChallengeType::CreateWallet,
+            r#"{"accountType":"EOA","blockchains":["ETH-SEPOLIA","SOL-DEVNET"],"metadata":null,"signing":{"accountType":"EOA","blockchains":["ETH-SEPOLIA","SOL-DEVNET"]}}"#,
+        ),
+        (
+            ChallengeType::SignMessage,
+            r#"{"encodedByHex":false,"message":"hi","signing":{"address":"0xab","blockchain":"ETH-SEPOLIA","encodedByHex":false,"memo":null,"message":"hi","walletId":"w"},"walletId":"w"}"#,
+        ),
+        (
+            ChallengeType::SignTypedData,
+            r#"{"data":"{\"x\":1}","signing":{"address":"0xab","blockchain":"ETH-SEPOLIA","memo":"m","typedData":{"domain":{"name":"d"}},"walletId":"w"},"walletId":"w"}"#,
+        ),
+        (
+            ChallengeType::SignTransaction,
+            r#"{"rawTransaction":"0x02","signing":{"address":"0xab","blockchain":"ETH-SEPOLIA","memo":null,"transaction":{"chainId":11155111},"walletId":"w"},"transaction":null,"walletId":"w"}"#,
+        ),
+        (
+            ChallengeType::SignTransaction,
+            r#"{"rawTransaction":null,"signing":{"address":"0xab","blockchain":"ETH-SEPOLIA","memo":null,"transaction":{"to":"0x1"},"walletId":"w"},"transaction":{"to":"0x1"},"walletId":"w"}"#,
+        ),
+        (
+            ChallengeType::SignTransaction,
+            r#"{"rawTransaction":"AQ==","signing":{"address":"So1","blockchain":"SOL-DEVNET","memo":null,"rawTransaction":"AQ==","walletId":"w"},"transaction":null,"walletId":"w"}"#,
+        ),
+    ];
+
+    #[test]
+    fn stored_payloads_decode_and_encode_to_the_same_text() {
+        for (kind, text) in STORED {
+            let payload = ChallengePayload::decode(*kind, text).unwrap();
+            assert_eq!(payload.kind(), *kind);
+            assert_eq!(payload.encode().unwrap(), *text, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_page_shows_the_stored_signing_object() {
+        for (kind, text) in STORED {
+            let payload = ChallengePayload::decode(*kind, text).unwrap();
+            let stored: Value = serde_json::from_str(text).unwrap();
+            let signing = stored.get("signing").cloned().unwrap_or(Value::Null);
+            assert_eq!(payload.display().unwrap(), signing, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn emulator_initialize_without_fields_still_decodes() {
+        let payload = ChallengePayload::decode(ChallengeType::Initialize, "{}").unwrap();
+        assert_eq!(payload.kind(), ChallengeType::Initialize);
+    }
+
+    #[test]
+    fn bad_or_unregistered_payloads_are_errors() {
+        assert!(ChallengePayload::decode(ChallengeType::SignMessage, "{}").is_err());
+        assert!(ChallengePayload::decode(ChallengeType::SetPin, "null").is_err());
+        assert!(matches!(
+            ChallengePayload::decode(ChallengeType::CreateTransaction, "{}"),
+            Err(PayloadError::Unsupported("CREATE_TRANSACTION"))
+        ));
+    }
+}
