@@ -92,7 +92,7 @@ impl ChallengeSpec for SignMessage {
         payload: &SignMessagePayload,
         input: PinInput,
     ) -> Result<Completion, ApiError> {
-        signing::sign_with_pin(
+        signing::sign_with_wallet(
             run,
             Self::KIND,
             &payload.wallet_id,

@@ -127,7 +127,7 @@ impl ChallengeSpec for SignTransaction {
         payload: &SignTransactionPayload,
         input: PinInput,
     ) -> Result<Completion, ApiError> {
-        signing::sign_with_pin(
+        signing::sign_with_wallet(
             run,
             Self::KIND,
             &payload.wallet_id,

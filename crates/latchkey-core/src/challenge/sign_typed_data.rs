@@ -88,7 +88,7 @@ impl ChallengeSpec for SignTypedData {
         payload: &SignTypedDataPayload,
         input: PinInput,
     ) -> Result<Completion, ApiError> {
-        signing::sign_with_pin(run, Self::KIND, &payload.wallet_id, input, |secret, _| {
+        signing::sign_with_wallet(run, Self::KIND, &payload.wallet_id, input, |secret, _| {
             let signature =
                 signing::signed(latchkey_chains::sign_typed_data(secret, &payload.data))?;
             Ok(json!({ "signature": signature }))

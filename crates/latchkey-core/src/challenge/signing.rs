@@ -108,7 +108,7 @@ pub(crate) fn pin_input(body: ExecuteBody) -> Result<PinInput, ApiError> {
 
 /// Opens the user key with the PIN, then the wallet's chain secret, and lets `sign` use it.
 /// `sign`'s result goes back to the executing client only.
-pub(crate) async fn sign_with_pin<F>(
+pub(crate) async fn sign_with_wallet<F>(
     run: &Execution<'_>,
     kind: ChallengeType,
     wallet_id: &str,

@@ -8,6 +8,7 @@ use crate::store::{Page, PageQuery, WalletFilter};
 
 impl Latchkey {
     /// One of the session user's wallets; another user's (or none) → 156001.
+    #[tracing::instrument(skip_all, fields(user = %session.user.internal_id, wallet = %wallet_id))]
     pub async fn get_wallet(
         &self,
         session: &UserSession,
@@ -21,6 +22,7 @@ impl Latchkey {
     }
 
     /// `GET /wallets`.
+    #[tracing::instrument(skip_all, fields(user = %session.user.internal_id))]
     pub async fn list_wallets(
         &self,
         session: &UserSession,
@@ -35,6 +37,7 @@ impl Latchkey {
     }
 
     /// `PUT /wallets/{id}`.
+    #[tracing::instrument(skip_all, fields(user = %session.user.internal_id, wallet = %wallet_id))]
     pub async fn update_wallet(
         &self,
         session: &UserSession,
