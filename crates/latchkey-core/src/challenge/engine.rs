@@ -328,3 +328,45 @@ fn classify_json_error(e: &serde_json::Error) -> &'static str {
         _ => "malformed JSON",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::challenge::{ChangePin, Initialize, NoRequest, SetPin, WalletRequest};
+
+    const KEY: &str = "7d0b6c1e-8f3a-4c2b-9d5e-1a2b3c4d5e6f";
+
+    fn wallets(chains: &[&str]) -> WalletRequest {
+        WalletRequest {
+            blockchains: Some(chains.iter().map(|c| c.to_string()).collect()),
+            ..WalletRequest::default()
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_depends_on_type_user_and_request() {
+        let key = Idempotency::Key(Some(KEY));
+        let hash = |c: IdempotencyClaim| c.request_hash;
+        let base = hash(claim::<Initialize>("u1", &wallets(&["ETH-SEPOLIA"]), key).unwrap());
+        let same = hash(claim::<Initialize>("u1", &wallets(&["ETH-SEPOLIA"]), key).unwrap());
+        assert_eq!(base, same);
+        let other_chains = claim::<Initialize>("u1", &wallets(&["SOL-DEVNET"]), key).unwrap();
+        assert_ne!(base, hash(other_chains));
+        let other_user = claim::<Initialize>("u2", &wallets(&["ETH-SEPOLIA"]), key).unwrap();
+        assert_ne!(base, hash(other_user));
+        let set_pin = hash(claim::<SetPin>("u1", &NoRequest {}, key).unwrap());
+        let change_pin = hash(claim::<ChangePin>("u1", &NoRequest {}, key).unwrap());
+        assert_ne!(set_pin, change_pin);
+    }
+
+    #[test]
+    fn the_key_is_required_and_a_uuid() {
+        let missing = claim::<SetPin>("u1", &NoRequest {}, Idempotency::Key(None)).unwrap_err();
+        assert_eq!(missing.code, ApiError::missing_field("idempotencyKey").code);
+        assert!(claim::<SetPin>("u1", &NoRequest {}, Idempotency::Key(Some("k1"))).is_err());
+        let a = claim::<SetPin>("u1", &NoRequest {}, Idempotency::Unkeyed).unwrap();
+        let b = claim::<SetPin>("u1", &NoRequest {}, Idempotency::Unkeyed).unwrap();
+        assert_ne!(a.key, b.key, "an unkeyed call is always a new challenge");
+    }
+}
