@@ -1,5 +1,5 @@
-//! Custody crypto (DESIGN.md §1): the master key and what is derived from it, the Argon2id
-//! policy, the PIN / recovery wraps of the user key, and the AEAD used everywhere.
+//! Custody crypto (docs/security.md): the master key and what is derived from it, the Argon2id
+//! policy, the PIN / answers wraps of the user key, and the AEAD used everywhere.
 //!
 //! The master key alone opens nothing of a user's: it is only a *pepper* mixed (through HKDF)
 //! into the key derived by Argon2id from the PIN or the answers. Every plaintext key lives in
@@ -55,10 +55,10 @@ impl fmt::Debug for SecretKey {
 fn hkdf_expand(salt: Option<&[u8]>, ikm: &[u8], info: &[&[u8]]) -> SecretKey {
     let hk = Hkdf::<Sha256>::new(salt, ikm);
     let mut out = [0u8; KEY_LEN];
-    // `expand_multi_info` fails only for outputs longer than 255 * 32 bytes; ours is 32.
-    if hk.expand_multi_info(info, &mut out).is_err() {
-        out = [0u8; KEY_LEN];
-    }
+    // Invariant: HKDF-SHA256 refuses only outputs longer than 255 * 32 bytes; ours is 32.
+    #[allow(clippy::expect_used)]
+    hk.expand_multi_info(info, &mut out)
+        .expect("HKDF-SHA256 always expands to 32 bytes");
     SecretKey(out)
 }
 
@@ -102,7 +102,7 @@ impl MasterKey {
         )
     }
 
-    /// The pepper mixed into every PIN / recovery wrap key.
+    /// The pepper mixed into every PIN / answers wrap key.
     pub fn pepper(&self) -> SecretKey {
         self.0.derive(None, &[b"latchkey/v1/wrap-pepper"])
     }
@@ -127,10 +127,12 @@ pub fn seal(key: &SecretKey, associated_data: &[u8], plaintext: &[u8]) -> Vec<u8
         msg: plaintext,
         aad: associated_data,
     };
-    // Encryption with a 12-byte nonce fails only for messages over 64 GiB.
+    // Invariant: AES-GCM with a 12-byte nonce refuses only messages over 64 GiB; everything
+    // latchkey seals is a key or a small secret.
+    #[allow(clippy::expect_used)]
     let body = cipher
         .encrypt(Nonce::from_slice(&nonce), payload)
-        .unwrap_or_default();
+        .expect("AES-256-GCM seals any message under 64 GiB");
     let mut out = Vec::with_capacity(NONCE_LEN + body.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&body);
@@ -216,14 +218,20 @@ pub enum WrapPurpose {
     /// Opened by the PIN.
     Pin,
     /// Opened by the security answers.
-    Recovery,
+    Answers,
 }
 
 impl WrapPurpose {
+    /// The older name of [`WrapPurpose::Answers`], kept for callers written before the rename.
+    #[allow(non_upper_case_globals)]
+    #[doc(hidden)]
+    pub const Recovery: WrapPurpose = WrapPurpose::Answers;
+
     fn label(self) -> &'static [u8] {
+        // The labels are bound into every stored wrap: they never change.
         match self {
             WrapPurpose::Pin => b"pin",
-            WrapPurpose::Recovery => b"recovery",
+            WrapPurpose::Answers => b"recovery",
         }
     }
 }
@@ -414,7 +422,7 @@ mod tests {
             .unwrap(&MasterKey::generate(), WrapPurpose::Pin, b"135790", &w)
             .is_err());
         assert!(CTX
-            .unwrap(&master, WrapPurpose::Recovery, b"135790", &w)
+            .unwrap(&master, WrapPurpose::Answers, b"135790", &w)
             .is_err());
         let other = WrapContext {
             entity_id: "entity",

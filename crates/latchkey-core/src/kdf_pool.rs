@@ -1,4 +1,4 @@
-//! The bounded pool that runs Argon2id off the async runtime (DESIGN.md §1): a storm of PIN
+//! The bounded pool that runs Argon2id off the async runtime (docs/security.md): a storm of PIN
 //! attempts occupies at most `workers` threads, and once `queue` callers are waiting the
 //! server answers 429 instead of piling up memory-hard hashes.
 

@@ -2,6 +2,7 @@
 //! storage contract. No HTTP and no SQL here.
 
 pub mod audit;
+pub mod challenge;
 pub mod clock;
 pub mod crypto;
 pub mod defaults;

@@ -259,28 +259,6 @@ impl ChallengeStatus {
     }
 }
 
-impl ChallengeType {
-    /// The webhook notification type sent when a challenge of this type ends.
-    pub fn notification_type(self) -> &'static str {
-        match self {
-            ChallengeType::Initialize => "challenges.initialize",
-            ChallengeType::SetPin => "challenges.setPin",
-            ChallengeType::ChangePin => "challenges.changePin",
-            ChallengeType::RestorePin => "challenges.restorePin",
-            ChallengeType::SetSecurityQuestions => "challenges.setSecurityQuestions",
-            ChallengeType::CreateWallet => "challenges.createWallet",
-            ChallengeType::CreateTransaction => "challenges.createTransaction",
-            ChallengeType::AccelerateTransaction => "challenges.accelerateTransaction",
-            ChallengeType::CancelTransaction => "challenges.cancelTransaction",
-            ChallengeType::ContractExecution => "challenges.contractExecution",
-            ChallengeType::WalletUpgrade => "challenges.walletUpgrade",
-            ChallengeType::SignMessage => "challenges.signMessage",
-            ChallengeType::SignTypedData => "challenges.signTypedData",
-            ChallengeType::SignTransaction => "challenges.signTransaction",
-        }
-    }
-}
-
 /// A challenge as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChallengeRecord {
@@ -301,7 +279,7 @@ pub struct ChallengeRecord {
     /// Error message when FAILED.
     pub error_message: Option<String>,
     /// What the challenge will do (blockchains, metadata, what to sign): not secret.
-    pub payload: serde_json::Value,
+    pub payload: crate::challenge::ChallengePayload,
     /// Creation time.
     pub created_at: Timestamp,
     /// After this instant a non-terminal challenge is EXPIRED.

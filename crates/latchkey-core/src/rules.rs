@@ -152,8 +152,27 @@ pub fn is_origin(o: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || ".-:*[]".contains(c))
 }
 
+/// The suggested security questions, as the hosted page also loads them
+/// (`web/questions.json`, compiled in).
+const DEFAULT_QUESTIONS_JSON: &str = include_str!("../../../web/questions.json");
+
+/// The suggested security questions offered on set-up screens.
+pub fn default_questions() -> Vec<String> {
+    // Invariant: the file is compiled in and `default_questions_parse` below reads it, so a
+    // malformed list fails the build's tests rather than a request.
+    #[allow(clippy::expect_used)]
+    serde_json::from_str(DEFAULT_QUESTIONS_JSON).expect("web/questions.json is a list of strings")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn default_questions_parse() {
+        let questions = super::default_questions();
+        assert!(questions.len() >= super::MIN_QUESTIONS);
+        assert!(questions.iter().all(|q| !q.trim().is_empty()));
+    }
+
     #[test]
     fn origins() {
         for good in [

@@ -177,6 +177,7 @@ pub(crate) fn parse_status(s: &str) -> Result<ChallengeStatus, StoreError> {
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         use async_trait::async_trait;
+        use latchkey_core::challenge::ChallengePayload;
         use latchkey_core::clock::Timestamp;
         use latchkey_core::model::*;
         use latchkey_core::store::*;
@@ -221,16 +222,18 @@ macro_rules! impl_store {
             let get = |e: sqlx::Error| StoreError::Database(e.to_string());
             let ids: String = r.try_get("correlation_ids").map_err(get)?;
             let payload: String = r.try_get("payload").map_err(get)?;
+            let kind = parse_kind(&r.try_get::<String, _>("kind").map_err(get)?)?;
             Ok(ChallengeRecord {
                 id: r.try_get("id").map_err(get)?,
                 entity_id: r.try_get("entity_id").map_err(get)?,
                 user_internal_id: r.try_get("user_internal_id").map_err(get)?,
-                kind: parse_kind(&r.try_get::<String, _>("kind").map_err(get)?)?,
+                kind,
                 status: parse_status(&r.try_get::<String, _>("status").map_err(get)?)?,
                 correlation_ids: serde_json::from_str(&ids).unwrap_or_default(),
                 error_code: r.try_get("error_code").map_err(get)?,
                 error_message: r.try_get("error_message").map_err(get)?,
-                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                payload: ChallengePayload::decode(kind, &payload)
+                    .map_err(|e| StoreError::Database(e.to_string()))?,
                 created_at: Timestamp(r.try_get("created_at").map_err(get)?),
                 expires_at: Timestamp(r.try_get("expires_at").map_err(get)?),
                 updated_at: Timestamp(r.try_get("updated_at").map_err(get)?),
@@ -712,7 +715,7 @@ macro_rules! impl_store {
                 .bind(serde_json::to_string(&c.correlation_ids).unwrap_or_else(|_| "[]".into()))
                 .bind(c.error_code)
                 .bind(&c.error_message)
-                .bind(c.payload.to_string())
+                .bind(c.payload.encode().map_err(|e| StoreError::Database(e.to_string()))?)
                 .bind(c.created_at.0)
                 .bind(c.expires_at.0)
                 .bind(c.updated_at.0)

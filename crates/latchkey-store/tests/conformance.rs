@@ -3,6 +3,7 @@
 //! Each test gets a fresh database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use latchkey_core::challenge::ChallengePayload;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::crypto::{KdfParams, WrappedKey};
 use latchkey_core::model::*;
@@ -63,7 +64,7 @@ fn challenge(e: &Entity, u: &UserRecord, kind: ChallengeType) -> ChallengeRecord
         correlation_ids: vec![],
         error_code: None,
         error_message: None,
-        payload: json!({ "k": 1 }),
+        payload: ChallengePayload::decode(kind, "{}").unwrap(),
         created_at: T0,
         expires_at: T0.plus_ms(900_000),
         updated_at: T0,

@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_core::model::{ChallengeType, Environment};
-use latchkey_core::store::IdempotencyClaim;
 use latchkey_core::{ApiCaller, ApiError};
 use serde::Deserialize;
 use serde_json::json;
@@ -90,13 +89,8 @@ pub async fn create_dev_challenge(
             .into())
         }
     };
-    let key = uuid::Uuid::new_v4().to_string();
-    let claim = IdempotencyClaim {
-        request_hash: key.as_bytes().to_vec(),
-        key,
-    };
-    let (id, _) =
-        s.lk.create_challenge(&session, kind, json!({}), claim)
+    let id =
+        s.lk.create_default_challenge(&caller, &session, kind)
             .await?;
     Ok(Json(json!({ "data": { "challengeId": id } })).into_response())
 }

@@ -27,7 +27,7 @@ pub async fn get_sdk_challenge(
         .iter()
         .map(|q| json!({ "question": q.question, "hint": q.hint }))
         .collect();
-    let [pin, new_pin, set_questions, answers] = v.requires;
+    let requires = v.requires;
     Ok(Json(json!({
         "data": {
             "challenge": challenge,
@@ -43,9 +43,9 @@ pub async fn get_sdk_challenge(
             "securityQuestions": questions,
             "defaultSecurityQuestions": v.default_questions,
             "requires": {
-                "pin": pin, "newPin": new_pin, "securityQuestions": set_questions, "securityAnswers": answers,
+                "pin": requires.pin, "newPin": requires.new_pin, "securityQuestions": requires.security_questions, "securityAnswers": requires.security_answers,
             },
-            "signing": v.challenge.payload.get("signing").cloned().unwrap_or(serde_json::Value::Null),
+            "signing": v.signing,
         }
     }))
     .into_response())

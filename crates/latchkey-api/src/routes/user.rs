@@ -7,16 +7,17 @@ use crate::paging;
 use crate::render;
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latchkey_core::model::{ChallengeStatus, ChallengeType};
-use latchkey_core::rules;
-use latchkey_core::store::IdempotencyClaim;
+use latchkey_core::challenge::{
+    ChallengeSpec, ChangePin, CreateWallet, Idempotency, Initialize, NoRequest, RestorePin, SetPin,
+    SignMessage, SignRequest, SignTransaction, SignTypedData, WalletRequest,
+};
+use latchkey_core::model::ChallengeStatus;
 use latchkey_core::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// `GET /v1/w3s/user`.
 pub async fn get_user_status(
@@ -39,73 +40,27 @@ pub struct ChallengeRequest {
     metadata: Option<Vec<Value>>,
 }
 
-/// The idempotency claim of a request: its key, and a hash of what it asks for (method,
-/// path, user and the canonical body) so that reuse with another request is detected.
-fn claim(
-    method: &Method,
-    uri: &Uri,
-    user_internal_id: &str,
-    key: Option<&str>,
-    body: &Value,
-) -> Result<IdempotencyClaim, ApiError> {
-    let key = key.ok_or_else(|| ApiError::missing_field("idempotencyKey"))?;
-    if !rules::is_uuid(key) {
-        return Err(ApiError::invalid_field(
-            "idempotencyKey",
-            "invalid",
-            "idempotencyKey must be a UUID",
-        ));
+impl ChallengeRequest {
+    fn wallets(&self) -> WalletRequest {
+        WalletRequest {
+            account_type: self.account_type.clone(),
+            blockchains: self.blockchains.clone(),
+            metadata: self.metadata.clone(),
+        }
     }
-    let mut h = Sha256::new();
-    for part in [
-        method.as_str(),
-        uri.path(),
-        user_internal_id,
-        &body.to_string(),
-    ] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    Ok(IdempotencyClaim {
-        key: key.to_string(),
-        request_hash: h.finalize().to_vec(),
-    })
 }
 
-async fn create(
+/// Creates a challenge of type `S`; the service checks the idempotency key and the request.
+async fn create<S: ChallengeSpec>(
     s: &AppState,
-    method: Method,
-    uri: Uri,
     caller: latchkey_core::ApiCaller,
     session: latchkey_core::UserSession,
-    kind: ChallengeType,
-    body: JsonBody<ChallengeRequest>,
+    body: &ChallengeRequest,
+    request: S::Request,
 ) -> HttpResult<Response> {
-    let req = &body.value;
-    let claim = claim(
-        &method,
-        &uri,
-        &session.user.internal_id,
-        req.idempotency_key.as_deref(),
-        &body.raw,
-    )?;
-    let mut payload = match kind {
-        ChallengeType::Initialize | ChallengeType::CreateWallet => s.lk.check_wallet_request(
-            &caller,
-            req.blockchains.as_deref().unwrap_or_default(),
-            req.account_type.as_deref(),
-            req.metadata.as_deref(),
-            kind == ChallengeType::CreateWallet,
-        )?,
-        _ => json!({}),
-    };
-    if kind == ChallengeType::CreateWallet {
-        // The hosted page shows which wallets the PIN is about to create.
-        payload["signing"] =
-            json!({ "blockchains": payload["blockchains"], "accountType": payload["accountType"] });
-    }
+    let key = body.idempotency_key.as_deref();
     let (id, replayed) =
-        s.lk.create_challenge(&session, kind, payload, claim)
+        s.lk.create_challenge::<S>(&caller, &session, request, Idempotency::Key(key))
             .await?;
     let status = if replayed {
         StatusCode::OK
@@ -118,81 +73,37 @@ async fn create(
 /// `POST /v1/w3s/user/initialize`.
 pub async fn create_initialize_challenge(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
     DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(
-        &s,
-        method,
-        uri,
-        caller,
-        session,
-        ChallengeType::Initialize,
-        body,
-    )
-    .await
+    create::<Initialize>(&s, caller, session, &body.value, body.value.wallets()).await
 }
 
 /// `POST /v1/w3s/user/pin`.
 pub async fn create_set_pin_challenge(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
     DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(
-        &s,
-        method,
-        uri,
-        caller,
-        session,
-        ChallengeType::SetPin,
-        body,
-    )
-    .await
+    create::<SetPin>(&s, caller, session, &body.value, NoRequest {}).await
 }
 
 /// `PUT /v1/w3s/user/pin`.
 pub async fn create_change_pin_challenge(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
     DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(
-        &s,
-        method,
-        uri,
-        caller,
-        session,
-        ChallengeType::ChangePin,
-        body,
-    )
-    .await
+    create::<ChangePin>(&s, caller, session, &body.value, NoRequest {}).await
 }
 
 /// `POST /v1/w3s/user/pin/restore`.
 pub async fn create_restore_pin_challenge(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
     DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(
-        &s,
-        method,
-        uri,
-        caller,
-        session,
-        ChallengeType::RestorePin,
-        body,
-    )
-    .await
+    create::<RestorePin>(&s, caller, session, &body.value, NoRequest {}).await
 }
 
 /// `GET /v1/w3s/user/challenges/{id}`.
@@ -232,21 +143,10 @@ pub async fn list_user_challenges(
 /// `POST /v1/w3s/user/wallets`.
 pub async fn create_wallet_challenge(
     State(s): State<AppState>,
-    method: Method,
-    uri: Uri,
     DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<ChallengeRequest>,
 ) -> HttpResult<Response> {
-    create(
-        &s,
-        method,
-        uri,
-        caller,
-        session,
-        ChallengeType::CreateWallet,
-        body,
-    )
-    .await
+    create::<CreateWallet>(&s, caller, session, &body.value, body.value.wallets()).await
 }
 
 /// Body of the `/user/sign/*` calls.
@@ -268,13 +168,15 @@ pub struct SignBody {
     memo: Option<String>,
 }
 
-async fn sign(
+/// Creates a SIGN_* challenge. Circle's signing calls take no idempotency key: every call
+/// is a new challenge.
+async fn sign<S: ChallengeSpec<Request = SignRequest>>(
     s: &AppState,
+    caller: latchkey_core::ApiCaller,
     session: latchkey_core::UserSession,
-    kind: ChallengeType,
     body: SignBody,
 ) -> HttpResult<Response> {
-    let req = latchkey_core::service::SignRequest {
+    let req = SignRequest {
         wallet_id: body.wallet_id.unwrap_or_default(),
         message: body.message,
         encoded_by_hex: body.encoded_by_hex.unwrap_or(false),
@@ -283,7 +185,9 @@ async fn sign(
         transaction: body.transaction,
         memo: body.memo,
     };
-    let id = s.lk.create_sign_challenge(&session, kind, req).await?;
+    let (id, _) =
+        s.lk.create_challenge::<S>(&caller, &session, req, Idempotency::Unkeyed)
+            .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "data": { "challengeId": id } })),
@@ -294,26 +198,26 @@ async fn sign(
 /// `POST /v1/w3s/user/sign/message`.
 pub async fn create_sign_message_challenge(
     State(s): State<AppState>,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<SignBody>,
 ) -> HttpResult<Response> {
-    sign(&s, session, ChallengeType::SignMessage, body.value).await
+    sign::<SignMessage>(&s, caller, session, body.value).await
 }
 
 /// `POST /v1/w3s/user/sign/typedData`.
 pub async fn create_sign_typed_data_challenge(
     State(s): State<AppState>,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<SignBody>,
 ) -> HttpResult<Response> {
-    sign(&s, session, ChallengeType::SignTypedData, body.value).await
+    sign::<SignTypedData>(&s, caller, session, body.value).await
 }
 
 /// `POST /v1/w3s/user/sign/transaction`.
 pub async fn create_sign_transaction_challenge(
     State(s): State<AppState>,
-    DeveloperUser(_, session): DeveloperUser,
+    DeveloperUser(caller, session): DeveloperUser,
     body: JsonBody<SignBody>,
 ) -> HttpResult<Response> {
-    sign(&s, session, ChallengeType::SignTransaction, body.value).await
+    sign::<SignTransaction>(&s, caller, session, body.value).await
 }

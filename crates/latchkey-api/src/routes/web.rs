@@ -168,9 +168,7 @@ pub async fn get_root() -> Redirect {
     Redirect::temporary("/sample/")
 }
 
-/// The default security questions shipped in `web/questions.json`.
+/// The default security questions shipped in `web/questions.json` (the core owns the list).
 pub fn default_questions() -> Vec<String> {
-    WebAssets::get("questions.json")
-        .and_then(|f| serde_json::from_slice::<Vec<String>>(&f.data).ok())
-        .unwrap_or_default()
+    rules::default_questions()
 }

@@ -18,6 +18,7 @@ impl Latchkey {
     }
 
     /// Disables or enables a user (a disabled user gets 155109 everywhere).
+    #[tracing::instrument(skip_all, fields(entity = %entity_id, user = %user_id, disabled))]
     pub async fn set_user_disabled(
         &self,
         entity_id: &str,
@@ -50,6 +51,7 @@ impl Latchkey {
     }
 
     /// Lifts the PIN or answer lock and clears the failure count (`lastLockOverrideDate`).
+    #[tracing::instrument(skip_all, fields(entity = %entity_id, user = %user_id, kind = ?kind))]
     pub async fn lift_lock(
         &self,
         entity_id: &str,
@@ -82,6 +84,7 @@ impl Latchkey {
     }
 
     /// The audit log of the entity, or of one user.
+    #[tracing::instrument(skip_all, fields(entity = %entity_id, user = ?user_id, limit))]
     pub async fn audit_log(
         &self,
         entity_id: &str,

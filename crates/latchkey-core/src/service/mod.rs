@@ -2,14 +2,15 @@
 //! everything that decides lives here.
 
 mod admin;
-mod challenges;
 mod secrets;
 mod users;
 mod wallets;
 
-pub use challenges::{ChallengeView, ExecuteInput, ExecuteOutcome, QuestionAnswer};
+pub use crate::challenge::{
+    ChallengeView, ExecuteBody, ExecuteOutcome, Idempotency, QuestionAnswer, SignRequest,
+    WalletRequest,
+};
 pub use secrets::SecretString;
-pub use wallets::{wallet_payload, SignRequest};
 
 use crate::audit::AuditSender;
 use crate::clock::{Clock, Timestamp};
@@ -86,12 +87,12 @@ impl UserSession {
 /// The latchkey services over one store.
 #[derive(Clone)]
 pub struct Latchkey {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    master: MasterKey,
-    sessions: SessionKeys,
-    kdf: KdfPool,
-    settings: Arc<Settings>,
+    pub(crate) master: MasterKey,
+    pub(crate) sessions: SessionKeys,
+    pub(crate) kdf: KdfPool,
+    pub(crate) settings: Arc<Settings>,
     audit: AuditSender,
     api_keys: Arc<ApiKeyCache>,
 }
@@ -205,6 +206,7 @@ impl Latchkey {
     }
 
     /// Authenticates `Authorization: Bearer TEST_API_KEY:<id>:<secret>`.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate_api_key(&self, header: Option<&str>) -> Result<ApiCaller, ApiError> {
         let header = header.ok_or(codes::MALFORMED_AUTH)?;
         let credentials = header
@@ -251,6 +253,7 @@ impl Latchkey {
     }
 
     /// Creates an API key for `entity_id`; returns the full key text (shown once).
+    #[tracing::instrument(skip_all, fields(entity = %entity_id, environment = environment.as_str()))]
     pub async fn create_api_key(
         &self,
         entity_id: &str,
@@ -275,6 +278,7 @@ impl Latchkey {
     }
 
     /// The default entity, created on first start.
+    #[tracing::instrument(skip_all)]
     pub async fn ensure_default_entity(&self) -> Result<(Entity, bool), ApiError> {
         let candidate = Entity {
             id: uuid::Uuid::new_v4().to_string(),
@@ -289,6 +293,7 @@ impl Latchkey {
     }
 
     /// The entity of an API caller.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
     pub async fn entity(&self, caller: &ApiCaller) -> Result<Entity, ApiError> {
         self.store
             .entity(&caller.entity_id)
@@ -298,6 +303,7 @@ impl Latchkey {
     }
 
     /// Authenticates the end user's side: `X-App-Id` + `X-User-Token`, no API key.
+    #[tracing::instrument(skip_all, fields(app_id = ?app_id))]
     pub async fn authenticate_app_user(
         &self,
         app_id: Option<&str>,
@@ -319,6 +325,7 @@ impl Latchkey {
     }
 
     /// Authenticates a userToken presented together with `caller`'s API key.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
     pub async fn user_session(
         &self,
         caller: &ApiCaller,

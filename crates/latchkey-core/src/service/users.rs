@@ -18,6 +18,7 @@ pub struct IssuedToken {
 
 impl Latchkey {
     /// `POST /users`.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id, user = %user_id))]
     pub async fn create_user(
         &self,
         caller: &ApiCaller,
@@ -38,6 +39,7 @@ impl Latchkey {
     }
 
     /// `GET /users/{id}`.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id, user = %user_id))]
     pub async fn get_user(
         &self,
         caller: &ApiCaller,
@@ -51,6 +53,7 @@ impl Latchkey {
     }
 
     /// `GET /users`.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
     pub async fn list_users(
         &self,
         caller: &ApiCaller,
@@ -65,6 +68,7 @@ impl Latchkey {
     }
 
     /// `POST /users/token`: a userToken valid for the configured lifetime and its key.
+    #[tracing::instrument(skip_all, fields(entity = %caller.entity_id, user = %user_id))]
     pub async fn issue_token(
         &self,
         caller: &ApiCaller,

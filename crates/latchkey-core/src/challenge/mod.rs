@@ -1,0 +1,42 @@
+//! Challenges: what the end user approves with the PIN or the security answers. The
+//! [`engine`] runs every challenge the same way (create, view, execute, complete or fail,
+//! guesses, idempotency); each type's module is its [`ChallengeSpec`]: how it is created,
+//! what the page asks for and shows, what the execute body must hold, and what completing
+//! it does. Adding a type is one module plus one line in [`registry`].
+
+mod body;
+mod engine;
+mod execution;
+mod registry;
+mod setup;
+mod signing;
+mod spec;
+mod unlock;
+mod wallets;
+
+pub mod change_pin;
+pub mod create_wallet;
+pub mod initialize;
+pub mod restore_pin;
+pub mod set_pin;
+pub mod sign_message;
+pub mod sign_transaction;
+pub mod sign_typed_data;
+
+pub use body::{ExecuteBody, QuestionAnswer};
+pub use engine::{ChallengeView, ExecuteOutcome, Idempotency};
+pub use execution::{Completion, Execution};
+pub use registry::{ChallengePayload, PayloadError};
+pub use setup::SetUpInput;
+pub use signing::{PinInput, SignRequest, WalletView};
+pub use spec::{ChallengeSpec, Creation, NoRequest, Requires};
+pub use wallets::{WalletPlan, WalletRequest};
+
+pub use change_pin::ChangePin;
+pub use create_wallet::CreateWallet;
+pub use initialize::Initialize;
+pub use restore_pin::RestorePin;
+pub use set_pin::SetPin;
+pub use sign_message::SignMessage;
+pub use sign_transaction::SignTransaction;
+pub use sign_typed_data::SignTypedData;
