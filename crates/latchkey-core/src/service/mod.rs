@@ -3,6 +3,7 @@
 
 mod admin;
 mod challenges;
+mod embedding;
 mod secrets;
 mod users;
 mod wallets;
