@@ -111,6 +111,7 @@ fn safe(path: &str) -> bool {
 }
 
 /// `GET /pw` → `/pw/` (the page loads its files by relative URL).
+#[tracing::instrument(skip_all)]
 pub async fn redirect_page() -> Redirect {
     Redirect::permanent("/pw/")
 }
@@ -141,6 +142,7 @@ pub struct HostedPageQuery {
 }
 
 /// `GET /pw/{file}`.
+#[tracing::instrument(skip_all)]
 pub async fn get_page_file(
     State(s): State<AppState>,
     PathParam(file): PathParam<String>,
@@ -161,6 +163,7 @@ pub async fn get_page_file(
 }
 
 /// `GET /sdk/{file}`: importable from any origin.
+#[tracing::instrument(skip_all)]
 pub async fn get_sdk_file(PathParam(file): PathParam<String>) -> Response {
     if !safe(&file) {
         return not_found();
@@ -173,11 +176,13 @@ pub async fn get_sdk_file(PathParam(file): PathParam<String>) -> Response {
 }
 
 /// `GET /sample` and `/sample/`.
+#[tracing::instrument(skip_all)]
 pub async fn get_sample_index() -> Response {
     get_sample_file(PathParam("index.html".to_string())).await
 }
 
 /// `GET /sample/{file}`.
+#[tracing::instrument(skip_all)]
 pub async fn get_sample_file(PathParam(file): PathParam<String>) -> Response {
     if !safe(&file) {
         return not_found();
@@ -192,6 +197,7 @@ pub async fn get_sample_file(PathParam(file): PathParam<String>) -> Response {
 }
 
 /// `GET /`: newcomers land on the sample app.
+#[tracing::instrument(skip_all)]
 pub async fn get_root() -> Redirect {
     Redirect::temporary("/sample/")
 }
