@@ -96,6 +96,18 @@ async fn the_document_is_valid_openapi_3_1() {
             }
         }
     }
+    // Query parameters with a closed set of values say so (a fuzzer then tries them).
+    let params = doc["paths"]["/v1/w3s/users"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let order = params.iter().find(|p| p["name"] == "order").unwrap();
+    let values: Vec<&str> = order["schema"]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{order}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(values, ["ASC", "DESC"]);
     // The readable page links the document and fetches nothing from elsewhere.
     let page = reqwest::get(format!("{}/docs", app.base))
         .await

@@ -284,11 +284,28 @@ pub struct ChallengesData {
     pub challenges: Vec<Challenge>,
 }
 
+/// A challenge status to filter by.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChallengeStatusFilter {
+    /// Waiting for the user.
+    Pending,
+    /// Being executed.
+    InProgress,
+    /// Done.
+    Complete,
+    /// Failed (`errorCode` says why).
+    Failed,
+    /// Not executed in time.
+    Expired,
+}
+
 /// The query of `GET /v1/w3s/user/challenges`.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query, style = Form)]
 pub struct ListChallengesQuery {
     /// `PENDING`, `IN_PROGRESS`, `COMPLETE`, `FAILED` or `EXPIRED`.
+    #[param(inline, value_type = Option<ChallengeStatusFilter>)]
     pub status: Option<String>,
 }
 

@@ -84,14 +84,28 @@ pub struct UserToken {
     pub encryption_key: String,
 }
 
+/// A PIN or security-question status to filter users by.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum UserStatusFilter {
+    /// Set up and usable.
+    Enabled,
+    /// Not set up yet.
+    Unset,
+    /// Locked after too many wrong guesses.
+    Locked,
+}
+
 /// The query of `GET /v1/w3s/users` (documentation of what the handler parses).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query, style = Form)]
 #[allow(non_snake_case)]
 pub struct ListUsersQuery {
     /// `ENABLED`, `UNSET` or `LOCKED`.
+    #[param(inline, value_type = Option<UserStatusFilter>)]
     pub pinStatus: Option<String>,
     /// `ENABLED`, `UNSET` or `LOCKED`.
+    #[param(inline, value_type = Option<UserStatusFilter>)]
     pub securityQuestionStatus: Option<String>,
     /// Created at or after (ISO-8601).
     pub from: Option<String>,
@@ -102,8 +116,10 @@ pub struct ListUsersQuery {
     /// The page after this user id.
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 10.
+    #[param(minimum = 1)]
     pub pageSize: Option<i64>,
     /// `ASC` or `DESC` (default).
+    #[param(inline, value_type = Option<crate::paging::SortOrder>)]
     pub order: Option<String>,
 }
 

@@ -73,8 +73,10 @@ pub struct ListWalletsQuery {
     /// The page after this wallet id (UUID).
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 10.
+    #[param(minimum = 1)]
     pub pageSize: Option<i64>,
     /// `ASC` or `DESC` (default).
+    #[param(inline, value_type = Option<crate::paging::SortOrder>)]
     pub order: Option<String>,
 }
 
