@@ -6,10 +6,12 @@ use crate::error::{ErrorBody, FieldErrorBody};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, Ref};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 /// The routes served by this module, outside the document on purpose (the document itself
@@ -92,6 +94,7 @@ pub fn complete(mut doc: Document) -> Document {
         ] {
             if let Some(op) = op {
                 add_errors(method, op);
+                add_request_id(op);
             }
         }
     }
@@ -134,6 +137,25 @@ fn add_errors(method: HttpMethod, op: &mut Operation) {
             op.responses
                 .responses
                 .insert(status.to_string(), error_response(description).into());
+        }
+    }
+}
+
+/// Every response carries `X-Request-Id` (the caller's, or a fresh one).
+fn add_request_id(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .entry("x-request-id".to_string())
+                .or_insert_with(|| {
+                    HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some(
+                        "The request's id: the caller's X-Request-Id when sent, else a new UUID.",
+                    ))
+                    .build()
+                });
         }
     }
 }
