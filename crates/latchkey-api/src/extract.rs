@@ -1,5 +1,6 @@
 //! Extractors: JSON bodies whose every failure is a Circle-shaped 400 naming the field, and
-//! the three ways a request authenticates (API key; API key + userToken; App ID + userToken).
+//! path segments whose rejection is Circle-shaped too, and the three ways a request
+//! authenticates (API key; API key + userToken; App ID + userToken).
 
 use crate::error::HttpError;
 use crate::AppState;
@@ -74,6 +75,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             ))
         })?;
         Ok(parse_json(&bytes)?)
+    }
+}
+
+/// A path parameter; a segment that is not valid UTF-8 (`%ff`) is a Circle-shaped 400, not
+/// axum's plain-text rejection.
+#[derive(Debug)]
+pub struct PathParam<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathParam<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParam(value)),
+            Err(_) => Err(HttpError(ApiError::invalid_field(
+                "path",
+                "invalid",
+                "a path parameter is malformed (it must be valid percent-encoded UTF-8)",
+            ))),
+        }
     }
 }
 

@@ -11,6 +11,17 @@ pub const MAX_PAGE_SIZE: u32 = 50;
 /// Default page.
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 
+/// `order`: newest first (`DESC`, the default) or oldest first (documentation of the values
+/// [`page_query`] accepts).
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum SortOrder {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
 /// Query pairs, in order.
 pub type Pairs = Vec<(String, String)>;
 

@@ -1,85 +1,191 @@
-//! Domain records rendered as Circle's wire objects (`EndUser`, `Challenge`).
+//! Circle's shared wire objects (`EndUser`, `Challenge`, `Wallet`, `PinSecurityDetails`),
+//! built from domain records. Every type here is also an OpenAPI schema.
 
 use latchkey_core::clock::Timestamp;
 use latchkey_core::model::{
     ChallengeRecord, ChallengeStatus, GuessState, UserRecord, WalletRecord,
 };
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-/// `PinSecurityDetails`: `{"failedAttempts":0}` for a user who never failed; a lock that has
-/// run out no longer counts.
-pub fn guess_details(g: &GuessState, now: Timestamp) -> Value {
-    let mut m = Map::new();
-    let lapsed = g.locked_expiry.is_some_and(|e| e <= now);
-    m.insert(
-        "failedAttempts".into(),
-        json!(if lapsed { 0 } else { g.failed_attempts }),
-    );
-    if !lapsed {
-        if let Some(t) = g.locked_date {
-            m.insert("lockedDate".into(), json!(t.iso()));
-        }
-        if let Some(t) = g.locked_expiry {
-            m.insert("lockedExpiryDate".into(), json!(t.iso()));
+/// Circle's `PinSecurityDetails`: `{"failedAttempts":0}` for a user who never failed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PinSecurityDetails {
+    /// Failed attempts since the last success (0 once a lock has run out).
+    pub failed_attempts: i64,
+    /// When the current lock started (ISO-8601).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_date: Option<String>,
+    /// When the current lock ends (ISO-8601).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_expiry_date: Option<String>,
+    /// When an operator last lifted a lock (ISO-8601).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_lock_override_date: Option<String>,
+}
+
+impl PinSecurityDetails {
+    /// The details at `now`: a lock that has run out no longer counts.
+    pub fn new(g: &GuessState, now: Timestamp) -> Self {
+        let lapsed = g.locked_expiry.is_some_and(|e| e <= now);
+        let current = |t: Option<Timestamp>| if lapsed { None } else { t.map(|t| t.iso()) };
+        Self {
+            failed_attempts: if lapsed { 0 } else { g.failed_attempts },
+            locked_date: current(g.locked_date),
+            locked_expiry_date: current(g.locked_expiry),
+            last_lock_override_date: g.last_lock_override.map(|t| t.iso()),
         }
     }
-    if let Some(t) = g.last_lock_override {
-        m.insert("lastLockOverrideDate".into(), json!(t.iso()));
-    }
-    Value::Object(m)
 }
 
 /// Circle's `EndUser`.
-pub fn end_user(u: &UserRecord, now: Timestamp) -> Value {
-    json!({
-        "id": u.user_id,
-        "createDate": u.created_at.iso(),
-        "status": if u.disabled { "DISABLED" } else { "ENABLED" },
-        "pinStatus": u.pin_status(now),
-        "securityQuestionStatus": u.security_question_status(now),
-        "pinDetails": guess_details(&u.pin_guesses, now),
-        "securityQuestionDetails": guess_details(&u.answer_guesses, now),
-        "authMode": "PIN",
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndUser {
+    /// The developer's user id.
+    pub id: String,
+    /// Creation time (ISO-8601).
+    pub create_date: String,
+    /// `ENABLED` or `DISABLED`.
+    pub status: String,
+    /// `UNSET`, `ENABLED` or `LOCKED`.
+    pub pin_status: String,
+    /// `UNSET`, `ENABLED` or `LOCKED`.
+    pub security_question_status: String,
+    /// PIN guesses.
+    pub pin_details: PinSecurityDetails,
+    /// Security-answer guesses.
+    pub security_question_details: PinSecurityDetails,
+    /// Always `PIN`.
+    pub auth_mode: String,
+}
+
+impl EndUser {
+    /// The user as of `now`.
+    pub fn new(u: &UserRecord, now: Timestamp) -> Self {
+        Self {
+            id: u.user_id.clone(),
+            create_date: u.created_at.iso(),
+            status: if u.disabled { "DISABLED" } else { "ENABLED" }.into(),
+            pin_status: u.pin_status(now).into(),
+            security_question_status: u.security_question_status(now).into(),
+            pin_details: PinSecurityDetails::new(&u.pin_guesses, now),
+            security_question_details: PinSecurityDetails::new(&u.answer_guesses, now),
+            auth_mode: "PIN".into(),
+        }
+    }
 }
 
 /// Circle's `Challenge`: `errorCode` / `errorMessage` only when FAILED.
-pub fn challenge(c: &ChallengeRecord, now: Timestamp) -> Value {
-    let status = c.status_at(now);
-    let mut m = Map::new();
-    m.insert("id".into(), json!(c.id));
-    m.insert("type".into(), json!(c.kind.as_str()));
-    m.insert("status".into(), json!(status.as_str()));
-    m.insert("correlationIds".into(), json!(c.correlation_ids));
-    if status == ChallengeStatus::Failed {
-        m.insert("errorCode".into(), json!(c.error_code.unwrap_or(-1)));
-        m.insert(
-            "errorMessage".into(),
-            json!(c.error_message.clone().unwrap_or_default()),
-        );
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Challenge {
+    /// Challenge id (UUID).
+    pub id: String,
+    /// `INITIALIZE`, `SET_PIN`, `CHANGE_PIN`, `RESTORE_PIN`, `CREATE_WALLET`, `SIGN_…`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `PENDING`, `IN_PROGRESS`, `COMPLETE`, `FAILED` or `EXPIRED`.
+    pub status: String,
+    /// Ids of what the challenge produced (wallet ids).
+    pub correlation_ids: Vec<String>,
+    /// Circle's code of the failure, when FAILED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    /// The failure's message, when FAILED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl Challenge {
+    /// The challenge as of `now`.
+    pub fn new(c: &ChallengeRecord, now: Timestamp) -> Self {
+        let status = c.status_at(now);
+        let failed = status == ChallengeStatus::Failed;
+        Self {
+            id: c.id.clone(),
+            kind: c.kind.as_str().into(),
+            status: status.as_str().into(),
+            correlation_ids: c.correlation_ids.clone(),
+            error_code: failed.then(|| c.error_code.unwrap_or(-1)),
+            error_message: failed.then(|| c.error_message.clone().unwrap_or_default()),
+        }
     }
-    Value::Object(m)
 }
 
 /// Circle's `Wallet` (user-controlled: `custodyType` ENDUSER).
-pub fn wallet(w: &WalletRecord) -> Value {
-    let mut v = json!({
-        "id": w.id,
-        "state": w.state,
-        "walletSetId": w.wallet_set_id,
-        "custodyType": "ENDUSER",
-        "userId": w.user_id,
-        "address": w.address,
-        "blockchain": w.blockchain,
-        "accountType": w.account_type,
-        "createDate": w.created_at.iso(),
-        "updateDate": w.updated_at.iso(),
-    });
-    if let Some(n) = &w.name {
-        v["name"] = json!(n);
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Wallet {
+    /// Wallet id (UUID).
+    pub id: String,
+    /// `LIVE` (or `FROZEN`).
+    pub state: String,
+    /// The user's wallet set.
+    pub wallet_set_id: String,
+    /// Always `ENDUSER`.
+    pub custody_type: String,
+    /// The developer's user id.
+    pub user_id: String,
+    /// On-chain address.
+    pub address: String,
+    /// Circle's blockchain name (`ETH-SEPOLIA`, `SOL-DEVNET`…).
+    pub blockchain: String,
+    /// `EOA` or `SCA`.
+    pub account_type: String,
+    /// Creation time (ISO-8601).
+    pub create_date: String,
+    /// Last change (ISO-8601).
+    pub update_date: String,
+    /// Display name, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The developer's reference, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_id: Option<String>,
+}
+
+impl Wallet {
+    /// The wallet's public fields.
+    pub fn new(w: &WalletRecord) -> Self {
+        Self {
+            id: w.id.clone(),
+            state: w.state.clone(),
+            wallet_set_id: w.wallet_set_id.clone(),
+            custody_type: "ENDUSER".into(),
+            user_id: w.user_id.clone(),
+            address: w.address.clone(),
+            blockchain: w.blockchain.clone(),
+            account_type: w.account_type.clone(),
+            create_date: w.created_at.iso(),
+            update_date: w.updated_at.iso(),
+            name: w.name.clone(),
+            ref_id: w.ref_id.clone(),
+        }
     }
-    if let Some(r) = &w.ref_id {
-        v["refId"] = json!(r);
+}
+
+/// `{"data": {"challengeId": …}}`: what every challenge-creating call answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChallengeIdResponse {
+    /// The envelope.
+    pub data: ChallengeIdData,
+}
+
+/// The new challenge's id.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeIdData {
+    /// Challenge id (UUID): the hosted page executes it.
+    pub challenge_id: String,
+}
+
+impl ChallengeIdResponse {
+    /// Wraps `id`.
+    pub fn new(id: String) -> Self {
+        Self {
+            data: ChallengeIdData { challenge_id: id },
+        }
     }
-    v
 }

@@ -284,7 +284,7 @@ impl Config {
             },
             kdf,
             dev,
-            default_questions: latchkey_api::routes::web::default_questions(),
+            default_questions: latchkey_core::rules::default_questions(),
         };
         let mut frame_ancestors: Vec<String> = match env::<String>("LATCHKEY_FRAME_ANCESTORS")? {
             Some(list) => list

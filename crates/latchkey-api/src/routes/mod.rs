@@ -1,9 +1,41 @@
-//! One file per resource; handlers are named `verb_resource`.
+//! One file per resource, each exporting its `routes()` beside its handlers (named
+//! `verb_resource`) and its `…Request` / `…Response` wire types.
 
 pub mod dev;
+pub mod end_user;
+pub mod entity;
 pub mod sdk;
 pub mod subscriptions;
-pub mod user;
+pub mod unimplemented;
 pub mod users;
 pub mod wallets;
 pub mod web;
+
+use crate::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Every route, with the OpenAPI paths of the documented ones (`dev` mounts the emulator
+/// helpers).
+pub fn all(dev: bool) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(entity::routes())
+        .merge(users::routes())
+        .merge(end_user::routes())
+        .merge(wallets::routes())
+        .merge(sdk::routes())
+        .merge(subscriptions::routes())
+        .merge(dev::routes(dev))
+        .merge(unimplemented::routes())
+        .merge(web::routes())
+}
+
+/// The routes deliberately absent from the OpenAPI document, by name: static files and
+/// redirects, the `--dev` helpers, and the document itself.
+pub fn undocumented() -> Vec<&'static str> {
+    [
+        web::STATIC_ROUTES,
+        dev::DEV_ONLY_ROUTES,
+        crate::openapi::DOCUMENT_ROUTES,
+    ]
+    .concat()
+}

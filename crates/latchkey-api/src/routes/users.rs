@@ -1,58 +1,165 @@
-//! Developer endpoints (API key): entity config, users, user tokens.
+//! Developer user management (API key): create, list and read users, issue user tokens.
 
 use crate::error::HttpResult;
-use crate::extract::{Developer, JsonBody};
+use crate::extract::{Developer, JsonBody, PathParam};
 use crate::paging::{self, Pairs};
-use crate::render;
+use crate::render::EndUser;
 use crate::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use latchkey_core::store::UserFilter;
 use latchkey_core::ApiError;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This module's routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(create_user_token))
+        .routes(routes!(get_user))
+}
 
 /// `POST /v1/w3s/users` and `POST /v1/w3s/users/token` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdRequest {
+    /// The developer's user id (5–50 characters).
     user_id: String,
 }
 
-/// `GET /v1/w3s/config/entity`.
-pub async fn get_entity_config(
-    State(s): State<AppState>,
-    Developer(caller): Developer,
-) -> HttpResult<Response> {
-    let entity = s.lk.entity(&caller).await?;
-    Ok(Json(json!({ "data": { "appId": entity.app_id } })).into_response())
+/// `{"data": EndUser}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndUserResponse {
+    /// The envelope.
+    pub data: EndUser,
+}
+
+/// `{"data": {"user": EndUser}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    /// The envelope.
+    pub data: UserData,
+}
+
+/// One user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserData {
+    /// The user.
+    pub user: EndUser,
+}
+
+/// `{"data": {"users": [EndUser]}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersResponse {
+    /// The envelope.
+    pub data: UsersData,
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersData {
+    /// The page.
+    pub users: Vec<EndUser>,
+}
+
+/// `{"data": {"userToken", "encryptionKey"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserTokenResponse {
+    /// The envelope.
+    pub data: UserToken,
+}
+
+/// A fresh user token (valid 60 minutes) and the key the end user's side encrypts with.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserToken {
+    /// The token, sent as `X-User-Token`.
+    pub user_token: String,
+    /// Base64 key the end user's side encrypts challenge inputs with.
+    pub encryption_key: String,
+}
+
+/// A PIN or security-question status to filter users by.
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum UserStatusFilter {
+    /// Set up and usable.
+    Enabled,
+    /// Not set up yet.
+    Unset,
+    /// Locked after too many wrong guesses.
+    Locked,
+}
+
+/// The query of `GET /v1/w3s/users` (documentation of what the handler parses).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query, style = Form)]
+#[allow(non_snake_case)]
+pub struct ListUsersQuery {
+    /// `ENABLED`, `UNSET` or `LOCKED`.
+    #[param(inline, value_type = Option<UserStatusFilter>)]
+    pub pinStatus: Option<String>,
+    /// `ENABLED`, `UNSET` or `LOCKED`.
+    #[param(inline, value_type = Option<UserStatusFilter>)]
+    pub securityQuestionStatus: Option<String>,
+    /// Created at or after (ISO-8601).
+    pub from: Option<String>,
+    /// Created at or before (ISO-8601).
+    pub to: Option<String>,
+    /// The page before this user id.
+    pub pageBefore: Option<String>,
+    /// The page after this user id.
+    pub pageAfter: Option<String>,
+    /// 1 to 50 (larger is clamped), default 10.
+    #[param(minimum = 1)]
+    pub pageSize: Option<i64>,
+    /// `ASC` or `DESC` (default).
+    #[param(inline, value_type = Option<crate::paging::SortOrder>)]
+    pub order: Option<String>,
 }
 
 /// `POST /v1/w3s/users`.
+#[utoipa::path(post, path = "/v1/w3s/users", tag = "users", operation_id = "createUser",
+    security(("apiKey" = [])), request_body = UserIdRequest,
+    responses((status = 201, description = "The new user.", body = EndUserResponse)))]
+#[tracing::instrument(skip_all)]
 pub async fn create_user(
     State(s): State<AppState>,
     Developer(caller): Developer,
     body: JsonBody<UserIdRequest>,
-) -> HttpResult<Response> {
+) -> HttpResult<impl IntoResponse> {
     let user = s.lk.create_user(&caller, &body.value.user_id).await?;
     let now = s.lk.now();
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "data": render::end_user(&user, now) })),
-    )
-        .into_response())
+        Json(EndUserResponse {
+            data: EndUser::new(&user, now),
+        }),
+    ))
 }
 
 /// `GET /v1/w3s/users/{id}`.
+#[utoipa::path(get, path = "/v1/w3s/users/{id}", tag = "users", operation_id = "getUser",
+    security(("apiKey" = [])),
+    params(("id" = String, Path, description = "The developer's user id.")),
+    responses((status = 200, description = "The user.", body = UserResponse)))]
+#[tracing::instrument(skip_all)]
 pub async fn get_user(
     State(s): State<AppState>,
     Developer(caller): Developer,
-    Path(user_id): Path<String>,
-) -> HttpResult<Response> {
+    PathParam(user_id): PathParam<String>,
+) -> HttpResult<Json<UserResponse>> {
     let user = s.lk.get_user(&caller, &user_id).await?;
-    Ok(Json(json!({ "data": { "user": render::end_user(&user, s.lk.now()) } })).into_response())
+    Ok(Json(UserResponse {
+        data: UserData {
+            user: EndUser::new(&user, s.lk.now()),
+        },
+    }))
 }
 
 fn status_filter(pairs: &Pairs, name: &str) -> Result<Option<String>, ApiError> {
@@ -68,12 +175,17 @@ fn status_filter(pairs: &Pairs, name: &str) -> Result<Option<String>, ApiError> 
 }
 
 /// `GET /v1/w3s/users`.
+#[utoipa::path(get, path = "/v1/w3s/users", tag = "users", operation_id = "listUsers",
+    security(("apiKey" = [])), params(ListUsersQuery),
+    responses((status = 200, description = "A page of users.", body = UsersResponse,
+        headers(("link" = String, description = "RFC 8288 links: self, first, next, prev.")))))]
+#[tracing::instrument(skip_all)]
 pub async fn list_users(
     State(s): State<AppState>,
     Developer(caller): Developer,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> HttpResult<Response> {
+) -> HttpResult<impl IntoResponse> {
     let pairs = paging::parse_query(raw.as_deref())?;
     let filter = UserFilter {
         pin_status: status_filter(&pairs, "pinStatus")?,
@@ -83,11 +195,7 @@ pub async fn list_users(
     let query = paging::page_query(&pairs, |c| (1..=50).contains(&c.chars().count()))?;
     let page = s.lk.list_users(&caller, &filter, &query).await?;
     let now = s.lk.now();
-    let users: Vec<_> = page
-        .items
-        .iter()
-        .map(|u| render::end_user(u, now))
-        .collect();
+    let users = page.items.iter().map(|u| EndUser::new(u, now)).collect();
     let link = paging::link_header(
         &paging::base_url(s.public_url.as_deref(), &headers),
         "/v1/w3s/users",
@@ -99,20 +207,27 @@ pub async fn list_users(
     );
     Ok((
         [("link", link)],
-        Json(json!({ "data": { "users": users } })),
-    )
-        .into_response())
+        Json(UsersResponse {
+            data: UsersData { users },
+        }),
+    ))
 }
 
 /// `POST /v1/w3s/users/token`.
+#[utoipa::path(post, path = "/v1/w3s/users/token", tag = "users", operation_id = "createUserToken",
+    security(("apiKey" = [])), request_body = UserIdRequest,
+    responses((status = 200, description = "A token for the user.", body = UserTokenResponse)))]
+#[tracing::instrument(skip_all)]
 pub async fn create_user_token(
     State(s): State<AppState>,
     Developer(caller): Developer,
     body: JsonBody<UserIdRequest>,
-) -> HttpResult<Response> {
+) -> HttpResult<Json<UserTokenResponse>> {
     let issued = s.lk.issue_token(&caller, &body.value.user_id).await?;
-    Ok(Json(json!({
-        "data": { "userToken": issued.user_token, "encryptionKey": issued.encryption_key }
+    Ok(Json(UserTokenResponse {
+        data: UserToken {
+            user_token: issued.user_token,
+            encryption_key: issued.encryption_key,
+        },
     }))
-    .into_response())
 }

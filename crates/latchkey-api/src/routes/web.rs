@@ -2,13 +2,43 @@
 //! static files compiled into the binary (read from the source tree in debug builds), served
 //! with a strict Content-Security-Policy.
 
+use crate::error::HttpError;
+use crate::extract::PathParam;
 use crate::AppState;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use latchkey_core::rules;
+use axum::routing::get;
+use latchkey_core::error::codes;
 use rust_embed::RustEmbed;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The static-file routes: left out of the OpenAPI document on purpose (HTML, scripts and
+/// redirects, not API calls).
+pub const STATIC_ROUTES: &[&str] = &[
+    "/",
+    "/pw",
+    "/pw/",
+    "/pw/{file}",
+    "/sdk/{file}",
+    "/sample",
+    "/sample/",
+    "/sample/{file}",
+];
+
+/// This module's routes (none documented).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .route("/", get(get_root))
+        .route("/pw", get(redirect_page))
+        .route("/pw/", get(get_page_index))
+        .route("/pw/{file}", get(get_page_file))
+        .route("/sdk/{file}", get(get_sdk_file))
+        .route("/sample", get(get_sample_index))
+        .route("/sample/", get(get_sample_index))
+        .route("/sample/{file}", get(get_sample_file))
+}
 
 #[derive(RustEmbed)]
 #[folder = "../../web/"]
@@ -35,8 +65,9 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// A missing file is a Circle-shaped 404 like every other error.
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found").into_response()
+    HttpError(codes::NOT_FOUND.with_message("No such file.")).into_response()
 }
 
 fn asset(
@@ -80,24 +111,19 @@ fn safe(path: &str) -> bool {
 }
 
 /// `GET /pw` → `/pw/` (the page loads its files by relative URL).
+#[tracing::instrument(skip_all)]
 pub async fn redirect_page() -> Redirect {
     Redirect::permanent("/pw/")
 }
 
 /// `GET /pw/?appId=…`: the page, framable by the server's origins plus the entity's.
+#[tracing::instrument(skip_all)]
 pub async fn get_page_index(State(s): State<AppState>, RawQuery(raw): RawQuery) -> Response {
-    let q: PageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
-        .unwrap_or(PageQuery { app_id: None });
+    let q: HostedPageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
+        .unwrap_or(HostedPageQuery { app_id: None });
     let mut ancestors = s.frame_ancestors.clone();
-    if let Some(app_id) = q.app_id.as_deref().filter(|a| rules::is_uuid(a)) {
-        match s.lk.store().entity_by_app_id(app_id).await {
-            Ok(Some(entity)) => match s.lk.store().frame_ancestors(&entity.id).await {
-                Ok(list) => ancestors.extend(list),
-                Err(e) => tracing::error!(error = %e, "cannot read frame ancestors"),
-            },
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "cannot read entity"),
-        }
+    if let Some(app_id) = q.app_id.as_deref() {
+        ancestors.extend(s.lk.frame_ancestors_for_app(app_id).await);
     }
     asset(
         WebAssets::get("pw/index.html"),
@@ -110,13 +136,17 @@ pub async fn get_page_index(State(s): State<AppState>, RawQuery(raw): RawQuery) 
 /// entity whose allowed origins may frame the page.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PageQuery {
+pub struct HostedPageQuery {
     #[serde(default)]
     app_id: Option<String>,
 }
 
 /// `GET /pw/{file}`.
-pub async fn get_page_file(State(s): State<AppState>, Path(file): Path<String>) -> Response {
+#[tracing::instrument(skip_all)]
+pub async fn get_page_file(
+    State(s): State<AppState>,
+    PathParam(file): PathParam<String>,
+) -> Response {
     if !safe(&file) {
         return not_found();
     }
@@ -133,7 +163,8 @@ pub async fn get_page_file(State(s): State<AppState>, Path(file): Path<String>) 
 }
 
 /// `GET /sdk/{file}`: importable from any origin.
-pub async fn get_sdk_file(Path(file): Path<String>) -> Response {
+#[tracing::instrument(skip_all)]
+pub async fn get_sdk_file(PathParam(file): PathParam<String>) -> Response {
     if !safe(&file) {
         return not_found();
     }
@@ -145,12 +176,14 @@ pub async fn get_sdk_file(Path(file): Path<String>) -> Response {
 }
 
 /// `GET /sample` and `/sample/`.
+#[tracing::instrument(skip_all)]
 pub async fn get_sample_index() -> Response {
-    get_sample_file(Path("index.html".to_string())).await
+    get_sample_file(PathParam("index.html".to_string())).await
 }
 
 /// `GET /sample/{file}`.
-pub async fn get_sample_file(Path(file): Path<String>) -> Response {
+#[tracing::instrument(skip_all)]
+pub async fn get_sample_file(PathParam(file): PathParam<String>) -> Response {
     if !safe(&file) {
         return not_found();
     }
@@ -164,11 +197,7 @@ pub async fn get_sample_file(Path(file): Path<String>) -> Response {
 }
 
 /// `GET /`: newcomers land on the sample app.
+#[tracing::instrument(skip_all)]
 pub async fn get_root() -> Redirect {
     Redirect::temporary("/sample/")
-}
-
-/// The default security questions shipped in `web/questions.json` (the core owns the list).
-pub fn default_questions() -> Vec<String> {
-    rules::default_questions()
 }

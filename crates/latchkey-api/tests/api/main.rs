@@ -10,6 +10,7 @@ mod custody;
 mod entity;
 mod guess_limits;
 mod hosted_page;
+mod openapi_contract;
 mod pin_change;
 mod pin_restore;
 mod pin_setup;

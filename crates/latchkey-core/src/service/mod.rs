@@ -2,6 +2,7 @@
 //! everything that decides lives here.
 
 mod admin;
+mod embedding;
 mod secrets;
 mod users;
 mod wallets;
@@ -16,6 +17,7 @@ use crate::audit::AuditSender;
 use crate::clock::{Clock, Timestamp};
 use crate::crypto::{self, KdfParams, MasterKey};
 use crate::error::{codes, ApiError};
+use crate::defaults;
 use crate::kdf_pool::KdfPool;
 use crate::model::{ApiKeyRecord, Entity, Environment, UserRecord};
 use crate::session::{SessionClaims, SessionKeys};
@@ -43,18 +45,21 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        let lock = LockPolicy {
-            max_attempts: 3,
-            lock_ms: 30 * 60 * 1000,
-        };
+        const MINUTE_MS: i64 = 60 * 1000;
         Self {
-            token_ttl_ms: 60 * 60 * 1000,
-            challenge_ttl_ms: 15 * 60 * 1000,
-            pin_policy: lock,
-            answer_policy: lock,
+            token_ttl_ms: defaults::TOKEN_TTL_MINUTES * MINUTE_MS,
+            challenge_ttl_ms: defaults::CHALLENGE_TTL_MINUTES * MINUTE_MS,
+            pin_policy: LockPolicy {
+                max_attempts: defaults::PIN_MAX_ATTEMPTS,
+                lock_ms: defaults::PIN_LOCK_MINUTES * MINUTE_MS,
+            },
+            answer_policy: LockPolicy {
+                max_attempts: defaults::ANSWER_MAX_ATTEMPTS,
+                lock_ms: defaults::ANSWER_LOCK_MINUTES * MINUTE_MS,
+            },
             kdf: KdfParams::PRODUCTION,
             dev: false,
-            default_questions: Vec::new(),
+            default_questions: crate::rules::default_questions(),
         }
     }
 }
