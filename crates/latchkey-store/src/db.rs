@@ -124,3 +124,42 @@ fn sqlite_pool(size: u32) -> PoolOptions<Any> {
             })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use sqlx::Row;
+
+    async fn pragma(pool: &AnyPool, name: &str) -> String {
+        let row = sqlx::query(&format!("PRAGMA {name}"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        row.try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_are_durable_wait_when_busy_and_readers_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("latchkey-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open_sqlite(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        assert_eq!(db.writer.options().get_max_connections(), 1);
+        for pool in [&db.writer, &db.reader] {
+            assert_eq!(pragma(pool, "journal_mode").await, "wal");
+            assert_eq!(pragma(pool, "synchronous").await, "2", "FULL");
+            assert_eq!(pragma(pool, "foreign_keys").await, "1");
+            assert_eq!(pragma(pool, "busy_timeout").await, "10000");
+        }
+        let write = sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&db.reader)
+            .await;
+        assert!(write.is_err(), "a reader connection must be read-only");
+        db.close().await;
+    }
+}
