@@ -8,6 +8,7 @@
 use crate::db::Dialect;
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::{AnyConnection, AnyPool, Row};
+use std::time::Duration;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -15,29 +16,52 @@ static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 /// The bookkeeping table of the migrator latchkey used before sqlx's.
 const LEGACY_TABLE: &str = "latchkey_migrations";
 
+/// How many times SQLite retries a migration run that lost a race (see [`run`]).
+const SQLITE_ATTEMPTS: u64 = 5;
+
 /// Applies pending migrations (adopting a legacy record first). On PostgreSQL the migrator
-/// holds an advisory lock, so instances of a cluster starting together migrate once.
+/// holds an advisory lock, so instances of a cluster starting together migrate once. SQLite
+/// has no lock the migrator could hold: of two processes migrating a new file at the same
+/// moment, one fails its transaction (the table exists, or its snapshot went stale) and is
+/// rolled back; run again, it finds the other's work recorded and applies only what is left.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> Result<(), String> {
     let migrator = match dialect {
         Dialect::Sqlite => &SQLITE,
         Dialect::Postgres => &POSTGRES,
     };
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| format!("cannot prepare migrations: {e}"))?;
-    // The migrator's own lock (PostgreSQL's advisory lock; nothing on SQLite) also covers
-    // the adoption, so two instances cannot both adopt.
-    conn.lock()
-        .await
-        .map_err(|e| format!("cannot lock for migrations: {e}"))?;
-    let adopted = adopt_legacy(&mut conn, migrator, dialect).await;
-    conn.unlock()
-        .await
-        .map_err(|e| format!("cannot unlock after migrations: {e}"))?;
-    adopted.map_err(|e| format!("cannot adopt the recorded migrations: {e}"))?;
+    let mut attempt = 1;
+    loop {
+        match run_once(pool, migrator, dialect).await {
+            Err(_) if dialect == Dialect::Sqlite && attempt < SQLITE_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn run_once(pool: &AnyPool, migrator: &Migrator, dialect: Dialect) -> Result<(), String> {
+    {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| format!("cannot prepare migrations: {e}"))?;
+        // The migrator's own lock (PostgreSQL's advisory lock; nothing on SQLite) covers the
+        // adoption too, so two instances cannot both adopt.
+        conn.lock()
+            .await
+            .map_err(|e| format!("cannot lock for migrations: {e}"))?;
+        let adopted = adopt_legacy(&mut conn, migrator, dialect).await;
+        conn.unlock()
+            .await
+            .map_err(|e| format!("cannot unlock after migrations: {e}"))?;
+        adopted.map_err(|e| format!("cannot adopt the recorded migrations: {e}"))?;
+    }
+    // The pool rather than the connection above: a future holding `&mut AnyConnection`
+    // across the migrator is not `Send` for every lifetime, which `tokio::spawn` needs.
     migrator
-        .run(&mut *conn)
+        .run(pool)
         .await
         .map_err(|e| format!("migration failed: {e}"))
 }

@@ -340,3 +340,19 @@ async fn an_old_database_behind_the_latest_migration_is_adopted_then_migrated() 
         vec![(1, true), (2, true), (3, true), (4, true)]
     );
 }
+
+#[tokio::test]
+async fn instances_opening_a_new_database_together_all_open_it() {
+    let url = fresh_url().await;
+    let opens = (0..4).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { latchkey_store::open(&url, 4).await.map(|_| ()) })
+    });
+    for open in opens.collect::<Vec<_>>() {
+        open.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        sqlx_versions(&url).await,
+        vec![(1, true), (2, true), (3, true), (4, true)]
+    );
+}
