@@ -7,8 +7,6 @@ use crate::row::Columns;
 use latchkey_core::model::{ApiKeyRecord, Entity, Environment};
 use sqlx::any::AnyRow;
 
-const ENTITY_COLUMNS: &str = "SELECT id, app_id, name, created_at FROM entities";
-
 fn entity_from_row(r: &AnyRow) -> DbResult<Entity> {
     let c = Columns::new(r, "entities");
     Ok(Entity {
@@ -32,8 +30,8 @@ pub(crate) async fn ensure_default(db: &Db, candidate: &Entity) -> DbResult<(Ent
     .bind(candidate.created_at.0)
     .execute(&db.writer)
     .await?;
-    let sql = format!("{ENTITY_COLUMNS} WHERE is_default = 1");
-    let row = sqlx::query(&sql).fetch_one(&db.writer).await?;
+    let sql = "SELECT id, app_id, name, created_at FROM entities WHERE is_default = 1";
+    let row = sqlx::query(sql).fetch_one(&db.writer).await?;
     let entity = entity_from_row(&row)?;
     let created = entity.id == candidate.id;
     Ok((entity, created))
@@ -57,8 +55,8 @@ pub(crate) async fn insert(db: &Db, e: &Entity) -> DbResult<()> {
 /// The entity that owns `app_id`.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn by_app_id(db: &Db, app_id: &str) -> DbResult<Option<Entity>> {
-    let sql = format!("{ENTITY_COLUMNS} WHERE app_id = $1");
-    let row = sqlx::query(&sql)
+    let sql = "SELECT id, app_id, name, created_at FROM entities WHERE app_id = $1";
+    let row = sqlx::query(sql)
         .bind(app_id)
         .fetch_optional(&db.reader)
         .await?;
@@ -68,8 +66,8 @@ pub(crate) async fn by_app_id(db: &Db, app_id: &str) -> DbResult<Option<Entity>>
 /// The entity with id `entity_id`.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn by_id(db: &Db, entity_id: &str) -> DbResult<Option<Entity>> {
-    let sql = format!("{ENTITY_COLUMNS} WHERE id = $1");
-    let row = sqlx::query(&sql)
+    let sql = "SELECT id, app_id, name, created_at FROM entities WHERE id = $1";
+    let row = sqlx::query(sql)
         .bind(entity_id)
         .fetch_optional(&db.reader)
         .await?;

@@ -85,12 +85,13 @@ impl<'r> Columns<'r> {
     }
 }
 
-/// A value written as JSON text (the encoding of our own types cannot fail; an error is a bug
-/// reported as a database error rather than a panic).
+/// A value of `table.column` written as JSON text (encoding our own types does not fail; if it
+/// ever did, that is an encode error naming the column rather than a panic).
 pub(crate) fn to_json<T: serde::Serialize>(
     table: &'static str,
     column: &'static str,
     value: &T,
 ) -> DbResult<String> {
-    serde_json::to_string(value).map_err(|e| DbError::corrupt(table, column, e))
+    serde_json::to_string(value)
+        .map_err(|e| DbError::Sqlx(sqlx::Error::Encode(format!("{table}.{column}: {e}").into())))
 }
