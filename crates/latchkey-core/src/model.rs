@@ -110,16 +110,6 @@ pub enum SecretKind {
     Answers,
 }
 
-impl SecretKind {
-    /// Column prefix in both schemas.
-    pub fn column_prefix(self) -> &'static str {
-        match self {
-            SecretKind::Pin => "pin",
-            SecretKind::Answers => "sq",
-        }
-    }
-}
-
 /// An end user of an entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {

@@ -1,0 +1,137 @@
+//! Completing a challenge: every change it makes (the challenge itself, the PIN under a CAS
+//! on `pin_version`, the recovery wrap, guess resets, new wallets, audit, the notification)
+//! in one transaction, or nothing.
+
+use crate::db::Db;
+use crate::error::DbResult;
+use crate::guesses::prefix;
+use crate::row::to_json;
+use crate::{audit, outbox, wallets};
+use latchkey_core::model::SecretKind;
+use latchkey_core::store::{ChallengeCommit, CommitRefused, PinUpdate, RecoveryUpdate};
+use sqlx::AnyConnection;
+
+/// Completes an open challenge; `Err(refused)` (with nothing written) when it is no longer
+/// open or the user's secrets changed since they were read.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<(), CommitRefused>> {
+    let mut tx = db.writer.begin().await?;
+    let closed = sqlx::query(
+        "UPDATE challenges SET status = 'COMPLETE', correlation_ids = $1, updated_at = $2 \
+         WHERE entity_id = $3 AND user_internal_id = $4 AND id = $5 \
+           AND status IN ('PENDING', 'IN_PROGRESS') AND expires_at > $2",
+    )
+    .bind(to_json(
+        "challenges",
+        "correlation_ids",
+        &c.correlation_ids,
+    )?)
+    .bind(c.now.0)
+    .bind(&c.entity_id)
+    .bind(&c.user_internal_id)
+    .bind(&c.challenge_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if closed != 1 {
+        tx.rollback().await?;
+        return Ok(Err(CommitRefused::ChallengeNotOpen));
+    }
+    let pin_kept = match &c.pin {
+        Some(pin) => set_pin(&mut tx, c, pin).await?,
+        None => true,
+    };
+    let recovery_kept = match &c.recovery {
+        Some(rec) if pin_kept => set_recovery(&mut tx, c, rec).await?,
+        _ => pin_kept,
+    };
+    if !recovery_kept {
+        tx.rollback().await?;
+        return Ok(Err(CommitRefused::UserChanged));
+    }
+    for (reset, kind) in [
+        (c.reset_pin_guesses, SecretKind::Pin),
+        (c.reset_answer_guesses, SecretKind::Answers),
+    ] {
+        if reset {
+            reset_guesses(&mut tx, c, kind).await?;
+        }
+    }
+    for w in &c.wallets {
+        wallets::insert_in(&mut tx, w).await?;
+    }
+    audit::insert(&mut tx, &c.audit).await?;
+    if let Some(n) = &c.notification {
+        outbox::enqueue_in(&mut tx, n, c.now).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Writes the new PIN wrap if the PIN is still what the caller read (unset, or at
+/// `expected_version`); `false` when it changed.
+async fn set_pin(conn: &mut AnyConnection, c: &ChallengeCommit, pin: &PinUpdate) -> DbResult<bool> {
+    let sql = match pin.expected_version {
+        None => {
+            "UPDATE users SET pin_salt = $1, pin_params = $2, pin_sealed = $3, \
+             pin_version = pin_version + 1 \
+             WHERE entity_id = $4 AND internal_id = $5 AND pin_sealed IS NULL"
+        }
+        Some(_) => {
+            "UPDATE users SET pin_salt = $1, pin_params = $2, pin_sealed = $3, \
+             pin_version = pin_version + 1 \
+             WHERE entity_id = $4 AND internal_id = $5 AND pin_version = $6"
+        }
+    };
+    let mut query = sqlx::query(sql)
+        .bind(&pin.wrap.salt)
+        .bind(pin.wrap.params.encode())
+        .bind(&pin.wrap.sealed)
+        .bind(&c.entity_id)
+        .bind(&c.user_internal_id);
+    if let Some(version) = pin.expected_version {
+        query = query.bind(version);
+    }
+    Ok(query.execute(&mut *conn).await?.rows_affected() == 1)
+}
+
+/// Writes the recovery wrap and questions if none is set; `false` when one is.
+async fn set_recovery(
+    conn: &mut AnyConnection,
+    c: &ChallengeCommit,
+    rec: &RecoveryUpdate,
+) -> DbResult<bool> {
+    let n = sqlx::query(
+        "UPDATE users SET rec_salt = $1, rec_params = $2, rec_sealed = $3, questions = $4 \
+         WHERE entity_id = $5 AND internal_id = $6 AND rec_sealed IS NULL",
+    )
+    .bind(&rec.wrap.salt)
+    .bind(rec.wrap.params.encode())
+    .bind(&rec.wrap.sealed)
+    .bind(to_json("users", "questions", &rec.questions)?)
+    .bind(&c.entity_id)
+    .bind(&c.user_internal_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Clears `kind`'s guess count and lock after a passed check.
+async fn reset_guesses(
+    conn: &mut AnyConnection,
+    c: &ChallengeCommit,
+    kind: SecretKind,
+) -> DbResult<()> {
+    let p = prefix(kind);
+    let sql = format!(
+        "UPDATE users SET {p}_failed = 0, {p}_locked_at = NULL, {p}_lock_expiry = NULL \
+         WHERE entity_id = $1 AND internal_id = $2"
+    );
+    sqlx::query(&sql)
+        .bind(&c.entity_id)
+        .bind(&c.user_internal_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

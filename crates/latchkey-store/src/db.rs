@@ -1,0 +1,165 @@
+//! The one place where the backends differ: which pools a store holds, how they are opened
+//! (SQLite's pragmas and its single writer), and the few statements whose text depends on the
+//! backend. Everything else runs the same SQL through `sqlx::Any`.
+
+use crate::migrate;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The SQL dialect a store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite: one writer connection, readers on read-only connections.
+    Sqlite,
+    /// PostgreSQL: one pool; concurrent instances serialise on row locks.
+    Postgres,
+}
+
+/// The pools of an open store.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    /// Every write, and reads that must see them (claims).
+    pub(crate) writer: AnyPool,
+    /// Plain reads (on PostgreSQL the same pool as `writer`).
+    pub(crate) reader: AnyPool,
+    /// Which backend.
+    pub(crate) dialect: Dialect,
+}
+
+/// SQLite's settings, applied to every connection: durable commits (WAL with
+/// `synchronous=FULL`), a wait instead of an immediate `SQLITE_BUSY`, and enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+    PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+impl Dialect {
+    /// The row-locking clause of the outbox claim's subquery: PostgreSQL skips rows another
+    /// instance is claiming; SQLite has one writer, so nothing else can be claiming.
+    pub(crate) fn claim_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+impl Db {
+    /// Opens (creating if missing) the SQLite database at `url` (`sqlite://path`) and migrates
+    /// it. One writer connection: SQLite admits one writer at a time, and queueing in the pool
+    /// is fairer and faster than its busy-wait.
+    pub(crate) async fn open_sqlite(url: &str) -> Result<Self, String> {
+        sqlx::any::install_default_drivers();
+        let options =
+            SqliteConnectOptions::from_str(url).map_err(|e| format!("invalid SQLite URL: {e}"))?;
+        let writer_url = options.clone().create_if_missing(true).to_url_lossy();
+        let reader_url = options.read_only(true).to_url_lossy();
+        let writer = sqlite_pool(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(any_options(writer_url.as_str())?)
+            .await
+            .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+        migrate::run(&writer, Dialect::Sqlite).await?;
+        let readers = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .max(4);
+        let reader = sqlite_pool(readers as u32)
+            .connect_with(any_options(reader_url.as_str())?)
+            .await
+            .map_err(|e| format!("cannot open SQLite database: {e}"))?;
+        Ok(Self {
+            writer,
+            reader,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates.
+    pub(crate) async fn open_postgres(url: &str, max_connections: u32) -> Result<Self, String> {
+        sqlx::any::install_default_drivers();
+        let options = any_options(url)?;
+        // One direct connection first, so that a wrong address fails at once instead of
+        // after the pool's acquire timeout.
+        sqlx::AnyConnection::connect_with(&options)
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?
+            .close()
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+        migrate::run(&pool, Dialect::Postgres).await?;
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+            dialect: Dialect::Postgres,
+        })
+    }
+
+    /// Closes the pools (on SQLite, closing the writer last checkpoints the WAL).
+    pub(crate) async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn any_options(url: &str) -> Result<AnyConnectOptions, String> {
+    AnyConnectOptions::from_str(url).map_err(|e| format!("invalid database URL: {e}"))
+}
+
+/// A SQLite pool of `size` connections with [`SQLITE_PRAGMAS`] applied to each.
+fn sqlite_pool(size: u32) -> PoolOptions<Any> {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use sqlx::Row;
+
+    async fn pragma(pool: &AnyPool, name: &str) -> String {
+        let row = sqlx::query(&format!("PRAGMA {name}"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        row.try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_are_durable_wait_when_busy_and_readers_cannot_write() {
+        let dir = std::env::temp_dir().join(format!("latchkey-db-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open_sqlite(&format!("sqlite://{}", dir.join("t.db").display()))
+            .await
+            .unwrap();
+        assert_eq!(db.writer.options().get_max_connections(), 1);
+        for pool in [&db.writer, &db.reader] {
+            assert_eq!(pragma(pool, "journal_mode").await, "wal");
+            assert_eq!(pragma(pool, "synchronous").await, "2", "FULL");
+            assert_eq!(pragma(pool, "foreign_keys").await, "1");
+            assert_eq!(pragma(pool, "busy_timeout").await, "10000");
+        }
+        let write = sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&db.reader)
+            .await;
+        assert!(write.is_err(), "a reader connection must be read-only");
+        db.close().await;
+    }
+}

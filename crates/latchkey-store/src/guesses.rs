@@ -1,0 +1,111 @@
+//! Guess counting: a guess is counted *before* it is checked, by one conditional update that
+//! refuses once the secret is locked, so concurrent guesses can never exceed the limit.
+
+use crate::db::Db;
+use crate::error::DbResult;
+use crate::row::Columns;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::model::SecretKind;
+use latchkey_core::store::{LockPolicy, Reservation};
+use std::sync::LazyLock;
+
+/// The prefix of `kind`'s guess columns in `users` (`pin_failed`, `sq_lock_expiry`, …).
+pub(crate) fn prefix(kind: SecretKind) -> &'static str {
+    match kind {
+        SecretKind::Pin => "pin",
+        SecretKind::Answers => "sq",
+    }
+}
+
+/// `kind`'s guess columns in `users`.
+pub(crate) struct GuessColumns {
+    /// Consecutive failures.
+    pub(crate) failed: &'static str,
+    /// When the lock was set.
+    pub(crate) locked_at: &'static str,
+    /// When the lock runs out.
+    pub(crate) lock_expiry: &'static str,
+    /// When an operator last lifted a lock.
+    pub(crate) override_at: &'static str,
+}
+
+/// The names of `kind`'s guess columns (kept literal so decode errors name them).
+pub(crate) fn columns(kind: SecretKind) -> GuessColumns {
+    match kind {
+        SecretKind::Pin => GuessColumns {
+            failed: "pin_failed",
+            locked_at: "pin_locked_at",
+            lock_expiry: "pin_lock_expiry",
+            override_at: "pin_override_at",
+        },
+        SecretKind::Answers => GuessColumns {
+            failed: "sq_failed",
+            locked_at: "sq_locked_at",
+            lock_expiry: "sq_lock_expiry",
+            override_at: "sq_override_at",
+        },
+    }
+}
+
+/// The statement that counts a guess: increments the failure count unless a lock holds,
+/// restarts the count when a lock has run out, and sets the lock when this attempt reaches
+/// the limit. `$1` now, `$2` limit, `$3` lock length, `$4` entity, `$5` user.
+fn reserve_sql(kind: SecretKind) -> String {
+    let p = prefix(kind);
+    let expired = format!("({p}_lock_expiry IS NOT NULL AND {p}_lock_expiry <= $1)");
+    let next = format!("(CASE WHEN {expired} THEN 1 ELSE {p}_failed + 1 END)");
+    format!(
+        "UPDATE users SET \
+            {p}_failed = {next}, \
+            {p}_locked_at = CASE WHEN {next} >= $2 THEN $1 WHEN {expired} THEN NULL ELSE {p}_locked_at END, \
+            {p}_lock_expiry = CASE WHEN {next} >= $2 THEN $1 + $3 WHEN {expired} THEN NULL ELSE {p}_lock_expiry END \
+         WHERE entity_id = $4 AND internal_id = $5 \
+           AND ({p}_lock_expiry IS NULL OR {p}_lock_expiry <= $1) \
+         RETURNING {p}_failed"
+    )
+}
+
+static RESERVE_PIN: LazyLock<String> = LazyLock::new(|| reserve_sql(SecretKind::Pin));
+static RESERVE_ANSWERS: LazyLock<String> = LazyLock::new(|| reserve_sql(SecretKind::Answers));
+
+/// Counts a guess against `kind`, or reports the lock that refuses it.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn reserve(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    kind: SecretKind,
+    policy: LockPolicy,
+    now: Timestamp,
+) -> DbResult<Reservation> {
+    let sql: &str = match kind {
+        SecretKind::Pin => &RESERVE_PIN,
+        SecretKind::Answers => &RESERVE_ANSWERS,
+    };
+    let row = sqlx::query(sql)
+        .bind(now.0)
+        .bind(policy.max_attempts)
+        .bind(policy.lock_ms)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .fetch_optional(&db.writer)
+        .await?;
+    if let Some(r) = row {
+        let attempt = Columns::new(&r, "users").get(columns(kind).failed)?;
+        return Ok(Reservation::Counted { attempt });
+    }
+    let lock_expiry = columns(kind).lock_expiry;
+    let sql = format!("SELECT {lock_expiry} FROM users WHERE entity_id = $1 AND internal_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .fetch_optional(&db.writer)
+        .await?;
+    let until = match row {
+        Some(r) => Columns::new(&r, "users").opt_time(lock_expiry)?,
+        None => None,
+    };
+    Ok(Reservation::Locked {
+        until: until.unwrap_or(now),
+    })
+}

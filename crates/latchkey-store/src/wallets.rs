@@ -1,0 +1,175 @@
+//! Wallets: created by completed challenges, listed in pages, renamed by the developer.
+
+use crate::db::Db;
+use crate::error::DbResult;
+use crate::page::{cursor_id, finish_page, page_direction};
+use crate::row::Columns;
+use crate::users::developer_user_id;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::model::WalletRecord;
+use latchkey_core::store::{Page, PageQuery, WalletFilter};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+use std::sync::LazyLock;
+
+/// Columns of `wallets`, as [`wallet_from_row`] reads them.
+const WALLET_COLUMNS: &str = "id, entity_id, user_internal_id, wallet_set_id, blockchain, \
+    account_type, address, state, name, ref_id, sealed_key, created_at, updated_at";
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO wallets ({WALLET_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    )
+});
+static BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets \
+         WHERE entity_id = $1 AND user_internal_id = $2 AND id = $3"
+    )
+});
+
+/// A wallet row; `user_id` (the developer's id of its owner) is not stored with it.
+fn wallet_from_row(r: &AnyRow, user_id: &str) -> DbResult<WalletRecord> {
+    let c = Columns::new(r, "wallets");
+    Ok(WalletRecord {
+        id: c.get("id")?,
+        entity_id: c.get("entity_id")?,
+        user_internal_id: c.get("user_internal_id")?,
+        user_id: user_id.to_string(),
+        wallet_set_id: c.get("wallet_set_id")?,
+        blockchain: c.get("blockchain")?,
+        account_type: c.get("account_type")?,
+        address: c.get("address")?,
+        state: c.get("state")?,
+        name: c.get("name")?,
+        ref_id: c.get("ref_id")?,
+        sealed_key: c.get("sealed_key")?,
+        created_at: c.time("created_at")?,
+        updated_at: c.time("updated_at")?,
+    })
+}
+
+/// Inserts a wallet inside the caller's transaction.
+pub(crate) async fn insert_in(conn: &mut AnyConnection, w: &WalletRecord) -> DbResult<()> {
+    sqlx::query(&INSERT)
+        .bind(&w.id)
+        .bind(&w.entity_id)
+        .bind(&w.user_internal_id)
+        .bind(&w.wallet_set_id)
+        .bind(&w.blockchain)
+        .bind(&w.account_type)
+        .bind(&w.address)
+        .bind(&w.state)
+        .bind(&w.name)
+        .bind(&w.ref_id)
+        .bind(&w.sealed_key)
+        .bind(w.created_at.0)
+        .bind(w.updated_at.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of the user's wallets; `None` when the cursor names no wallet of theirs.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn list(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    filter: &WalletFilter,
+    page: &PageQuery,
+) -> DbResult<Option<Page<WalletRecord>>> {
+    let cursor = match cursor_id(page) {
+        None => None,
+        Some(id) => {
+            let row = sqlx::query(
+                "SELECT seq FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 AND id = $3",
+            )
+            .bind(entity_id)
+            .bind(user_internal_id)
+            .bind(id)
+            .fetch_optional(&db.reader)
+            .await?;
+            match row {
+                Some(r) => Some(Columns::new(&r, "wallets").get::<i64>("seq")?),
+                None => return Ok(None),
+            }
+        }
+    };
+    let (cmp, dir) = page_direction(page);
+    // $1 entity, $2 user, $3 from, $4 to, $5 cursor, $6 limit, $7 address, $8 chain,
+    // $9 refId, $10 set.
+    let sql = format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 \
+         AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4) \
+         AND ($5 IS NULL OR seq {cmp} $5) AND ($7 IS NULL OR LOWER(address) = LOWER($7)) \
+         AND ($8 IS NULL OR blockchain = $8) AND ($9 IS NULL OR ref_id = $9) \
+         AND ($10 IS NULL OR wallet_set_id = $10) ORDER BY seq {dir} LIMIT $6"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .bind(page.from.map(|t| t.0))
+        .bind(page.to.map(|t| t.0))
+        .bind(cursor)
+        .bind(i64::from(page.size) + 1)
+        .bind(&filter.address)
+        .bind(&filter.blockchain)
+        .bind(&filter.ref_id)
+        .bind(&filter.wallet_set_id)
+        .fetch_all(&db.reader)
+        .await?;
+    let user_id = developer_user_id(db, entity_id, user_internal_id).await?;
+    let items = rows
+        .iter()
+        .map(|r| wallet_from_row(r, &user_id))
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok(Some(finish_page(items, page)))
+}
+
+/// One of the user's wallets.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn by_id(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    id: &str,
+) -> DbResult<Option<WalletRecord>> {
+    let row = sqlx::query(&BY_ID)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .bind(id)
+        .fetch_optional(&db.reader)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let user_id = developer_user_id(db, entity_id, user_internal_id).await?;
+    wallet_from_row(&r, &user_id).map(Some)
+}
+
+/// Sets a wallet's name and refId (each left alone when `None`); `false` when there is none.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn update(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    id: &str,
+    name: Option<&str>,
+    ref_id: Option<&str>,
+    now: Timestamp,
+) -> DbResult<bool> {
+    let n = sqlx::query(
+        "UPDATE wallets SET name = COALESCE($1, name), ref_id = COALESCE($2, ref_id), \
+         updated_at = $3 WHERE entity_id = $4 AND user_internal_id = $5 AND id = $6",
+    )
+    .bind(name)
+    .bind(ref_id)
+    .bind(now.0)
+    .bind(entity_id)
+    .bind(user_internal_id)
+    .bind(id)
+    .execute(&db.writer)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
