@@ -16,6 +16,8 @@ export const wire = {
   hangs: [],
   /** { method, path, status, body } of 5xx answers other than 503, and of non-Circle error bodies. */
   findings: [],
+  /** The slowest answer: { ms, method, path, databaseAway }. */
+  slowest: { ms: 0 },
   /** Whether a database outage is going on (set by the PostgreSQL restart driver). */
   databaseAway: false,
 };
@@ -43,6 +45,7 @@ export async function call(baseUrl, method, path, { apiKey, userToken, appId, bo
   }
   wire.requests += 1;
   const started = Date.now();
+  const awayAtStart = wire.databaseAway;
   let res;
   let text;
   try {
@@ -52,12 +55,14 @@ export async function call(baseUrl, method, path, { apiKey, userToken, appId, bo
     text = await res.text();
   } catch (err) {
     if (err && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-      wire.hangs.push({ method, path: redact(path), ms: Date.now() - started, at: new Date().toISOString(), databaseAway: wire.databaseAway });
+      wire.hangs.push({ method, path: redact(path), ms: Date.now() - started, at: new Date().toISOString(), databaseAway: awayAtStart || wire.databaseAway });
       return { status: 'hang' };
     }
     wire.connectionErrors += 1;
     return { status: 'down' };
   }
+  const ms = Date.now() - started;
+  if (ms > wire.slowest.ms) wire.slowest = { ms, method, path: redact(path), status: res.status, databaseAway: awayAtStart || wire.databaseAway };
   let json = null;
   try {
     json = text ? JSON.parse(text) : null;
@@ -67,7 +72,7 @@ export async function call(baseUrl, method, path, { apiKey, userToken, appId, bo
   if (res.status >= 500) {
     wire.serverErrors[res.status] = (wire.serverErrors[res.status] ?? 0) + 1;
     if (res.status !== 503 || !isCircleError(json)) {
-      wire.findings.push({ method, path: redact(path), status: res.status, body: text.slice(0, 300), databaseAway: wire.databaseAway });
+      wire.findings.push({ method, path: redact(path), status: res.status, body: text.slice(0, 300), databaseAway: awayAtStart || wire.databaseAway });
     }
   } else if (res.status >= 400 && !isCircleError(json)) {
     wire.findings.push({ method, path: redact(path), status: res.status, body: text.slice(0, 300), databaseAway: wire.databaseAway });

@@ -5,7 +5,7 @@ import http from 'node:http';
 
 /** Starts the receiver; resolves to { url, received, byChallenge, close }. */
 export function startReceiver() {
-  /** notificationId → { count, notification, notificationType }. */
+  /** notificationId → { count, firstAt (ms), notification, notificationType }. */
   const received = new Map();
   /** challenge id → Set of notificationIds that carried it. */
   const byChallenge = new Map();
@@ -25,7 +25,7 @@ export function startReceiver() {
         if (seen) {
           seen.count += 1;
         } else {
-          received.set(id, { count: 1, notification: doc.notification, notificationType: doc.notificationType });
+          received.set(id, { count: 1, firstAt: Date.now(), notification: doc.notification, notificationType: doc.notificationType });
         }
         const challengeId = doc.notification?.id;
         if (typeof challengeId === 'string' && String(doc.notificationType).startsWith('challenges.')) {
