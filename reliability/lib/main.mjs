@@ -89,7 +89,7 @@ async function main() {
           await sleep(randInt(0, 800));
           wire.databaseAway = true;
           const from = Date.now();
-          await cluster.pg.outage(randInt(1500, 4000));
+          await cluster.pg.outage(randInt(2000, 12_000));
           wire.databaseAway = false;
           stats.disruptions.push([from, Date.now()]);
           stats.pgRestarts += 1;
@@ -160,7 +160,7 @@ function report({ opts, stats, ledger, verifier, seconds }) {
   line('requests', wire.requests);
   line('5xx answers by status', wire.serverErrors);
   line('refused connections', wire.connectionErrors);
-  line('hangs (> 10 s)', wire.hangs.length);
+  line('hangs (> 15 s)', wire.hangs.length);
   line('slowest answer', wire.slowest);
   line('refusals by code', ledger.refusals);
   line('PIN unlocks (admin)', verifier.unlocks);
