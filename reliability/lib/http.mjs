@@ -83,7 +83,8 @@ export async function call(baseUrl, method, path, { apiKey, userToken, appId, bo
 
 /** Ids in paths are not secrets, but keep the findings short and groupable. */
 function redact(path) {
-  return path.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}');
+  return path.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '{id}')
+    .replace(/crash-[0-9a-f]{16}/g, '{userId}');
 }
 
 /** Sleeps `ms` milliseconds. */

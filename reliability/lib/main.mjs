@@ -4,15 +4,15 @@
 
 import { Cluster } from './cluster.mjs';
 import { call, randInt, sleep, wire } from './http.mjs';
-import { Ledger, Load } from './load.mjs';
+import { Ledger, Load, randomPin } from './load.mjs';
 import { startReceiver } from './receiver.mjs';
 import { Verifier } from './verify.mjs';
 
 const USAGE = `usage: reliability/crash-rounds [--rounds N (100)] [--db sqlite|postgres] [--instances 1|2]
-                              [--pg-restarts K] [--concurrency C (6)] [--keep]`;
+                              [--pg-restarts K] [--concurrency C (6)] [--keep] [--canary]`;
 
 function parseArgs(argv) {
-  const opts = { rounds: 100, db: 'sqlite', instances: 1, pgRestarts: 0, concurrency: 6, keep: false };
+  const opts = { rounds: 100, db: 'sqlite', instances: 1, pgRestarts: 0, concurrency: 6, keep: false, canary: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -25,6 +25,7 @@ function parseArgs(argv) {
     else if (a === '--pg-restarts') opts.pgRestarts = Number(value());
     else if (a === '--concurrency') opts.concurrency = Number(value());
     else if (a === '--keep') opts.keep = true;
+    else if (a === '--canary') opts.canary = true;
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -117,15 +118,44 @@ async function main() {
     await sleep(1000);
     await load.stop();
 
+    const canaries = opts.canary ? plantCanaries(ledger) : [];
     const verifier = new Verifier(cluster, ledger, receiver, load);
     await verifier.run();
     failed = report({ opts, stats, ledger, verifier, seconds: (Date.now() - started) / 1000 });
+    if (opts.canary) failed = !canariesCaught(ledger, canaries);
   } finally {
     await load.stop();
     await cluster.tearDown({ keep: opts.keep || failed });
     await receiver.close();
   }
   process.exitCode = failed ? 1 : 0;
+}
+
+/**
+ * `--canary`: plants false acknowledgements the verification must catch, to show that it can:
+ * a 201 user that was never created, and a user whose "acknowledged" PIN is one it never had
+ * (its real PIN posing as the previous one, which must then be caught opening).
+ */
+function plantCanaries(ledger) {
+  const planted = [];
+  const ghost = `crash-canary-${Date.now()}`;
+  ledger.usersAcked.push(ghost);
+  planted.push({ what: 'a 201 user is gone', userId: ghost });
+  const u = [...ledger.users.values()].find((x) => x.pin !== null && x.userToken !== null && !x.pending);
+  if (u) {
+    u.previousPin = u.pin;
+    u.pin = randomPin([u.pin, ...(u.maybePins ?? [])]);
+    planted.push({ what: 'the PIN before an acknowledged change still opens', userId: u.userId });
+  }
+  return planted;
+}
+
+/** Whether every planted loss was reported, and nothing else. */
+function canariesCaught(ledger, planted) {
+  const caught = planted.filter((p) => ledger.losses.some((l) => l.what === p.what && l.userId === p.userId));
+  const others = ledger.losses.filter((l) => !planted.some((p) => p.userId === l.userId));
+  console.log(`canary: ${caught.length}/${planted.length} planted losses caught, ${others.length} other losses`);
+  return caught.length === planted.length && others.length === 0;
 }
 
 /**

@@ -148,22 +148,21 @@ export class Verifier {
         ledger.loss('an initialized user has no wallet', { userId: u.userId });
         return;
       }
-      const tried = [];
+      let old = null;
       if (u.previousPin !== null) {
         // The acknowledged change killed this PIN: it must be refused (one guess).
-        const old = await this.opens(u, u.previousPin);
-        tried.push(u.previousPin);
+        old = await this.opens(u, u.previousPin);
         this.tick('old PIN refused');
         if (old === 'open') ledger.loss('the PIN before an acknowledged change still opens', { userId: u.userId });
         else if (old !== 'wrong') this.notes.push(`old PIN of ${u.userId}: ${old}`);
       }
       const now = await this.opens(u, u.pin);
       this.tick('current PIN opens');
-      if (now === 'open') return;
-      // Which PIN does open, then?
-      for (const pin of [...(u.maybePins ?? []), ...(u.previousPin && !tried.includes(u.previousPin) ? [u.previousPin] : [])]) {
+      if (now === 'open' || old === 'open') return;
+      // Which PIN does open, then? (An in-flight change read back as not landed, landing late.)
+      for (const pin of u.maybePins ?? []) {
         if (await this.opens(u, pin) === 'open') {
-          ledger.loss('the last acknowledged (or read-back) PIN is refused; an older or not-landed one opens',
+          ledger.loss('the acknowledged PIN is refused; a change read back as not landed took effect later',
             { userId: u.userId, result: now });
           return;
         }
