@@ -64,7 +64,8 @@ export class Ledger {
 function newUser() {
   return {
     userId: `crash-${randomBytes(8).toString('hex')}`,
-    /** 'acked' (201), 'uncertain' (request in flight) or 'landed' (in flight, found to exist). */
+    /** 'acked' (201), 'uncertain' (request in flight), 'landed' (in flight, found to exist), or
+     * 'lost' (its acknowledged PIN was refused: left alone). */
     created: null,
     userToken: null,
     encryptionKey: null,
@@ -130,7 +131,7 @@ export class Load {
       users.set(u.userId, u);
       return u;
     }
-    const free = [...users.values()].filter((u) => !u.busy);
+    const free = [...users.values()].filter((u) => !u.busy && u.created !== 'lost');
     if (free.length === 0) return null;
     return free[Math.floor(Math.random() * free.length)];
   }
