@@ -6,7 +6,7 @@ mod signing;
 mod subscriptions;
 mod worker;
 
-pub use subscriptions::{subscription_json, SubscriptionInput};
+pub use subscriptions::{is_local, subscription_json, SubscriptionInput};
 pub use worker::envelope;
 
 use latchkey_core::webhooks::RetrySchedule;

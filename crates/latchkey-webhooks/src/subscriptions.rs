@@ -245,8 +245,9 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> &'static str {
 }
 
 /// Loopback, unspecified or link-local (e.g. a cloud metadata service), after unwrapping
-/// IPv4-mapped IPv6 addresses so that `[::ffff:127.0.0.1]` is seen for what it is.
-fn is_local(ip: std::net::IpAddr) -> bool {
+/// IPv4-mapped IPv6 addresses so that `[::ffff:127.0.0.1]` is seen for what it is. Public
+/// only so that the fuzz targets can reach it.
+pub fn is_local(ip: std::net::IpAddr) -> bool {
     match ip.to_canonical() {
         std::net::IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
         std::net::IpAddr::V6(v6) => {
