@@ -102,6 +102,12 @@ pub fn sign_evm_transaction(
             ))
         }
     };
+    // EIP-155's v = 35 + 2·chainId + parity must fit the u64 that `encode` computes it in.
+    if tx.ty == TxType::Legacy && chain_id > (u64::MAX - 36) / 2 {
+        return Err(ChainError::invalid_tx(format!(
+            "chain id {chain_id} is too large for a legacy (EIP-155) transaction"
+        )));
+    }
     tx.chain_id = Some(chain_id);
     let hash = keccak256(encode(&tx, None));
     let sig = sign_evm_hash(&key, &hash.0)?;

@@ -102,6 +102,31 @@ fn chain_id_rules() {
 }
 
 #[test]
+fn legacy_chain_id_must_fit_eip155_v() {
+    // Found by fuzz/ (evm_transaction): v = 35 + 2·chainId overflowed u64.
+    let legacy = |chain_id: u64| {
+        json(serde_json::json!({"nonce": 0, "gas": 21000, "gasPrice": 1,
+            "chainId": chain_id.to_string()}))
+    };
+    let too_large = (u64::MAX - 36) / 2 + 1;
+    for chain_id in [too_large, u64::MAX] {
+        assert_eq!(
+            code(sign_evm_transaction(&EIP155_KEY, &legacy(chain_id), None)),
+            codes::INVALID_TRANSACTION
+        );
+    }
+    let largest = sign_evm_transaction(&EIP155_KEY, &legacy(too_large - 1), None).unwrap();
+    assert_eq!(
+        recover_evm_transaction_sender(&largest.signed_transaction).unwrap(),
+        address(Family::Evm, &EIP155_KEY).unwrap()
+    );
+    // Typed transactions carry the chain id as is: any u64 signs.
+    let typed = json(serde_json::json!({"type": 2, "nonce": 0, "gas": 21000,
+        "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "chainId": u64::MAX.to_string()}));
+    assert!(sign_evm_transaction(&EIP155_KEY, &typed, None).is_ok());
+}
+
+#[test]
 fn eip1559_json_and_raw_round_trip() {
     let key = anvil0();
     let tx = serde_json::json!({
