@@ -37,11 +37,14 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
 
 impl Dialect {
     /// The row-locking clause of the outbox claim's subquery: PostgreSQL skips rows another
-    /// instance is claiming; SQLite has one writer, so nothing else can be claiming.
+    /// instance is claiming; SQLite has one writer, so nothing else can be claiming. Only the
+    /// delivery (`d`) is locked: a bare `FOR UPDATE` also locks the joined subscription row,
+    /// and `SKIP LOCKED` then hides every other due delivery of that subscription from
+    /// concurrent claimers, which come back empty-handed while work is due.
     pub(crate) fn claim_lock(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
-            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+            Dialect::Postgres => "FOR UPDATE OF d SKIP LOCKED",
         }
     }
 }
