@@ -65,3 +65,7 @@ pub const BODY_READ_TIMEOUT_SECONDS: u64 = 10;
 pub const REQUEST_TIMEOUT_SECONDS: u64 = 30;
 /// Connections served at once; further clients wait in the listen backlog.
 pub const MAX_CONNECTIONS: usize = 1024;
+
+/// How long an idempotency key is honoured, in milliseconds (48 h; Circle promises at
+/// least 24 h). Not a knob: a shorter window would break Circle's promise.
+pub const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;

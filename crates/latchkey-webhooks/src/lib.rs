@@ -3,6 +3,7 @@
 //! `X-Circle-Key-Id`), and an outbox worker that delivers at least once with retries.
 
 mod address;
+mod operator;
 mod signing;
 mod subscriptions;
 mod worker;

@@ -3,6 +3,7 @@
 
 use crate::{address, Webhooks};
 use latchkey_core::error::codes;
+use latchkey_core::service::store_failed;
 use latchkey_core::webhooks::{
     is_known_pattern, NotificationDraft, SubscriptionRecord, TEST_NOTIFICATION,
 };
@@ -26,11 +27,6 @@ fn refused_endpoint() -> ApiError {
     bad_endpoint(
         "endpoint resolves to a loopback, link-local or otherwise special address (loopback is allowed only in --dev mode)",
     )
-}
-
-fn store_failed(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "store failure");
-    ApiError::internal()
 }
 
 fn not_found() -> ApiError {

@@ -147,12 +147,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
             action: Some(WebhooksAction::Redeliver { id }),
             ..
         } => {
-            let found = lk
-                .store()
-                .redeliver(entity, &id, lk.now())
-                .await
-                .map_err(|e| e.to_string())?;
-            if !found {
+            let webhooks = webhooks_service(lk, &config)?;
+            if !webhooks.redeliver(entity, &id).await.map_err(fail)? {
                 return Err(format!("no webhook delivery {id}"));
             }
             println!("delivery {id} queued again; a running server sends it within a second");
@@ -161,41 +157,9 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
             action: None,
             limit,
         } => {
-            let rows = lk
-                .store()
-                .list_deliveries(entity, limit)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  subscription",
-                "notificationId", "type", "status", "attempts", "last", "next attempt"
-            );
-            for d in rows {
-                let next = if d.status == latchkey_core::webhooks::DeliveryStatus::Pending {
-                    d.next_attempt_at.iso()
-                } else {
-                    "-".to_string()
-                };
-                let last = d
-                    .last_status_code
-                    .map_or_else(|| "-".to_string(), |c| c.to_string());
-                println!(
-                    "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  {}",
-                    d.id,
-                    d.notification_type,
-                    d.status.as_str(),
-                    d.attempts,
-                    last,
-                    next,
-                    d.subscription_id
-                );
-            }
-            for sub in lk
-                .store()
-                .list_subscriptions(entity)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            let webhooks = webhooks_service(lk, &config)?;
+            print_deliveries(&webhooks.deliveries(entity, limit).await.map_err(fail)?);
+            for sub in webhooks.failing_subscriptions(entity).await.map_err(fail)? {
                 if let Some(since) = sub.failing_since {
                     println!(
                         "subscription {} ({}) failing since {}",
@@ -207,43 +171,28 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
             }
         }
         AdminCommand::Origins => {
-            for o in lk
-                .store()
-                .frame_ancestors(entity)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            for o in lk.allowed_origins(entity).await.map_err(fail)? {
                 println!("{o}");
             }
         }
-        AdminCommand::AllowOrigin { origin } | AdminCommand::DisallowOrigin { origin }
-            if !latchkey_core::rules::is_origin(&origin) =>
-        {
-            return Err(format!(
-                "{origin:?} is not an origin such as https://app.example.com"
-            ));
-        }
         AdminCommand::AllowOrigin { origin } => {
-            lk.store()
-                .set_frame_ancestor(entity, &origin, true)
+            lk.set_origin_allowed(entity, &origin, true)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(fail)?;
             println!("{origin} may embed the hosted page (new page loads)");
         }
         AdminCommand::DisallowOrigin { origin } => {
             if !lk
-                .store()
-                .set_frame_ancestor(entity, &origin, false)
+                .set_origin_allowed(entity, &origin, false)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(fail)?
             {
                 return Err(format!("{origin} was not allowed"));
             }
             println!("{origin} may no longer embed the hosted page");
         }
         AdminCommand::RotateWebhookKey => {
-            let webhooks =
-                latchkey_webhooks::Webhooks::try_new(lk.clone(), config.webhooks.clone())?;
+            let webhooks = webhooks_service(lk, &config)?;
             let key = webhooks.rotate_key(entity).await.map_err(fail)?;
             println!(
                 "new webhook signing key {} is active; earlier key ids stay resolvable",
@@ -264,4 +213,39 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn webhooks_service(
+    lk: &latchkey_core::Latchkey,
+    config: &Config,
+) -> Result<latchkey_webhooks::Webhooks, String> {
+    latchkey_webhooks::Webhooks::try_new(lk.clone(), config.webhooks.clone())
+}
+
+/// The delivery log as a table, newest first.
+fn print_deliveries(rows: &[latchkey_core::webhooks::DeliveryRecord]) {
+    println!(
+        "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  subscription",
+        "notificationId", "type", "status", "attempts", "last", "next attempt"
+    );
+    for d in rows {
+        let next = if d.status == latchkey_core::webhooks::DeliveryStatus::Pending {
+            d.next_attempt_at.iso()
+        } else {
+            "-".to_string()
+        };
+        let last = d
+            .last_status_code
+            .map_or_else(|| "-".to_string(), |c| c.to_string());
+        println!(
+            "{:36}  {:28}  {:9}  {:>8}  {:>4}  {:20}  {}",
+            d.id,
+            d.notification_type,
+            d.status.as_str(),
+            d.attempts,
+            last,
+            next,
+            d.subscription_id
+        );
+    }
 }

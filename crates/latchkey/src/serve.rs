@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// How long idempotency keys are honoured (Circle: at least 24 hours).
-const IDEMPOTENCY_RETENTION_MS: i64 = 48 * 60 * 60 * 1000;
 
 /// Runs the server until SIGINT / SIGTERM.
 pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, String> {
@@ -53,9 +52,8 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     let lk = opened.lk.clone();
     let purge = tokio::spawn(async move {
         loop {
-            let before = lk.now().plus_ms(-IDEMPOTENCY_RETENTION_MS);
-            if let Err(e) = lk.store().purge_idempotency(before).await {
-                tracing::warn!(error = %e, "idempotency purge failed");
+            if let Err(e) = lk.purge_expired_idempotency_keys().await {
+                tracing::warn!(code = e.code, "idempotency purge failed");
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }

@@ -329,6 +329,22 @@ fn apikey_create_works_while_serving_and_logs_never_hold_secrets() {
     let (code, _, err) = run(&["admin", "webhooks", "redeliver", "no-such-id"], &dir);
     assert_eq!(code, 1, "{err}");
 
+    // Origins allowed to frame the hosted page: added, listed, refused when not an origin,
+    // removed, and removing again says it was not there.
+    let origin = "https://app.example.com";
+    let (code, _, err) = run(&["admin", "allow-origin", origin], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, listed, _) = run(&["admin", "origins"], &dir);
+    assert_eq!((code, listed.trim()), (0, origin));
+    let (code, _, err) = run(&["admin", "allow-origin", "https://x.example/path"], &dir);
+    assert!(code == 1 && err.contains("origin"), "{err}");
+    let (code, _, err) = run(&["admin", "disallow-origin", origin], &dir);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["admin", "disallow-origin", origin], &dir);
+    assert!(code == 1 && err.contains("was not allowed"), "{err}");
+    let (code, listed, _) = run(&["admin", "origins"], &dir);
+    assert_eq!((code, listed.trim()), (0, ""));
+
     let logs = s.stop() + &out;
     let secret_part = key.rsplit(':').next().unwrap();
     for secret in [

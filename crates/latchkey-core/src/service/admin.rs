@@ -2,6 +2,7 @@
 //! None of them can open a user's keys: they only touch counters, flags and the log.
 
 use super::{store_failed, Latchkey};
+use crate::defaults;
 use crate::error::{codes, ApiError};
 use crate::model::{AuditEvent, SecretKind};
 use serde_json::json;
@@ -98,6 +99,19 @@ impl Latchkey {
         self.flush_audit().await;
         self.store
             .audit_log(entity_id, internal.as_deref(), limit)
+            .await
+            .map_err(store_failed)
+    }
+}
+
+impl Latchkey {
+    /// Forgets idempotency keys older than their retention (a repeat after that creates anew,
+    /// as Circle documents). Returns how many went.
+    #[tracing::instrument(skip_all)]
+    pub async fn purge_expired_idempotency_keys(&self) -> Result<u64, ApiError> {
+        let before = self.now().plus_ms(-defaults::IDEMPOTENCY_RETENTION_MS);
+        self.store
+            .purge_idempotency(before)
             .await
             .map_err(store_failed)
     }

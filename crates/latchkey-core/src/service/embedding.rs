@@ -1,7 +1,8 @@
 //! Who may embed the hosted page: the origins an entity allows to frame it, looked up by the
 //! App ID the embedding app passes (not a secret).
 
-use super::Latchkey;
+use super::{store_failed, Latchkey};
+use crate::error::ApiError;
 use crate::rules;
 
 impl Latchkey {
@@ -26,5 +27,39 @@ impl Latchkey {
                 Vec::new()
             }
         }
+    }
+}
+
+impl Latchkey {
+    /// The origins `entity_id` allows to frame the hosted page (the operator's list).
+    #[tracing::instrument(skip_all, fields(entity = %entity_id))]
+    pub async fn allowed_origins(&self, entity_id: &str) -> Result<Vec<String>, ApiError> {
+        self.store
+            .frame_ancestors(entity_id)
+            .await
+            .map_err(store_failed)
+    }
+
+    /// Allows (or stops allowing) `origin` to frame the hosted page for `entity_id`.
+    /// Returns whether the list changed. `origin` must be a bare origin such as
+    /// `https://app.example.com`, since it goes into a `frame-ancestors` directive as is.
+    #[tracing::instrument(skip_all, fields(entity = %entity_id, origin = %origin, allowed))]
+    pub async fn set_origin_allowed(
+        &self,
+        entity_id: &str,
+        origin: &str,
+        allowed: bool,
+    ) -> Result<bool, ApiError> {
+        if !rules::is_origin(origin) {
+            return Err(ApiError::invalid_field(
+                "origin",
+                "invalid",
+                "origin must be an origin such as https://app.example.com",
+            ));
+        }
+        self.store
+            .set_frame_ancestor(entity_id, origin, allowed)
+            .await
+            .map_err(store_failed)
     }
 }

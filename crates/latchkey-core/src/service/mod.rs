@@ -138,8 +138,9 @@ impl std::fmt::Debug for Latchkey {
     }
 }
 
-/// Logs a store failure for the operator and returns the opaque 500.
-pub(crate) fn store_failed(e: StoreError) -> ApiError {
+/// Logs a store failure for the operator and returns the opaque 500 (the one mapping every
+/// service, including the webhook crate's, uses).
+pub fn store_failed(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict => ApiError::internal(),
         StoreError::Database(detail) => {
