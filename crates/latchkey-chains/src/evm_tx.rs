@@ -2,7 +2,7 @@
 //! EIP-1559 signing, and display.
 
 use crate::eip712::{parse_address, parse_hex_bytes, parse_uint};
-use crate::keys::{evm_address, evm_key, recover_evm_address, sign_evm_hash};
+use crate::keys::{address_of, evm_key, recover_evm_address, sign_evm_hash};
 use crate::{codes, ChainError, SignedTx};
 use alloy_primitives::{keccak256, Address, B256, U256};
 use alloy_rlp::{Decodable, Encodable, Header};
@@ -80,11 +80,51 @@ pub fn sign_evm_transaction(
     wallet_chain_id: Option<u64>,
 ) -> Result<SignedTx, ChainError> {
     let key = evm_key(secret)?;
-    let mut tx = decode_input(tx)?;
-    if let Some(from) = tx.from {
-        if from.to_checksum(None) != evm_address(&key) {
-            return Err(ChainError::invalid_tx("`from` is not the wallet's address"));
-        }
+    let tx = prepare(tx, address_of(key.verifying_key()), wallet_chain_id)?;
+    let hash = keccak256(encode(&tx, None));
+    let sig = sign_evm_hash(&key, &hash.0)?;
+    let raw_sig = RawSig {
+        y_parity: sig[64] == 28,
+        r: U256::from_be_slice(&sig[..32]),
+        s: U256::from_be_slice(&sig[32..64]),
+    };
+    let signed = encode(&tx, Some(raw_sig));
+    Ok(SignedTx {
+        signature: format!("0x{}", hex::encode(sig)),
+        tx_hash: format!("0x{}", hex::encode(keccak256(&signed))),
+        signed_transaction: format!("0x{}", hex::encode(signed)),
+    })
+}
+
+/// Checks, without the key, everything [`sign_evm_transaction`] checks before it signs, for
+/// the wallet at `wallet_address` (`0x` hex, any case) on `wallet_chain_id`: the decoding,
+/// `from`, the chain id and its EIP-155 range. What passes here signs with that wallet's
+/// key; a challenge runs it when it is created, so a transaction that cannot be signed never
+/// reaches the user's PIN.
+///
+/// Errors: those of [`sign_evm_transaction`]; [`codes::INTERNAL`] when `wallet_address` is
+/// not an address.
+pub fn check_evm_transaction(
+    tx: &EvmTxInput,
+    wallet_address: &str,
+    wallet_chain_id: Option<u64>,
+) -> Result<(), ChainError> {
+    let signer: Address = wallet_address
+        .parse()
+        .map_err(|_| ChainError::internal("the wallet address is not an EVM address"))?;
+    prepare(tx, signer, wallet_chain_id).map(|_| ())
+}
+
+/// The one check both [`sign_evm_transaction`] and [`check_evm_transaction`] run: decodes
+/// `input` and settles the chain id it is signed for.
+fn prepare(
+    input: &EvmTxInput,
+    signer: Address,
+    wallet_chain_id: Option<u64>,
+) -> Result<Tx, ChainError> {
+    let mut tx = decode_input(input)?;
+    if tx.from.is_some_and(|from| from != signer) {
+        return Err(ChainError::invalid_tx("`from` is not the wallet's address"));
     }
     let chain_id = match (tx.chain_id.filter(|&c| c != 0), wallet_chain_id) {
         (Some(t), Some(w)) if t != w => {
@@ -109,19 +149,7 @@ pub fn sign_evm_transaction(
         )));
     }
     tx.chain_id = Some(chain_id);
-    let hash = keccak256(encode(&tx, None));
-    let sig = sign_evm_hash(&key, &hash.0)?;
-    let raw_sig = RawSig {
-        y_parity: sig[64] == 28,
-        r: U256::from_be_slice(&sig[..32]),
-        s: U256::from_be_slice(&sig[32..64]),
-    };
-    let signed = encode(&tx, Some(raw_sig));
-    Ok(SignedTx {
-        signature: format!("0x{}", hex::encode(sig)),
-        tx_hash: format!("0x{}", hex::encode(keccak256(&signed))),
-        signed_transaction: format!("0x{}", hex::encode(signed)),
-    })
+    Ok(tx)
 }
 
 /// The transaction's fields for display: `{type, chainId, nonce, to, value, data, gas}` plus

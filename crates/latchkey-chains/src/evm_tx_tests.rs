@@ -326,3 +326,48 @@ fn describe_legacy() {
         codes::INVALID_TRANSACTION
     );
 }
+
+#[test]
+fn the_key_free_check_refuses_exactly_what_signing_refuses() {
+    let key = anvil0();
+    let address = address(Family::Evm, &key).unwrap();
+    let base = serde_json::json!({"nonce": 1, "gas": 21000, "gasPrice": 1, "chainId": 1,
+        "to": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"});
+    let with = |k: &str, v: Value| {
+        let mut t = base.clone();
+        t[k] = v;
+        json(t)
+    };
+    let inputs = [
+        raw(EIP155_UNSIGNED),
+        raw(EIP155_SIGNED),
+        raw("0xzz"),
+        raw("0xc0"),
+        raw("0x03c0"),
+        EvmTxInput::Json("{".into()),
+        json(base.clone()),
+        with("from", serde_json::json!(address)),
+        with("from", serde_json::json!(address.to_lowercase())),
+        with(
+            "from",
+            serde_json::json!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+        ),
+        with("chainId", serde_json::json!(5)),
+        with("chainId", serde_json::json!(0)),
+        with("chainId", serde_json::json!(u64::MAX.to_string())),
+        with("value", serde_json::json!("-1")),
+    ];
+    for input in &inputs {
+        for chain in [Some(1), Some(5), None] {
+            let checked = check_evm_transaction(input, &address, chain);
+            let signed = sign_evm_transaction(&key, input, chain);
+            assert_eq!(checked.err(), signed.err(), "{input:?} on chain {chain:?}");
+        }
+    }
+    assert_eq!(
+        check_evm_transaction(&json(base), "not an address", Some(1))
+            .unwrap_err()
+            .code,
+        codes::INTERNAL
+    );
+}

@@ -112,7 +112,7 @@ pub(crate) fn evm_address(key: &SigningKey) -> String {
 }
 
 /// keccak256 of the uncompressed public key (without its 0x04 tag), last 20 bytes.
-fn address_of(key: &VerifyingKey) -> Address {
+pub(crate) fn address_of(key: &VerifyingKey) -> Address {
     let point = key.to_encoded_point(false);
     Address::from_raw_public_key(&point.as_bytes()[1..])
 }

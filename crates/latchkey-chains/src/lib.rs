@@ -40,12 +40,13 @@ pub use blockchain::{Blockchain, Family};
 pub use eip712::{describe_typed_data, sign_typed_data, typed_data_hash};
 pub use error::{codes, ChainError};
 pub use evm_tx::{
-    describe_evm_transaction, recover_evm_transaction_sender, sign_evm_transaction, EvmTxInput,
+    check_evm_transaction, describe_evm_transaction, recover_evm_transaction_sender,
+    sign_evm_transaction, EvmTxInput,
 };
 pub use keys::{
     address, generate, personal_message_hash, recover_evm_address, sign_message, sign_message_bytes,
 };
-pub use solana::sign_solana_transaction;
+pub use solana::{check_solana_transaction, sign_solana_transaction};
 pub use zeroize::Zeroizing;
 
 /// A signed transaction, in the forms Circle's sign-transaction response carries.

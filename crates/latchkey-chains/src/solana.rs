@@ -24,38 +24,14 @@ const KEY_LEN: usize = 32;
 /// [`codes::INVALID_TRANSACTION`] (inconsistent signature count), [`codes::NOT_A_SIGNER`].
 pub fn sign_solana_transaction(secret: &[u8], base64_tx: &str) -> Result<SignedTx, ChainError> {
     let key = ed_key(secret)?;
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(base64_tx.trim())
-        .map_err(|_| ChainError::undecodable("the transaction is not base64"))?;
-    let (mut signatures, message, info) = match parse_transaction(&raw) {
-        Ok(parsed) => parsed,
-        Err(e) => match parse_message(&raw) {
-            // A bare message (e.g. web3.js `serializeMessage()`): start with empty slots.
-            Ok(info) => (Vec::new(), raw.as_slice(), info),
-            Err(_) => return Err(e),
-        },
-    };
-    if signatures.is_empty() {
-        signatures = vec![[0u8; SIG_LEN]; info.num_required_signatures];
-    }
-    if signatures.len() != info.num_required_signatures {
-        return Err(ChainError::invalid_tx(format!(
-            "the transaction has {} signatures but its message requires {}",
-            signatures.len(),
-            info.num_required_signatures
-        )));
-    }
     let public = key.verifying_key().to_bytes();
-    let index = info
-        .signers
-        .iter()
-        .position(|k| *k == public)
-        .ok_or_else(|| {
-            ChainError::new(
-                codes::NOT_A_SIGNER,
-                "the wallet is not a required signer of the transaction",
-            )
-        })?;
+    let Prepared {
+        raw,
+        mut signatures,
+        message_start,
+        index,
+    } = prepare(base64_tx, &public)?;
+    let message = &raw[message_start..];
     let signature = key.sign(message).to_bytes();
     signatures[index] = signature;
 
@@ -70,6 +46,73 @@ pub fn sign_solana_transaction(secret: &[u8], base64_tx: &str) -> Result<SignedT
         signature: bs58::encode(signature).into_string(),
         signed_transaction: base64::engine::general_purpose::STANDARD.encode(out),
         tx_hash: bs58::encode(tx_id).into_string(),
+    })
+}
+
+/// Checks, without the key, everything [`sign_solana_transaction`] checks before it signs:
+/// the wire format, the signature count, and that `signer_address` (the wallet's base58
+/// public key) is one of the required signers. What passes here signs with that wallet's
+/// key; a challenge runs it when it is created, so a transaction that cannot be signed never
+/// reaches the user's PIN.
+///
+/// Errors: those of [`sign_solana_transaction`]; [`codes::INTERNAL`] when `signer_address`
+/// is not a base58 Ed25519 public key.
+pub fn check_solana_transaction(base64_tx: &str, signer_address: &str) -> Result<(), ChainError> {
+    let public: [u8; KEY_LEN] = bs58::decode(signer_address)
+        .into_vec()
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| ChainError::internal("the wallet address is not a Solana public key"))?;
+    prepare(base64_tx, &public).map(|_| ())
+}
+
+/// A transaction parsed for signing by `public`: its bytes, its signature slots (added when
+/// it had none), where its message starts and which slot is the signer's.
+struct Prepared {
+    raw: Vec<u8>,
+    signatures: Vec<[u8; SIG_LEN]>,
+    message_start: usize,
+    index: usize,
+}
+
+/// The one parse both [`sign_solana_transaction`] and [`check_solana_transaction`] run.
+fn prepare(base64_tx: &str, public: &[u8; KEY_LEN]) -> Result<Prepared, ChainError> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(base64_tx.trim())
+        .map_err(|_| ChainError::undecodable("the transaction is not base64"))?;
+    let (mut signatures, message_start, info) = match parse_transaction(&raw) {
+        Ok((signatures, message, info)) => (signatures, raw.len() - message.len(), info),
+        Err(e) => match parse_message(&raw) {
+            // A bare message (e.g. web3.js `serializeMessage()`): start with empty slots.
+            Ok(info) => (Vec::new(), 0, info),
+            Err(_) => return Err(e),
+        },
+    };
+    if signatures.is_empty() {
+        signatures = vec![[0u8; SIG_LEN]; info.num_required_signatures];
+    }
+    if signatures.len() != info.num_required_signatures {
+        return Err(ChainError::invalid_tx(format!(
+            "the transaction has {} signatures but its message requires {}",
+            signatures.len(),
+            info.num_required_signatures
+        )));
+    }
+    let index = info
+        .signers
+        .iter()
+        .position(|k| k == public)
+        .ok_or_else(|| {
+            ChainError::new(
+                codes::NOT_A_SIGNER,
+                "the wallet is not a required signer of the transaction",
+            )
+        })?;
+    Ok(Prepared {
+        raw,
+        signatures,
+        message_start,
+        index,
     })
 }
 

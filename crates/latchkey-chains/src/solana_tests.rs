@@ -165,3 +165,40 @@ fn compact_u16_round_trip_and_canonical_form() {
         assert!(r.compact_u16().is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn the_key_free_check_refuses_exactly_what_signing_refuses() {
+    let (seed, public) = key(7);
+    let (_, other) = key(8);
+    let address = bs58::encode(public).into_string();
+    let mine = message(&[public], true);
+    let mut truncated = STANDARD.decode(transaction(1, &mine)).unwrap();
+    truncated.pop();
+    let inputs = [
+        transaction(1, &mine),
+        transaction(0, &mine),
+        STANDARD.encode(&mine),
+        transaction(2, &mine),
+        transaction(1, &message(&[other], false)),
+        transaction(2, &message(&[other, public], false)),
+        STANDARD.encode(&truncated),
+        "AAAA".to_string(),
+        "not base64!".to_string(),
+        String::new(),
+    ];
+    for input in &inputs {
+        let checked = check_solana_transaction(input, &address);
+        let signed = sign_solana_transaction(&seed, input);
+        assert_eq!(checked.err(), signed.err(), "{input}");
+    }
+    assert_eq!(
+        check_solana_transaction("AAAA", &address).unwrap_err().code,
+        codes::DESERIALIZATION_FAILED
+    );
+    assert_eq!(
+        check_solana_transaction(&transaction(1, &mine), "0xnot-base58")
+            .unwrap_err()
+            .code,
+        codes::INTERNAL
+    );
+}

@@ -188,6 +188,13 @@ impl KdfParams {
         p: 1,
     };
 
+    /// Whether a wrap made with these parameters is cheaper to attack than one made under
+    /// `policy`: less memory or fewer passes. Lanes do not count: more lanes let an attacker
+    /// run the same work in parallel, they do not add any.
+    pub fn is_weaker_than(&self, policy: &KdfParams) -> bool {
+        self.m_kib < policy.m_kib || self.t < policy.t
+    }
+
     /// Encodes as `m,t,p` for storage.
     pub fn encode(&self) -> String {
         format!("{},{},{}", self.m_kib, self.t, self.p)
@@ -442,6 +449,17 @@ mod tests {
             m.token_encryption_key("a"),
             MasterKey::generate().token_encryption_key("a")
         );
+    }
+
+    #[test]
+    fn weaker_means_less_memory_or_fewer_passes() {
+        let p = KdfParams::PRODUCTION;
+        assert!(KdfParams::DEV.is_weaker_than(&p));
+        assert!(!p.is_weaker_than(&p));
+        assert!(!p.is_weaker_than(&KdfParams::DEV), "never a downgrade");
+        assert!(KdfParams { t: 2, ..p }.is_weaker_than(&p));
+        assert!(KdfParams { m_kib: 1024, ..p }.is_weaker_than(&p));
+        assert!(!KdfParams { p: 4, ..p }.is_weaker_than(&p));
     }
 
     #[test]

@@ -15,11 +15,11 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 pub const TOKEN_TTL_MINUTES: i64 = 60;
 /// Lifetime of a challenge, in minutes.
 pub const CHALLENGE_TTL_MINUTES: i64 = 15;
-/// Wrong PINs in a row before the PIN locks.
+/// Wrong PINs since the last lock that lock the PIN again.
 pub const PIN_MAX_ATTEMPTS: i64 = 3;
 /// How long a locked PIN stays locked, in minutes.
 pub const PIN_LOCK_MINUTES: i64 = 30;
-/// Wrong security answers in a row before recovery locks.
+/// Wrong security answers since the last lock that lock recovery again.
 pub const ANSWER_MAX_ATTEMPTS: i64 = 3;
 /// How long locked security answers stay locked, in minutes.
 pub const ANSWER_LOCK_MINUTES: i64 = 30;

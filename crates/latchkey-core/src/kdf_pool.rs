@@ -87,8 +87,9 @@ impl KdfPool {
     }
 }
 
-/// A place in the KDF queue, held until the caller and every job it queued are done.
-#[derive(Debug)]
+/// A place in the KDF queue, held until the caller and every job it queued are done. A clone
+/// shares the place (for a job handed to a task of its own).
+#[derive(Debug, Clone)]
 pub struct KdfTicket {
     pool: KdfPool,
     admitted: Arc<OwnedSemaphorePermit>,

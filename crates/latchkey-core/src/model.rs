@@ -81,10 +81,11 @@ pub struct StoredQuestion {
     pub hint: Option<String>,
 }
 
-/// Consecutive failed guesses and the lock they caused, for the PIN or for the answers.
+/// Failed guesses and the lock they caused, for the PIN or for the answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuessState {
-    /// Failed attempts since the last success (an attempt counts as failed until it passes).
+    /// Wrong guesses since the last lock (a guess counts as wrong until it passes; a right
+    /// one gives back only its own count, never resets it).
     pub failed_attempts: i64,
     /// When the lock started.
     pub locked_date: Option<Timestamp>,

@@ -101,8 +101,9 @@ pub struct IdempotencyClaim {
 /// Result of claiming a guess before it is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
-    /// The attempt is counted; this is attempt `attempt` of the current run, and if it
-    /// fails the secret is locked when `attempt >= limit`.
+    /// The attempt is counted; this is attempt `attempt` of the current run (wrong guesses
+    /// since the last lock plus guesses being checked), and when `attempt >= limit` it has
+    /// set the lock: kept if the guess is wrong, lifted by [`Store::release_guess`] if right.
     Counted {
         /// 1-based number of this attempt.
         attempt: i64,
@@ -117,7 +118,7 @@ pub enum Reservation {
 /// Lock policy for guesses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockPolicy {
-    /// Consecutive failures that lock.
+    /// Wrong guesses since the last lock that lock again.
     pub max_attempts: i64,
     /// How long the lock lasts, in milliseconds.
     pub lock_ms: i64,
@@ -141,6 +142,21 @@ pub struct RecoveryUpdate {
     pub questions: Vec<StoredQuestion>,
 }
 
+/// A wrap made again under the current Argon2id policy (same secret, same user key), when
+/// a guess opened one made with weaker parameters.
+#[derive(Debug, Clone)]
+pub struct Rewrap {
+    /// Which wrap: the PIN's or the answers'.
+    pub kind: SecretKind,
+    /// The salt of the wrap it replaces: the new one is written only while that one is
+    /// still stored (not if the PIN changed or another request rewrapped it meanwhile).
+    pub replaces_salt: Vec<u8>,
+    /// The new wrap.
+    pub wrap: WrappedKey,
+    /// `pin.rewrapped` / `answers.rewrapped`: written with the wrap, and only if it is.
+    pub audit: AuditEvent,
+}
+
 /// Everything a completed challenge changes, committed together.
 #[derive(Debug, Clone)]
 pub struct ChallengeCommit {
@@ -156,10 +172,12 @@ pub struct ChallengeCommit {
     pub pin: Option<PinUpdate>,
     /// New recovery wrap, if questions are set.
     pub recovery: Option<RecoveryUpdate>,
-    /// A passed PIN check clears the PIN guess count and lock.
+    /// The PIN was replaced through the answers (RESTORE_PIN): its guess count and lock
+    /// clear. A passed check never resets a count: it gives back only its own guess, when
+    /// it passes ([`Store::release_guess`]).
     pub reset_pin_guesses: bool,
-    /// A passed answer check clears the answer guess count and lock.
-    pub reset_answer_guesses: bool,
+    /// Wraps opened with weaker Argon2id parameters than the current policy, made again.
+    pub rewraps: Vec<Rewrap>,
     /// Ids the challenge produced (wallets, transactions).
     pub correlation_ids: Vec<String>,
     /// Audit events of this change.
@@ -331,9 +349,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
 
-    /// Counts a guess *before* it is checked: an atomic conditional increment that refuses
-    /// once the secret is locked. Sets the lock when this attempt reaches the limit, so that
-    /// a crash while checking counts as a failure.
+    /// Counts guess `guess` (an id unique to this guess) *before* it is checked: an atomic
+    /// conditional increment that refuses once the secret is locked. Sets the lock, owned by
+    /// `guess`, when this attempt reaches the limit, so that a crash while checking counts
+    /// as a failure.
     async fn reserve_guess(
         &self,
         entity_id: &str,
@@ -341,7 +360,25 @@ pub trait Store: Send + Sync + 'static {
         kind: SecretKind,
         policy: LockPolicy,
         now: Timestamp,
+        guess: &str,
     ) -> StoreResult<Reservation>;
+    /// Gives back guess `guess`, checked and right, durably and on its own: one off the
+    /// count (never below 0), and the lock lifted only if `guess` set it.
+    async fn release_guess(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        kind: SecretKind,
+        guess: &str,
+    ) -> StoreResult<()>;
+    /// Writes a [`Rewrap`] with its audit event, in a transaction of its own; `false` (and
+    /// nothing written) when the wrap it replaces is no longer stored.
+    async fn rewrap_key(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        rewrap: &Rewrap,
+    ) -> StoreResult<bool>;
     /// Records audit events of a failed guess that does not end the challenge.
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// Fails an open challenge (no-op when it is already terminal).

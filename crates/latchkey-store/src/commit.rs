@@ -1,12 +1,12 @@
 //! Completing a challenge: every change it makes (the challenge itself, the PIN under a CAS
-//! on `pin_version`, the recovery wrap, guess resets, new wallets, audit, the notification)
-//! in one transaction, or nothing.
+//! on `pin_version`, the recovery wrap, the PIN guess reset of a restore, weak wraps made
+//! again, new wallets, audit, the notification) in one transaction, or nothing.
 
 use crate::db::Db;
 use crate::error::DbResult;
 use crate::guesses::prefix;
 use crate::row::to_json;
-use crate::{audit, outbox, wallets};
+use crate::{audit, outbox, users, wallets};
 use latchkey_core::model::SecretKind;
 use latchkey_core::store::{ChallengeCommit, CommitRefused, PinUpdate, RecoveryUpdate};
 use sqlx::AnyConnection;
@@ -49,13 +49,12 @@ pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<()
         tx.rollback().await?;
         return Ok(Err(CommitRefused::UserChanged));
     }
-    for (reset, kind) in [
-        (c.reset_pin_guesses, SecretKind::Pin),
-        (c.reset_answer_guesses, SecretKind::Answers),
-    ] {
-        if reset {
-            reset_guesses(&mut tx, c, kind).await?;
-        }
+    if c.reset_pin_guesses {
+        reset_guesses(&mut tx, c, SecretKind::Pin).await?;
+    }
+    for r in &c.rewraps {
+        // A wrap changed meanwhile (another request rewrapped it) is simply left alone.
+        users::rewrap_in(&mut tx, &c.entity_id, &c.user_internal_id, r).await?;
     }
     for w in &c.wallets {
         wallets::insert_in(&mut tx, w).await?;
@@ -117,7 +116,7 @@ async fn set_recovery(
     Ok(n == 1)
 }
 
-/// Clears `kind`'s guess count and lock after a passed check.
+/// Clears `kind`'s guess count and lock (the secret itself was replaced).
 async fn reset_guesses(
     conn: &mut AnyConnection,
     c: &ChallengeCommit,
@@ -125,8 +124,8 @@ async fn reset_guesses(
 ) -> DbResult<()> {
     let p = prefix(kind);
     let sql = format!(
-        "UPDATE users SET {p}_failed = 0, {p}_locked_at = NULL, {p}_lock_expiry = NULL \
-         WHERE entity_id = $1 AND internal_id = $2"
+        "UPDATE users SET {p}_failed = 0, {p}_locked_at = NULL, {p}_lock_expiry = NULL, \
+         {p}_lock_owner = NULL WHERE entity_id = $1 AND internal_id = $2"
     );
     sqlx::query(&sql)
         .bind(&c.entity_id)

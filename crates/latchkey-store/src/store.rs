@@ -188,8 +188,37 @@ impl Store for SqlStore {
         kind: SecretKind,
         policy: LockPolicy,
         now: Timestamp,
+        guess: &str,
     ) -> StoreResult<Reservation> {
-        Ok(guesses::reserve(&self.db, entity_id, user_internal_id, kind, policy, now).await?)
+        Ok(guesses::reserve(
+            &self.db,
+            entity_id,
+            user_internal_id,
+            kind,
+            policy,
+            now,
+            guess,
+        )
+        .await?)
+    }
+
+    async fn release_guess(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        kind: SecretKind,
+        guess: &str,
+    ) -> StoreResult<()> {
+        Ok(guesses::release(&self.db, entity_id, user_internal_id, kind, guess).await?)
+    }
+
+    async fn rewrap_key(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        rewrap: &Rewrap,
+    ) -> StoreResult<bool> {
+        Ok(users::rewrap(&self.db, entity_id, user_internal_id, rewrap).await?)
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {

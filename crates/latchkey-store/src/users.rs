@@ -1,5 +1,5 @@
-//! End users: their records, listing with filters and pages, and the operator's changes
-//! (disable, lift a lock).
+//! End users: their records, listing with filters and pages, the operator's changes
+//! (disable, lift a lock), and weak wraps made again under the current policy.
 
 use crate::audit;
 use crate::db::Db;
@@ -10,8 +10,9 @@ use crate::row::Columns;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::crypto::{KdfParams, WrappedKey};
 use latchkey_core::model::{AuditEvent, GuessState, NewUser, SecretKind, UserRecord};
-use latchkey_core::store::{Page, PageQuery, UserFilter};
+use latchkey_core::store::{Page, PageQuery, Rewrap, UserFilter};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use std::sync::LazyLock;
 
 /// Columns of `users`, as [`user_from_row`] reads them.
@@ -244,7 +245,7 @@ pub(crate) async fn lift_lock(
     let p = prefix(kind);
     let sql = format!(
         "UPDATE users SET {p}_failed = 0, {p}_locked_at = NULL, {p}_lock_expiry = NULL, \
-         {p}_override_at = $1 WHERE entity_id = $2 AND user_id = $3"
+         {p}_lock_owner = NULL, {p}_override_at = $1 WHERE entity_id = $2 AND user_id = $3"
     );
     let mut tx = db.writer.begin().await?;
     let n = sqlx::query(&sql)
@@ -260,6 +261,54 @@ pub(crate) async fn lift_lock(
     audit::insert(&mut tx, std::slice::from_ref(event)).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Writes `r`'s wrap and audit event inside the caller's transaction if the wrap it replaces
+/// (by salt) is still stored; `false` (nothing written) when it is not.
+pub(crate) async fn rewrap_in(
+    conn: &mut AnyConnection,
+    entity_id: &str,
+    user_internal_id: &str,
+    r: &Rewrap,
+) -> DbResult<bool> {
+    let sql = match r.kind {
+        SecretKind::Pin => {
+            "UPDATE users SET pin_salt = $1, pin_params = $2, pin_sealed = $3 \
+             WHERE entity_id = $4 AND internal_id = $5 AND pin_salt = $6"
+        }
+        SecretKind::Answers => {
+            "UPDATE users SET rec_salt = $1, rec_params = $2, rec_sealed = $3 \
+             WHERE entity_id = $4 AND internal_id = $5 AND rec_salt = $6"
+        }
+    };
+    let n = sqlx::query(sql)
+        .bind(&r.wrap.salt)
+        .bind(r.wrap.params.encode())
+        .bind(&r.wrap.sealed)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .bind(&r.replaces_salt)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        audit::insert(conn, std::slice::from_ref(&r.audit)).await?;
+    }
+    Ok(n == 1)
+}
+
+/// [`rewrap_in`] in a transaction of its own.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn rewrap(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    r: &Rewrap,
+) -> DbResult<bool> {
+    let mut tx = db.writer.begin().await?;
+    let written = rewrap_in(&mut tx, entity_id, user_internal_id, r).await?;
+    tx.commit().await?;
+    Ok(written)
 }
 
 /// The developer's userId of a user known by internal id ("" when there is none).

@@ -15,6 +15,10 @@ use std::sync::Arc;
 #[path = "support/fresh_database.rs"]
 mod fresh_database;
 
+/// Guess counting, giving guesses back, provisional locks and rewraps.
+#[path = "conformance/guesses.rs"]
+mod guesses;
+
 async fn fresh_store() -> Arc<dyn Store> {
     let (url, _) = fresh_database::fresh_database_url().await;
     latchkey_store::open(&url, 8).await.unwrap()
@@ -342,72 +346,6 @@ async fn idempotent_create_replays_refuses_mismatch_and_admits_one_of_many() {
 }
 
 #[tokio::test]
-async fn guesses_are_counted_before_checking_and_never_exceed_the_limit() {
-    let s = fresh_store().await;
-    let e = entity(&*s).await;
-    let u = user(&*s, &e, "guess-user", T0).await;
-    let policy = LockPolicy {
-        max_attempts: 3,
-        lock_ms: 60_000,
-    };
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
-        let (s, e, u) = (s.clone(), e.id.clone(), u.internal_id.clone());
-        tasks.push(tokio::spawn(async move {
-            s.reserve_guess(&e, &u, SecretKind::Pin, policy, T0)
-                .await
-                .unwrap()
-        }));
-    }
-    let mut counted = Vec::new();
-    for t in tasks {
-        if let Reservation::Counted { attempt } = t.await.unwrap() {
-            counted.push(attempt);
-        }
-    }
-    counted.sort_unstable();
-    assert_eq!(counted, vec![1, 2, 3]);
-    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
-    assert_eq!(got.pin_guesses.locked_expiry, Some(T0.plus_ms(60_000)));
-    assert_eq!(
-        got.answer_guesses.failed_attempts, 0,
-        "answers count separately"
-    );
-    assert_eq!(
-        s.reserve_guess(
-            &e.id,
-            &u.internal_id,
-            SecretKind::Pin,
-            policy,
-            T0.plus_ms(59_999)
-        )
-        .await
-        .unwrap(),
-        Reservation::Locked {
-            until: T0.plus_ms(60_000)
-        }
-    );
-    // After the lock runs out a new run starts at 1.
-    assert_eq!(
-        s.reserve_guess(
-            &e.id,
-            &u.internal_id,
-            SecretKind::Pin,
-            policy,
-            T0.plus_ms(60_000)
-        )
-        .await
-        .unwrap(),
-        Reservation::Counted { attempt: 1 }
-    );
-    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
-    assert_eq!(
-        (got.pin_guesses.locked_date, got.pin_guesses.locked_expiry),
-        (None, None)
-    );
-}
-
-#[tokio::test]
 async fn completing_a_challenge_is_all_or_nothing() {
     let s = fresh_store().await;
     let e = entity(&*s).await;
@@ -438,7 +376,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
             }],
         }),
         reset_pin_guesses: true,
-        reset_answer_guesses: false,
+        rewraps: vec![],
         correlation_ids: vec!["w1".into()],
         audit,
         notification: None,
@@ -632,7 +570,7 @@ async fn operator_changes_and_audit() {
         max_attempts: 1,
         lock_ms: 1000,
     };
-    s.reserve_guess(&e.id, &u.internal_id, SecretKind::Answers, policy, T0)
+    s.reserve_guess(&e.id, &u.internal_id, SecretKind::Answers, policy, T0, "g1")
         .await
         .unwrap();
     assert!(s
@@ -911,7 +849,7 @@ async fn completing_or_failing_a_challenge_queues_its_notification_in_the_same_t
         }),
         recovery: None,
         reset_pin_guesses: false,
-        reset_answer_guesses: false,
+        rewraps: vec![],
         correlation_ids: vec![],
         audit: vec![],
         notification: Some(draft(&e, "challenges.setPin")),

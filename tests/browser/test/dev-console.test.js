@@ -200,7 +200,8 @@ describe('developer console of the sample app', () => {
     assert.equal((await challenge(restoreId)).status, 'COMPLETE');
     const st = await client.getUserStatus({ userToken: user.userToken });
     assert.equal(st.data.pinStatus, 'ENABLED');
-    assert.equal(st.data.securityQuestionDetails.failedAttempts, 0);
+    // The wrong answers still count: wrong guesses since the last lock (docs/security.md).
+    assert.equal(st.data.securityQuestionDetails.failedAttempts, 1);
   });
 
   test('a CHANGE_PIN with the restored PIN → COMPLETE', async () => {

@@ -180,14 +180,17 @@ describe('reset-PIN guide', () => {
     assert.equal(s.pinDetails.failedAttempts, 1);
   });
 
-  test('the right PIN and a new PIN → COMPLETE, and the failure count is reset', async () => {
+  // latchkey deviates from Circle here (docs/security.md, "Guess limits"): a success gives back
+  // only its own attempt, so failedAttempts counts wrong PINs since the last lock, not
+  // consecutive ones. A reset would let guesses made during the user's entries go unlimited.
+  test('the right PIN and a new PIN → COMPLETE; the earlier wrong PIN still counts', async () => {
     const r = await exec(u, changeId, { pin: currentPin, newPin: PIN_B });
     assertComplete(r, 'CHANGE_PIN');
     currentPin = PIN_B;
     assert.equal((await challenge(u, changeId)).status, 'COMPLETE');
     const s = await status(u);
     assert.equal(s.pinStatus, 'ENABLED');
-    assert.equal(s.pinDetails.failedAttempts, 0);
+    assert.equal(s.pinDetails.failedAttempts, 1);
   });
 
   test('executing the COMPLETE challenge again → 155122', async () => {
@@ -242,7 +245,8 @@ describe('recovery guide', () => {
     const s = await status(u);
     assert.equal(s.pinStatus, 'ENABLED');
     assert.equal(s.securityQuestionStatus, 'ENABLED');
-    assert.equal(s.securityQuestionDetails.failedAttempts, 0);
+    // Wrong answers since the last lock (not consecutive ones, as Circle counts).
+    assert.equal(s.securityQuestionDetails.failedAttempts, 1);
   });
 
   test('afterwards the new PIN works and the old one does not', async () => {

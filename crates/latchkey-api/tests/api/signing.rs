@@ -252,3 +252,82 @@ async fn the_same_wallets_sign_after_change_and_restore_and_never_while_locked()
         .unwrap();
     assert_eq!(stored.sealed_key.len(), 12 + 32 + 16);
 }
+
+#[tokio::test]
+async fn what_cannot_be_signed_is_refused_at_creation_never_after_the_pin() {
+    let app = spawn_app().await;
+    let u = app.user().await;
+    let wallets = init_with_wallets(&app, &u, json!(["SOL-DEVNET", "ETH-SEPOLIA"])).await;
+    let (sol, evm) = (&wallets[0], &wallets[1]);
+    let sol_address = sol["address"].as_str().unwrap();
+    let stranger = bs58::encode([5u8; 32]).into_string();
+    let tx = "/v1/w3s/user/sign/transaction";
+    let other_from = json!({ "to": "0x000000000000000000000000000000000000dEaD", "nonce": 0,
+        "gas": 21000, "gasPrice": "1", "chainId": 11155111,
+        "from": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
+    for (body, expected) in [
+        // The probe's case: valid base64, not a Solana transaction.
+        (
+            json!({ "walletId": sol["id"], "rawTransaction": "AAAA" }),
+            (400, 155805),
+        ),
+        (
+            json!({ "walletId": sol["id"], "rawTransaction": solana_transaction(&[&stranger]) }),
+            (400, 155803),
+        ),
+        (
+            json!({ "walletId": evm["id"], "transaction": other_from }),
+            (400, 155801),
+        ),
+        (
+            json!({ "walletId": evm["id"], "rawTransaction": "0xzz" }),
+            (400, 155805),
+        ),
+    ] {
+        assert_eq!(
+            refused(&app, &u, tx, body.clone(), false).await,
+            expected,
+            "{body}"
+        );
+    }
+    let listed = app.get("/v1/w3s/user/challenges", Some(&u.token)).await.1;
+    let signing = listed["data"]["challenges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "SIGN_TRANSACTION")
+        .count();
+    assert_eq!(signing, 0, "no challenge reached the PIN screen");
+
+    // What passes the check signs with the wallet's key.
+    let raw = solana_transaction(&[&stranger, sol_address]);
+    let out = sign(
+        &app,
+        &u,
+        tx,
+        json!({ "walletId": sol["id"], "rawTransaction": raw }),
+        PIN,
+    )
+    .await
+    .unwrap();
+    let signature: [u8; 64] = bs58::decode(out["signature"].as_str().unwrap())
+        .into_vec()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let public: [u8; 32] = bs58::decode(sol_address)
+        .into_vec()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    use base64::Engine as _;
+    let message = base64::engine::general_purpose::STANDARD
+        .decode(&raw)
+        .unwrap()
+        .split_off(1 + 2 * 64);
+    ed25519_dalek::VerifyingKey::from_bytes(&public)
+        .unwrap()
+        .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .unwrap();
+    assert_eq!(app.user_status(&u).await["pinDetails"]["failedAttempts"], 0);
+}

@@ -21,6 +21,11 @@ async fn wallet_requests_are_validated_as_circle() {
             json!({ "blockchains": ["ETH-SEPOLIA"], "metadata": [{}, {}] }),
             (400, 155504),
         ),
+        // PostgreSQL text holds no NUL: refused here, never at the wallets' insert.
+        (
+            json!({ "blockchains": ["ETH-SEPOLIA"], "metadata": [{ "name": "x\u{0}y" }] }),
+            (400, 2),
+        ),
     ] {
         let got = refused(&app, &u, "/v1/w3s/user/initialize", body.clone(), true).await;
         assert_eq!(got, expected, "{body}");
@@ -41,6 +46,19 @@ async fn wallet_requests_are_validated_as_circle() {
     assert_eq!(
         refused(&app, &u, "/v1/w3s/user/wallets", json!({}), true).await,
         (400, 2)
+    );
+    let (s, b, _) = app
+        .post(
+            "/v1/w3s/user/wallets",
+            Some(&u.token),
+            json!({ "idempotencyKey": uuid::Uuid::new_v4().to_string(),
+                    "blockchains": ["ETH-SEPOLIA"], "metadata": [{ "refId": "\u{0}" }] }),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_i64(), b["errors"][0]["location"].as_str()),
+        (400, Some(2), Some("metadata[0].refId")),
+        "{b}"
     );
     let w = wallets[0]["id"].as_str().unwrap();
     let wrong_chain = json!({ "to": "0x000000000000000000000000000000000000dEaD", "value": "1", "nonce": 0, "gas": 21000, "gasPrice": "1", "chainId": 1 });

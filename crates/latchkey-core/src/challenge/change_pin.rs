@@ -89,7 +89,6 @@ impl ChallengeSpec for ChangePin {
             wrap: new_wrap,
             expected_version: Some(run.user().pin_version),
         });
-        commit.reset_pin_guesses = true;
         commit.audit = vec![
             run.audit("pin.attempt.passed", json!({}), now),
             run.audit("pin.changed", json!({}), now),

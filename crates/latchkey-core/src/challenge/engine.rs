@@ -102,7 +102,10 @@ pub(crate) async fn run<S: ChallengeSpec>(
 ) -> Result<ExecuteOutcome, ApiError> {
     S::check_before_input(exec.user)?;
     let input = S::input(body)?;
-    let completion = S::complete(exec, payload, input).await?;
+    let completion = match S::complete(exec, payload, input).await {
+        Ok(completion) => completion,
+        Err(e) => return Err(exec.failed_after_unlock(e).await),
+    };
     let data = exec.finish(completion).await?;
     Ok(ExecuteOutcome {
         kind: S::KIND,
@@ -312,11 +315,7 @@ impl Latchkey {
                 .await
                 .map_err(store_failed)?;
         }
-        let exec = Execution {
-            lk: self,
-            user,
-            challenge: &challenge,
-        };
+        let exec = Execution::new(self, user, &challenge);
         registry::execute(&exec, body).await
     }
 }

@@ -1,13 +1,17 @@
 //! One execution in progress: the user, the challenge, and what a spec uses to complete it
-//! (audit events, the commit it fills in) or that the engine uses to end it.
+//! (audit events, the commit it fills in) or that the engine uses to end it. Once a guess has
+//! opened the user key, any failure ends the challenge as FAILED with its own error and an
+//! audit entry: the user's guess was already given back, so retrying could only repeat it.
 
 use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
-use crate::model::{AuditEvent, ChallengeRecord, ChallengeStatus, UserRecord};
+use crate::model::{AuditEvent, ChallengeRecord, ChallengeStatus, SecretKind, UserRecord};
 use crate::service::{store_failed, Latchkey};
-use crate::store::{ChallengeCommit, ChallengeFailure, CommitRefused};
+use crate::store::{ChallengeCommit, ChallengeFailure, CommitRefused, Rewrap};
 use crate::webhooks::NotificationDraft;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// What a spec's completion writes, and what it returns to the executing client only.
 #[derive(Debug)]
@@ -33,9 +37,48 @@ pub struct Execution<'a> {
     pub(crate) lk: &'a Latchkey,
     pub(crate) user: &'a UserRecord,
     pub(crate) challenge: &'a ChallengeRecord,
+    /// A guess opened the user key (and was given back).
+    unlocked: AtomicBool,
+    /// Weak wraps made again since, waiting for the completion (or the failure) to write.
+    rewraps: Mutex<Vec<Rewrap>>,
+}
+
+impl<'a> Execution<'a> {
+    pub(crate) fn new(
+        lk: &'a Latchkey,
+        user: &'a UserRecord,
+        challenge: &'a ChallengeRecord,
+    ) -> Self {
+        Self {
+            lk,
+            user,
+            challenge,
+            unlocked: AtomicBool::new(false),
+            rewraps: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Execution<'_> {
+    /// Records that a guess opened the user key: from here on a failure fails the challenge.
+    pub(crate) fn mark_unlocked(&self) {
+        self.unlocked.store(true, Ordering::SeqCst);
+    }
+
+    /// Queues a rewrap for the completion (or failure) to write.
+    pub(crate) fn queue_rewrap(&self, rewrap: Rewrap) {
+        if let Ok(mut queued) = self.rewraps.lock() {
+            queued.push(rewrap);
+        }
+    }
+
+    fn take_rewraps(&self) -> Vec<Rewrap> {
+        self.rewraps
+            .lock()
+            .map(|mut queued| std::mem::take(&mut *queued))
+            .unwrap_or_default()
+    }
+
     /// The user executing the challenge (as read when the request started).
     pub fn user(&self) -> &UserRecord {
         self.user
@@ -71,7 +114,7 @@ impl Execution<'_> {
             pin: None,
             recovery: None,
             reset_pin_guesses: false,
-            reset_answer_guesses: false,
+            rewraps: Vec::new(),
             correlation_ids: Vec::new(),
             audit: Vec::new(),
             notification: None,
@@ -102,24 +145,75 @@ impl Execution<'_> {
         }
     }
 
-    /// Writes a completion with its COMPLETE notification.
+    /// Writes a completion with its COMPLETE notification, and the rewraps queued meanwhile
+    /// (but not of a wrap the completion replaces anyway).
     pub(crate) async fn finish(&self, completion: Completion) -> Result<Value, ApiError> {
         let Completion { mut commit, data } = completion;
         commit.notification =
             Some(self.notification(ChallengeStatus::Complete, &commit.correlation_ids, None));
-        match self
-            .lk
-            .store
-            .complete_challenge(&commit)
-            .await
-            .map_err(store_failed)?
-        {
-            Ok(()) => Ok(data),
-            Err(CommitRefused::ChallengeNotOpen) => Err(codes::CHALLENGE_INVALID),
-            Err(CommitRefused::UserChanged) => Err(codes::CHALLENGE_INVALID.with_message(
+        let (new_pin, new_answers) = (commit.pin.is_some(), commit.recovery.is_some());
+        commit.rewraps = self
+            .take_rewraps()
+            .into_iter()
+            .filter(|r| match r.kind {
+                SecretKind::Pin => !new_pin,
+                SecretKind::Answers => !new_answers,
+            })
+            .collect();
+        let failure = match self.lk.store.complete_challenge(&commit).await {
+            Ok(Ok(())) => return Ok(data),
+            Ok(Err(CommitRefused::ChallengeNotOpen)) => None,
+            Ok(Err(CommitRefused::UserChanged)) => Some(codes::CHALLENGE_INVALID.with_message(
                 "The user's PIN or security questions changed while this challenge ran; create a new challenge.",
             )),
+            Err(e) => Some(store_failed(e)),
+        };
+        // Nothing was written: the rewraps are written on their own.
+        for r in commit.rewraps {
+            self.queue_rewrap(r);
         }
+        Err(match failure {
+            // Someone else ended it (a parallel execution, the expiry): nothing left to fail.
+            None => self.write_rewraps_alone(codes::CHALLENGE_INVALID).await,
+            Some(error) => self.failed_after_unlock(error).await,
+        })
+    }
+
+    /// What a failure becomes: before the user key was opened, itself (a wrong guess, an
+    /// input rule; the challenge stays open or was already failed by the lock). After, the
+    /// challenge ends as FAILED with this error and an audit entry, and the queued rewraps
+    /// are written on their own.
+    pub(crate) async fn failed_after_unlock(&self, error: ApiError) -> ApiError {
+        if !self.unlocked.load(Ordering::SeqCst) {
+            return error;
+        }
+        let now = self.lk.now();
+        let audit = self.audit(
+            "challenge.failed",
+            json!({ "code": error.code, "afterUnlock": true }),
+            now,
+        );
+        if let Err(e) = self.fail(error.clone(), vec![audit], now).await {
+            tracing::error!(code = e.code, "cannot record a failure after the unlock");
+        }
+        self.write_rewraps_alone(error).await
+    }
+
+    /// Writes the queued rewraps on their own (the challenge completes nothing) and returns
+    /// `error`.
+    async fn write_rewraps_alone(&self, error: ApiError) -> ApiError {
+        for r in self.take_rewraps() {
+            if let Err(e) = self
+                .lk
+                .store
+                .rewrap_key(&self.user.entity_id, &self.user.internal_id, &r)
+                .await
+            {
+                // The weak wrap still opens; the next success rewraps it.
+                tracing::error!(error = %e, "cannot write a rewrapped key");
+            }
+        }
+        error
     }
 
     /// Ends the challenge as FAILED with `error`, writing `audit` with it.

@@ -105,8 +105,9 @@ impl ChallengeSpec for RestorePin {
             wrap: new_wrap,
             expected_version: Some(user.pin_version),
         });
+        // The PIN is replaced: its count and lock go with it. The answers gave back their
+        // own guess when they opened the key.
         commit.reset_pin_guesses = true;
-        commit.reset_answer_guesses = true;
         commit.audit = vec![
             run.audit("security_answers.attempt.passed", json!({}), now),
             run.audit("pin.restored", json!({}), now),

@@ -4,12 +4,10 @@
 use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput, SignRequest, WalletView};
 use super::spec::{ChallengeSpec, Creation, Requires};
-use super::wallets::chain_error;
-use crate::crypto;
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::service::ExecuteBody;
-use latchkey_chains::{ChainError, Family};
+use latchkey_chains::Family;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -66,37 +64,31 @@ impl ChallengeSpec for SignTransaction {
             raw_transaction: None,
             transaction: None,
         };
+        // The checks signing runs, key aside, so that a transaction the wallet cannot sign
+        // is refused now rather than after the user's PIN.
         if chain.family() == Family::Solana {
             let raw = request
                 .raw_transaction
                 .clone()
                 .ok_or_else(|| ApiError::missing_field("rawTransaction"))?;
-            if crypto::b64_decode(&raw).is_none() {
-                return Err(chain_error(ChainError::new(
-                    latchkey_chains::codes::DESERIALIZATION_FAILED,
-                    "rawTransaction must be a base64 serialized Solana transaction",
-                )));
-            }
+            signing::signed(latchkey_chains::check_solana_transaction(
+                &raw,
+                &wallet.address,
+            ))?;
             signing.raw_transaction = Some(raw);
         } else {
             let input = signing::evm_input(
                 request.raw_transaction.as_deref(),
                 request.transaction.as_ref(),
             )?;
-            let described = signing::signed(latchkey_chains::describe_evm_transaction(&input))?;
-            let tx_chain = described["chainId"].as_u64().filter(|c| *c != 0);
-            if let (Some(tx), Some(mine)) = (tx_chain, chain.chain_id()) {
-                if tx != mine {
-                    return Err(chain_error(ChainError::new(
-                        latchkey_chains::codes::CHAIN_ID_MISMATCH,
-                        format!(
-                            "The transaction is for chain {tx}, the wallet is on {} (chain {mine}).",
-                            wallet.blockchain
-                        ),
-                    )));
-                }
-            }
-            signing.transaction = Some(described);
+            signing::signed(latchkey_chains::check_evm_transaction(
+                &input,
+                &wallet.address,
+                chain.chain_id(),
+            ))?;
+            signing.transaction = Some(signing::signed(
+                latchkey_chains::describe_evm_transaction(&input),
+            )?);
         }
         Ok(SignTransactionPayload {
             wallet_id: wallet.id,

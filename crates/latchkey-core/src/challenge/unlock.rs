@@ -1,6 +1,8 @@
 //! Opening and rewrapping the user key inside an execution: every guess of the PIN or the
-//! answers is counted before it is checked, and a wrong one at the limit locks the secret
-//! and fails the challenge. Specs use these; none copies them.
+//! answers is counted before it is checked; a wrong one at the limit locks the secret and
+//! fails the challenge; a right one is given back at once, durably, before anything else can
+//! fail, and a wrap it opened that is weaker than the current Argon2id policy is made again.
+//! Specs use these; none copies them.
 
 use super::execution::Execution;
 use crate::crypto::{SecretKey, WrapContext, WrapPurpose, WrappedKey};
@@ -8,7 +10,7 @@ use crate::error::{codes, ApiError};
 use crate::kdf_pool::KdfTicket;
 use crate::model::SecretKind;
 use crate::service::{store_failed, SecretString};
-use crate::store::{LockPolicy, Reservation};
+use crate::store::{LockPolicy, Reservation, Rewrap};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -101,7 +103,8 @@ impl Execution<'_> {
     }
 
     /// Counts a guess, then checks it by opening `wrap`. A wrong guess is recorded (and
-    /// locks at the limit, failing the challenge); a right one returns the user key.
+    /// locks at the limit, failing the challenge); a right one is given back before this
+    /// returns the user key, and a weak `wrap` is queued to be made again.
     pub async fn open_with_guess(
         &self,
         ticket: &KdfTicket,
@@ -127,10 +130,12 @@ impl Execution<'_> {
             ),
         };
         let now = self.lk.now();
+        // Names this guess in the store, so that only it can lift a lock it sets.
+        let guess = uuid::Uuid::new_v4().to_string();
         let reservation = self
             .lk
             .store
-            .reserve_guess(&entity_id, &internal_id, kind, policy, now)
+            .reserve_guess(&entity_id, &internal_id, kind, policy, now, &guess)
             .await
             .map_err(store_failed)?;
         let attempt = match reservation {
@@ -145,19 +150,43 @@ impl Execution<'_> {
             }
             Reservation::Counted { attempt } => attempt,
         };
+        let weak = wrap.params.is_weaker_than(&self.lk.settings.kdf);
+        let rewrap_secret = weak.then(|| secret.clone());
+        let old_wrap = weak.then(|| wrap.clone());
+        // The check and the give-back run in a task of their own: a caller that goes away
+        // mid-check (a closed connection) cannot leave a right guess counted against the user.
         let master = self.lk.master.clone();
-        let (e, u) = (entity_id.clone(), internal_id.clone());
-        let opened = ticket
-            .run(move || {
-                let ctx = WrapContext {
-                    entity_id: &e,
-                    user_internal_id: &u,
-                };
-                ctx.unwrap(&master, purpose, &secret, &wrap)
-            })
-            .await?;
-        match opened {
-            Ok(key) => Ok(key),
+        let store = self.lk.store.clone();
+        let job = ticket.clone();
+        let checked = tokio::spawn(async move {
+            let (e, u) = (entity_id.clone(), internal_id.clone());
+            let opened = job
+                .run(move || {
+                    let ctx = WrapContext {
+                        entity_id: &e,
+                        user_internal_id: &u,
+                    };
+                    ctx.unwrap(&master, purpose, &secret, &wrap)
+                })
+                .await?;
+            if opened.is_ok() {
+                store
+                    .release_guess(&entity_id, &internal_id, kind, &guess)
+                    .await
+                    .map_err(store_failed)?;
+            }
+            Ok::<_, ApiError>(opened)
+        })
+        .await
+        .map_err(|_| ApiError::internal())??;
+        match checked {
+            Ok(key) => {
+                self.mark_unlocked();
+                if let (Some(secret), Some(old)) = (rewrap_secret, old_wrap) {
+                    self.rewrap_weak(ticket, kind, &old, &key, secret).await;
+                }
+                Ok(key)
+            }
             Err(_) => {
                 let now = self.lk.now();
                 let left = attempts_left(policy, attempt);
@@ -186,11 +215,44 @@ impl Execution<'_> {
             }
         }
     }
+
+    /// Makes `old` (opened by `secret`, weaker than the policy) again under the current
+    /// policy and queues it for the completion. Best effort: a failure here leaves the weak
+    /// wrap, which still opens, for the next success to replace.
+    async fn rewrap_weak(
+        &self,
+        ticket: &KdfTicket,
+        kind: SecretKind,
+        old: &WrappedKey,
+        user_key: &SecretKey,
+        secret: Zeroizing<Vec<u8>>,
+    ) {
+        let (purpose, action) = match kind {
+            SecretKind::Pin => (WrapPurpose::Pin, "pin.rewrapped"),
+            SecretKind::Answers => (WrapPurpose::Answers, "answers.rewrapped"),
+        };
+        match self.wrap(ticket, purpose, user_key.clone(), secret).await {
+            Ok(wrap) => {
+                let audit = self.audit(
+                    action,
+                    json!({ "from": old.params.encode(), "to": wrap.params.encode() }),
+                    self.lk.now(),
+                );
+                self.queue_rewrap(Rewrap {
+                    kind,
+                    replaces_salt: old.salt.clone(),
+                    wrap,
+                    audit,
+                });
+            }
+            Err(e) => tracing::warn!(code = e.code, "cannot rewrap a weak wrap"),
+        }
+    }
 }
 
 impl Execution<'_> {
     /// Opens the user key with the PIN for a wallet operation (creating wallets, signing):
-    /// returns the key and a commit that clears the PIN guesses and records the pass.
+    /// returns the key and a commit that records the pass.
     pub async fn authorize_wallet_operation(
         &self,
         wrap: WrappedKey,
@@ -200,7 +262,6 @@ impl Execution<'_> {
         let user_key = self.open_with_pin(&ticket, wrap, pin).await?;
         let now = self.lk.now();
         let mut commit = self.commit(now);
-        commit.reset_pin_guesses = true;
         commit.audit = vec![self.audit("pin.attempt.passed", json!({}), now)];
         Ok((user_key, commit))
     }

@@ -179,6 +179,16 @@ fn check_metadata(metadata: &[Value], chains: usize) -> Result<(), ApiError> {
         for field in ["name", "refId"] {
             match item.get(field) {
                 None | Some(Value::Null) => {}
+                // PostgreSQL text cannot hold NUL: refused here, or the wallets' insert
+                // would fail after the user's PIN opened the key.
+                Some(Value::String(s)) if s.contains('\0') => {
+                    let loc = format!("metadata[{i}].{field}");
+                    return Err(ApiError::invalid_field(
+                        &loc,
+                        "invalid",
+                        format!("{loc} must not contain a NUL character"),
+                    ));
+                }
                 Some(Value::String(s)) if s.chars().count() <= 255 => {}
                 Some(_) => {
                     let loc = format!("metadata[{i}].{field}");

@@ -343,6 +343,31 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs one statement on the app's database with `args` bound as text (white-box: a test
+    /// that changes what the server stored behind its back); returns the rows affected.
+    pub async fn sql(&self, statement: &str, args: &[&str]) -> u64 {
+        use sqlx::Connection;
+        if self.database_url.starts_with("sqlite") {
+            let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            let mut q = sqlx::query(statement);
+            for a in args {
+                q = q.bind(*a);
+            }
+            q.execute(&mut c).await.unwrap().rows_affected()
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.database_url)
+                .await
+                .unwrap();
+            let mut q = sqlx::query(statement);
+            for a in args {
+                q = q.bind(*a);
+            }
+            q.execute(&mut c).await.unwrap().rows_affected()
+        }
+    }
+
     /// How many PIN guesses were evaluated (and failed), by the audit log.
     pub async fn failed_pin_attempts(&self, u: &TestUser) -> usize {
         self.audit_actions(u)

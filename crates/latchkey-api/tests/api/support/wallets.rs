@@ -102,3 +102,20 @@ pub async fn refused(
         .await;
     (s, b["code"].as_i64().unwrap_or(0))
 }
+
+/// An unsigned legacy Solana transaction (base64) whose required signers are `signers` (base58
+/// addresses), one zeroed signature slot each, with one instruction to a dummy program.
+pub fn solana_transaction(signers: &[&str]) -> String {
+    use base64::Engine as _;
+    let mut m = vec![signers.len() as u8, 0, 1, signers.len() as u8 + 1];
+    for s in signers {
+        m.extend(bs58::decode(s).into_vec().unwrap());
+    }
+    m.extend([9u8; 32]); // program id
+    m.extend([7u8; 32]); // recent blockhash
+    m.extend([1, signers.len() as u8, 1, 0, 3, 1, 2, 3]); // one instruction
+    let mut tx = vec![signers.len() as u8];
+    tx.extend(vec![0u8; 64 * signers.len()]);
+    tx.extend(m);
+    base64::engine::general_purpose::STANDARD.encode(tx)
+}
