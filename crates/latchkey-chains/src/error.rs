@@ -8,6 +8,8 @@ pub mod codes {
     pub const INTERNAL: i64 = -1;
     /// Circle's generic "API parameter invalid" (an operation the chain family does not have).
     pub const API_PARAMETER_INVALID: i64 = 2;
+    /// The ABI function signature and parameters cannot be packed into calldata.
+    pub const ABI_PACK_FAILED: i64 = 155209;
     /// The transaction is invalid: decodable, but not something that can be signed.
     pub const INVALID_TRANSACTION: i64 = 155801;
     /// The wallet's key is not one of the transaction's required signers (Solana).

@@ -81,19 +81,7 @@ pub fn sign_evm_transaction(
 ) -> Result<SignedTx, ChainError> {
     let key = evm_key(secret)?;
     let tx = prepare(tx, address_of(key.verifying_key()), wallet_chain_id)?;
-    let hash = keccak256(encode(&tx, None));
-    let sig = sign_evm_hash(&key, &hash.0)?;
-    let raw_sig = RawSig {
-        y_parity: sig[64] == 28,
-        r: U256::from_be_slice(&sig[..32]),
-        s: U256::from_be_slice(&sig[32..64]),
-    };
-    let signed = encode(&tx, Some(raw_sig));
-    Ok(SignedTx {
-        signature: format!("0x{}", hex::encode(sig)),
-        tx_hash: format!("0x{}", hex::encode(keccak256(&signed))),
-        signed_transaction: format!("0x{}", hex::encode(signed)),
-    })
+    sign_decoded(&key, &tx)
 }
 
 /// Checks, without the key, everything [`sign_evm_transaction`] checks before it signs, for
@@ -150,6 +138,23 @@ fn prepare(
     }
     tx.chain_id = Some(chain_id);
     Ok(tx)
+}
+
+/// Signs a transaction whose chain id is settled: the one signing path of both entry points.
+fn sign_decoded(key: &k256::ecdsa::SigningKey, tx: &Tx) -> Result<SignedTx, ChainError> {
+    let hash = keccak256(encode(tx, None));
+    let sig = sign_evm_hash(key, &hash.0)?;
+    let raw_sig = RawSig {
+        y_parity: sig[64] == 28,
+        r: U256::from_be_slice(&sig[..32]),
+        s: U256::from_be_slice(&sig[32..64]),
+    };
+    let signed = encode(tx, Some(raw_sig));
+    Ok(SignedTx {
+        signature: format!("0x{}", hex::encode(sig)),
+        tx_hash: format!("0x{}", hex::encode(keccak256(&signed))),
+        signed_transaction: format!("0x{}", hex::encode(signed)),
+    })
 }
 
 /// The transaction's fields for display: `{type, chainId, nonce, to, value, data, gas}` plus
@@ -391,6 +396,110 @@ fn put_list(out: &mut Vec<u8>, payload: &[u8]) {
     }
     .encode(out);
     out.extend_from_slice(payload);
+}
+
+/// A transaction latchkey builds itself (transfers, contract calls, replacements), ready to
+/// sign: no decoding, no JSON round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedEvmTx {
+    /// The EIP-155 chain id (for legacy transactions too: latchkey never signs without one).
+    pub chain_id: u64,
+    /// The sender's nonce.
+    pub nonce: u64,
+    /// The recipient or called contract. Always set: latchkey does not create contracts from
+    /// user wallets.
+    pub to: Address,
+    /// Native value in wei.
+    pub value: U256,
+    /// Calldata (empty for a plain native transfer).
+    pub data: Vec<u8>,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Fee fields, which also pick the envelope.
+    pub fee: EvmFee,
+}
+
+/// The fee fields of an [`UnsignedEvmTx`], in wei per gas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvmFee {
+    /// An EIP-1559 (type 2) transaction.
+    Eip1559 {
+        /// `maxFeePerGas`.
+        max_fee: u128,
+        /// `maxPriorityFeePerGas`; at most `max_fee`.
+        max_priority: u128,
+    },
+    /// A legacy transaction with EIP-155 replay protection, for chains without EIP-1559.
+    Legacy {
+        /// `gasPrice`.
+        gas_price: u128,
+    },
+}
+
+impl UnsignedEvmTx {
+    fn to_tx(&self) -> Result<Tx, ChainError> {
+        let (ty, gas_price, max_fee, max_priority) = match self.fee {
+            EvmFee::Eip1559 {
+                max_fee,
+                max_priority,
+            } => {
+                if max_priority > max_fee {
+                    return Err(ChainError::invalid_tx(
+                        "maxPriorityFeePerGas must not exceed maxFeePerGas",
+                    ));
+                }
+                (TxType::DynamicFee, 0, max_fee, max_priority)
+            }
+            EvmFee::Legacy { gas_price } => {
+                // EIP-155's v = 35 + 2·chainId + parity must fit the u64 `encode` uses.
+                if self.chain_id > (u64::MAX - 36) / 2 {
+                    return Err(ChainError::invalid_tx(format!(
+                        "chain id {} is too large for a legacy (EIP-155) transaction",
+                        self.chain_id
+                    )));
+                }
+                (TxType::Legacy, gas_price, 0, 0)
+            }
+        };
+        if self.chain_id == 0 {
+            return Err(ChainError::new(
+                codes::MISSING_CHAIN_ID,
+                "the transaction has no chain id",
+            ));
+        }
+        Ok(Tx {
+            ty,
+            chain_id: Some(self.chain_id),
+            nonce: self.nonce,
+            gas_price: U256::from(gas_price),
+            max_priority_fee_per_gas: U256::from(max_priority),
+            max_fee_per_gas: U256::from(max_fee),
+            gas_limit: self.gas_limit,
+            to: Some(self.to),
+            value: self.value,
+            data: self.data.clone(),
+            access_list: Vec::new(),
+            from: None,
+        })
+    }
+}
+
+/// Signs a transaction latchkey built ([`UnsignedEvmTx`]) with a 32-byte secp256k1 secret,
+/// with the same encoder and output as [`sign_evm_transaction`].
+///
+/// Errors: [`codes::INTERNAL`] for a bad secret, [`codes::INVALID_TRANSACTION`] when
+/// `max_priority > max_fee` or a legacy chain id is too large for EIP-155,
+/// [`codes::MISSING_CHAIN_ID`] for chain id 0.
+pub fn sign_evm_tx(secret: &[u8], tx: &UnsignedEvmTx) -> Result<SignedTx, ChainError> {
+    let key = evm_key(secret)?;
+    sign_decoded(&key, &tx.to_tx()?)
+}
+
+/// The unsigned serialization of `tx` (its signing payload: `0x02 ‖ rlp([...])`, or the
+/// EIP-155 list `[..., chainId, 0, 0]` for legacy), which OP-stack chains' `getL1Fee(bytes)`
+/// prices.
+pub fn unsigned_rlp(tx: &UnsignedEvmTx) -> Result<Vec<u8>, ChainError> {
+    Ok(encode(&tx.to_tx()?, None))
 }
 
 #[path = "evm_json.rs"]

@@ -371,3 +371,93 @@ fn the_key_free_check_refuses_exactly_what_signing_refuses() {
         codes::INTERNAL
     );
 }
+
+fn built(fee: EvmFee, chain_id: u64) -> UnsignedEvmTx {
+    UnsignedEvmTx {
+        chain_id,
+        nonce: 9,
+        to: "0x3535353535353535353535353535353535353535"
+            .parse()
+            .unwrap(),
+        value: U256::from(10u64).pow(U256::from(18u64)),
+        data: Vec::new(),
+        gas_limit: 21_000,
+        fee,
+    }
+}
+
+#[test]
+fn built_transactions_sign_like_the_decoded_ones() {
+    // The EIP-155 example, built instead of decoded: the same bytes.
+    let legacy = built(
+        EvmFee::Legacy {
+            gas_price: 20_000_000_000,
+        },
+        1,
+    );
+    let signed = sign_evm_tx(&EIP155_KEY, &legacy).unwrap();
+    assert_eq!(signed.signed_transaction, EIP155_SIGNED);
+    assert_eq!(
+        signed,
+        sign_evm_transaction(&EIP155_KEY, &raw(EIP155_UNSIGNED), Some(1)).unwrap()
+    );
+    assert_eq!(
+        format!("0x{}", hex::encode(unsigned_rlp(&legacy).unwrap())),
+        EIP155_UNSIGNED
+    );
+
+    let dynamic = built(
+        EvmFee::Eip1559 {
+            max_fee: 3_000_000_000,
+            max_priority: 1_000_000_000,
+        },
+        80_002,
+    );
+    let from_json = sign_evm_transaction(
+        &anvil0(),
+        &json(serde_json::json!({
+            "type": 2, "chainId": 80002, "nonce": 9, "gas": 21000,
+            "to": "0x3535353535353535353535353535353535353535",
+            "value": "1000000000000000000",
+            "maxFeePerGas": "3000000000", "maxPriorityFeePerGas": "1000000000"
+        })),
+        Some(80_002),
+    )
+    .unwrap();
+    let signed = sign_evm_tx(&anvil0(), &dynamic).unwrap();
+    assert_eq!(signed, from_json);
+    assert_eq!(
+        recover_evm_transaction_sender(&signed.signed_transaction).unwrap(),
+        address(Family::Evm, &anvil0()).unwrap()
+    );
+}
+
+#[test]
+fn built_transactions_refuse_what_cannot_be_signed() {
+    let dynamic = |max_fee, max_priority| EvmFee::Eip1559 {
+        max_fee,
+        max_priority,
+    };
+    assert_eq!(
+        code(sign_evm_tx(&anvil0(), &built(dynamic(1, 2), 1))),
+        codes::INVALID_TRANSACTION
+    );
+    assert_eq!(
+        code(sign_evm_tx(&anvil0(), &built(dynamic(2, 1), 0))),
+        codes::MISSING_CHAIN_ID
+    );
+    let legacy = EvmFee::Legacy { gas_price: 1 };
+    assert_eq!(
+        code(sign_evm_tx(&anvil0(), &built(legacy, u64::MAX / 2))),
+        codes::INVALID_TRANSACTION
+    );
+    assert!(unsigned_rlp(&built(legacy, u64::MAX / 2)).is_err());
+    // The largest chain id EIP-155 can carry in a u64 signs.
+    assert!(sign_evm_tx(&anvil0(), &built(legacy, (u64::MAX - 36) / 2)).is_ok());
+    // A large chain id is fine for a typed transaction.
+    assert!(sign_evm_tx(&anvil0(), &built(dynamic(2, 1), u64::MAX)).is_ok());
+    assert_eq!(
+        code(sign_evm_tx(&[0u8; 32], &built(dynamic(2, 1), 1))),
+        codes::INTERNAL
+    );
+}

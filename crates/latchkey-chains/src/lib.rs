@@ -8,6 +8,13 @@
 //! EIP-155, EIP-2930 and EIP-1559, from raw unsigned hex or JSON) and Solana transactions
 //! ([`sign_solana_transaction`]: legacy and v0 messages).
 //!
+//! For moving money it also has the pure pieces the transaction engine builds on: exact
+//! decimal amounts ([`parse_units`] / [`format_units`]), contract-call data from an ABI
+//! signature ([`encode_call`]), the ERC-20/721/1155 calls and transfer events ([`erc`]),
+//! signing of transactions latchkey builds itself ([`sign_evm_tx`]), address validation
+//! ([`validate_address`]), stable token ids ([`token_uuid`]) and each blockchain's money
+//! facts (native coin, confirmations, replacement support).
+//!
 //! # Key material
 //!
 //! A secret is 32 bytes: a secp256k1 scalar for [`Family::Evm`], an Ed25519 seed for the
@@ -29,24 +36,36 @@
 
 #![warn(missing_docs)]
 
+mod abi;
+mod address;
 mod blockchain;
 mod eip712;
+pub mod erc;
 mod error;
 mod evm_tx;
 mod keys;
 mod solana;
+mod token_id;
+mod units;
 
+pub use abi::{check_call_data, encode_call};
+pub use address::validate_address;
+/// The alloy integer and byte types in this crate's API, re-exported so that callers need no
+/// alloy dependency of their own.
+pub use alloy_primitives::{Address, B256, U256};
 pub use blockchain::{Blockchain, Family};
 pub use eip712::{describe_typed_data, sign_typed_data, typed_data_hash};
 pub use error::{codes, ChainError};
 pub use evm_tx::{
     check_evm_transaction, describe_evm_transaction, recover_evm_transaction_sender,
-    sign_evm_transaction, EvmTxInput,
+    sign_evm_transaction, sign_evm_tx, unsigned_rlp, EvmFee, EvmTxInput, UnsignedEvmTx,
 };
 pub use keys::{
     address, generate, personal_message_hash, recover_evm_address, sign_message, sign_message_bytes,
 };
 pub use solana::{check_solana_transaction, sign_solana_transaction};
+pub use token_id::{token_uuid, LATCHKEY_TOKEN_NS};
+pub use units::{format_units, gwei, parse_gwei, parse_units, UnitsError};
 pub use zeroize::Zeroizing;
 
 /// A signed transaction, in the forms Circle's sign-transaction response carries.

@@ -2,8 +2,8 @@
 // @foundry-rs/anvil ships (in its platform package, e.g. @foundry-rs/anvil-linux-amd64/bin/anvil).
 //
 //   const found = findAnvil();            // { path } or { reason } when it is not installed
-//   const node = await startAnvil(found.path);
-//   ... node.rpcUrl, node.chainId (31337) ...
+//   const node = await startAnvil(found.path);           // or (found.path, {chainId: 80002})
+//   ... node.rpcUrl, node.chainId (31337 unless told) ...
 //   await node.stop();
 //
 // Environment: ANVIL_BIN overrides the binary.
@@ -69,16 +69,21 @@ export function findAnvil() {
   return { reason: `anvil does not run here: ${tried.join('; ')}` };
 }
 
+/** Circle's chain ids for the testnets the money tests run anvil as. */
+export const CHAIN_IDS = { 'ETH-SEPOLIA': 11155111, 'MATIC-AMOY': 80002 };
+
 /**
- * Starts anvil on 127.0.0.1 and a free port (chain id 31337, one funded default account).
+ * Starts anvil on 127.0.0.1 and a free port (by default chain id 31337 and one funded
+ * default account).
  * @param {string} bin the binary from findAnvil()
+ * @param {{chainId?: number, accounts?: number}} [options] e.g. `{chainId: CHAIN_IDS['MATIC-AMOY']}`
  * @returns {Promise<{rpcUrl: string, chainId: number, stop: () => Promise<void>, output: string[]}>}
  */
-export async function startAnvil(bin) {
+export async function startAnvil(bin, { chainId = ANVIL_CHAIN_ID, accounts = 1 } = {}) {
   const child = spawn(bin, [
     '--host', '127.0.0.1', '--port', '0',
-    '--chain-id', String(ANVIL_CHAIN_ID),
-    '--accounts', '1',
+    '--chain-id', String(chainId),
+    '--accounts', String(accounts),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   let exited = null;
@@ -129,5 +134,5 @@ export async function startAnvil(bin) {
     clearTimeout(timer);
   };
 
-  return { rpcUrl, chainId: ANVIL_CHAIN_ID, stop, output };
+  return { rpcUrl, chainId, stop, output };
 }

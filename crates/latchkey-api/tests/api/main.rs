@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anvil_smoke;
 mod api_keys;
 mod audit_log;
 mod challenges;

@@ -4,6 +4,7 @@
 //! user, PIN and challenge setup.
 #![allow(dead_code)]
 
+pub mod anvil;
 pub mod wallets;
 pub mod webhooks;
 
