@@ -5,11 +5,14 @@ mod support;
 
 mod api_keys;
 mod audit_log;
+mod challenge_limits;
 mod challenges;
 mod custody;
 mod entity;
+mod failures;
 mod guess_limits;
 mod hosted_page;
+mod input_hygiene;
 mod openapi_contract;
 mod pin_change;
 mod pin_restore;
