@@ -8,8 +8,6 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// How long idempotency keys are honoured (Circle: at least 24 hours).
-
 /// Runs the server until SIGINT / SIGTERM.
 pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, String> {
     let config = Config::resolve(storage, Some(args))?;
