@@ -13,7 +13,7 @@ pub mod routes;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use error::HttpError;
@@ -21,6 +21,7 @@ use latchkey_core::error::codes;
 use latchkey_core::Latchkey;
 use std::sync::Arc;
 use std::time::Instant;
+use tower_http::catch_panic::CatchPanicLayer;
 use tracing::Instrument;
 
 pub use routes::entity::ping;
@@ -78,8 +79,16 @@ pub fn router_with_limits(state: AppState, limits: &limits::LimitSettings) -> Ro
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     limits::apply(api, limits)
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
+}
+
+/// A handler that panicked answers Circle's opaque 500, never the panic's text (it may name
+/// internals); the request line is logged with its request id by [`request_context`].
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    HttpError(latchkey_core::ApiError::internal()).into_response()
 }
 
 async fn method_not_allowed() -> HttpError {

@@ -1,7 +1,8 @@
 //! Throttling in front of the routes: rate limits per API key and endpoint class (shaped like
 //! Circle's: GET, POST, user token, signing), per client address on the end-user protocol
 //! (`/v1/w3s/sdk/…`) and on failed authentication (401), plus the body-read and whole-request
-//! timeouts. Over a limit the answer is 429 with `Retry-After` and Circle's error body.
+//! timeouts, and the largest body read (413 past it, from the JSON extractor). Over a rate
+//! limit the answer is 429 with `Retry-After` and Circle's error body.
 //!
 //! The limiters are GCRA (`governor`) keyed by a hash of the `Authorization` header or by the
 //! client address (an IPv6 client counts as its /64). Their memory is bounded: idle keys are
@@ -11,7 +12,7 @@
 
 use crate::error::HttpError;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +54,8 @@ pub struct LimitSettings {
     pub body_read_timeout: Duration,
     /// Longest time from a request's headers to its response.
     pub request_timeout: Duration,
+    /// Largest request body read; a larger one is refused with 413.
+    pub max_body_bytes: usize,
 }
 
 impl Default for LimitSettings {
@@ -70,6 +73,7 @@ impl Default for LimitSettings {
             max_keys: defaults::RATE_MAX_KEYS,
             body_read_timeout: Duration::from_secs(defaults::BODY_READ_TIMEOUT_SECONDS),
             request_timeout: Duration::from_secs(defaults::REQUEST_TIMEOUT_SECONDS),
+            max_body_bytes: defaults::MAX_BODY_BYTES,
         }
     }
 }
@@ -229,13 +233,15 @@ async fn throttle(State(limits): State<Arc<Limiters>>, req: Request, next: Next)
     response
 }
 
-/// Puts the throttling in front of every route of `router`.
+/// Puts the throttling and the body size limit in front of every route of `router`.
 pub fn apply<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     settings: &LimitSettings,
 ) -> Router<S> {
     let limits = Arc::new(Limiters::new(settings.clone()));
-    router.layer(middleware::from_fn_with_state(limits, throttle))
+    router
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(limits, throttle))
 }
 
 #[cfg(test)]

@@ -25,10 +25,20 @@ pub enum SortOrder {
 /// Query pairs, in order.
 pub type Pairs = Vec<(String, String)>;
 
-/// Parses a raw query string; malformed encoding is a code-2 error.
+/// Parses a raw query string (every route reads its query through here); malformed encoding
+/// is a code-2 error, and so is a name or value holding U+0000 (`%00`), naming the parameter.
 pub fn parse_query(raw: Option<&str>) -> Result<Pairs, ApiError> {
-    serde_urlencoded::from_str::<Pairs>(raw.unwrap_or(""))
-        .map_err(|_| ApiError::invalid_field("query", "invalid", "the query string is malformed"))
+    let pairs = serde_urlencoded::from_str::<Pairs>(raw.unwrap_or("")).map_err(|_| {
+        ApiError::invalid_field("query", "invalid", "the query string is malformed")
+    })?;
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        let location = if name.contains('\0') { "query" } else { name };
+        return Err(crate::extract::nul_refused(location));
+    }
+    Ok(pairs)
 }
 
 /// The last value of `name`, if any (empty counts as absent).
@@ -57,8 +67,17 @@ fn time_param(pairs: &Pairs, name: &str) -> Result<Option<Timestamp>, ApiError> 
 
 /// Builds a [`PageQuery`]; `check_cursor` validates cursor syntax (ids differ per resource).
 pub fn page_query(pairs: &Pairs, check_cursor: fn(&str) -> bool) -> Result<PageQuery, ApiError> {
+    page_query_sized(pairs, check_cursor, DEFAULT_PAGE_SIZE)
+}
+
+/// [`page_query`] with another page size when `pageSize` is absent.
+pub fn page_query_sized(
+    pairs: &Pairs,
+    check_cursor: fn(&str) -> bool,
+    default_size: u32,
+) -> Result<PageQuery, ApiError> {
     let size = match get(pairs, "pageSize") {
-        None => DEFAULT_PAGE_SIZE,
+        None => default_size,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 1 => {
                 u32::try_from(n.min(i64::from(MAX_PAGE_SIZE))).unwrap_or(MAX_PAGE_SIZE)

@@ -28,6 +28,16 @@ pub const ANSWER_LOCK_MINUTES: i64 = 30;
 pub const KDF_QUEUE: usize = 64;
 /// PostgreSQL pool size.
 pub const DB_MAX_CONNECTIONS: u32 = 16;
+/// Longest wait for a PostgreSQL connection, in milliseconds: past it the request answers
+/// 503 (the database is down, refusing connections, or every connection is busy that long).
+pub const DB_ACQUIRE_TIMEOUT_MS: u64 = 3_000;
+/// Challenges a user may have open (PENDING or IN_PROGRESS, not expired) at once; one more
+/// is refused with 429 until some complete, fail or expire.
+pub const MAX_OPEN_CHALLENGES: u32 = 100;
+/// Days a delivered (or finally failed) webhook delivery is kept before it is pruned.
+pub const WEBHOOK_RETENTION_DAYS: u32 = 30;
+/// Largest request body read, in bytes; a larger one is refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Timeout of one webhook HEAD check or delivery, in seconds.
 pub const WEBHOOK_TIMEOUT_SECONDS: u64 = 10;

@@ -95,6 +95,22 @@ impl ApiError {
         Self::new(-1, 500, "Something went wrong")
     }
 
+    /// The request body is larger than the server reads (HTTP 413; Circle's table has no
+    /// code of its own for it, so the code is the status, as for 401, 404 and 429).
+    pub fn payload_too_large() -> Self {
+        Self::new(413, 413, "Request body too large.")
+    }
+
+    /// The database cannot be reached right now (HTTP 503): nothing was done, and the same
+    /// request can be retried once it is back.
+    pub fn service_unavailable() -> Self {
+        Self::new(
+            503,
+            503,
+            "The service is temporarily unavailable. Try again later.",
+        )
+    }
+
     /// The server is busy (the KDF queue is full); the caller should retry later.
     pub fn too_many_requests() -> Self {
         Self::new(429, 429, "Too many requests. Try again later.")
@@ -174,6 +190,7 @@ pub mod codes {
         PAGE_PARAMS_INVALID = 156014, 400, "Pagination params are invalid. Only UUID format is supported for pageBefore and pageAfter.";
         API_KEY_NOT_FOUND = 156007, 401, "TEST_API key or LIVE_API key is not found for the request.";
         IDEMPOTENCY_KEY_REUSED = 156020, 403, "Please use a new idempotency key.";
+        TOO_MANY_REQUESTS = 155713, 429, "Too many requests. Try again later";
     }
 }
 

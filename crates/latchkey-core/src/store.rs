@@ -14,6 +14,11 @@ pub enum StoreError {
     /// A uniqueness rule refused the write (e.g. the userId exists).
     #[error("conflict")]
     Conflict,
+    /// The database cannot be reached (refused or dropped connections, no connection free
+    /// within the acquire timeout): nothing was done, and the caller may retry. The text is
+    /// for the operator's log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The database failed; the text is for the operator's log, never for a response.
     #[error("database: {0}")]
     Database(String),
@@ -86,6 +91,8 @@ pub enum Idempotent<T> {
     Replayed(T),
     /// The same key came with a different request.
     Mismatch,
+    /// Nothing was done: the user already has as many open challenges as allowed.
+    Full,
 }
 
 /// An idempotency key claimed by a request: scoped to the entity, fingerprinted by a hash of
@@ -305,11 +312,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     /// Creates a challenge under an idempotency key (one transaction: a concurrent
-    /// duplicate sees the first one's result). Returns the challenge id.
+    /// duplicate sees the first one's result), unless the user already has `max_open` open
+    /// (PENDING or IN_PROGRESS, unexpired) challenges: then [`Idempotent::Full`], exactly
+    /// even under concurrent creations. Returns the challenge id.
     async fn create_challenge(
         &self,
         challenge: &ChallengeRecord,
         claim: &IdempotencyClaim,
+        max_open: u32,
     ) -> StoreResult<Idempotent<String>>;
     /// The request hash and resulting id recorded under an idempotency key, if any.
     async fn idempotency_record(
@@ -324,14 +334,16 @@ pub trait Store: Send + Sync + 'static {
         user_internal_id: &str,
         challenge_id: &str,
     ) -> StoreResult<Option<ChallengeRecord>>;
-    /// The user's challenges, newest first, optionally only those with `status` at `now`.
+    /// One page of the user's challenges, optionally only those with `status` at `now`;
+    /// `None` when the cursor names none of the user's challenges.
     async fn list_challenges(
         &self,
         entity_id: &str,
         user_internal_id: &str,
         status: Option<ChallengeStatus>,
+        page: &PageQuery,
         now: Timestamp,
-    ) -> StoreResult<Vec<ChallengeRecord>>;
+    ) -> StoreResult<Option<Page<ChallengeRecord>>>;
     /// PENDING → IN_PROGRESS (no-op otherwise).
     async fn mark_challenge_in_progress(
         &self,
@@ -479,6 +491,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliveryRecord>>;
     /// Queues a delivery again, due now; `false` when there is none.
     async fn redeliver(&self, entity_id: &str, id: &str, now: Timestamp) -> StoreResult<bool>;
+    /// Deletes the deliveries delivered before `delivered_before` (pending and failed ones
+    /// stay); returns how many.
+    async fn prune_delivered(&self, delivered_before: Timestamp) -> StoreResult<u64>;
 
     /// The audit log, oldest first, optionally for one user.
     async fn audit_log(

@@ -3,12 +3,13 @@
 
 use crate::db::Db;
 use crate::error::{DbError, DbResult};
+use crate::page::{cursor_id, finish_page, page_direction};
 use crate::row::{to_json, Columns};
 use crate::{audit, idempotency, outbox};
 use latchkey_core::challenge::ChallengePayload;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::model::{ChallengeRecord, ChallengeStatus, ChallengeType};
-use latchkey_core::store::{ChallengeFailure, IdempotencyClaim, Idempotent};
+use latchkey_core::store::{ChallengeFailure, IdempotencyClaim, Idempotent, Page, PageQuery};
 use sqlx::any::AnyRow;
 use std::sync::LazyLock;
 
@@ -61,12 +62,14 @@ fn challenge_from_row(r: &AnyRow) -> DbResult<ChallengeRecord> {
     })
 }
 
-/// Creates `c` under `claim`, in one transaction with the claim.
+/// Creates `c` under `claim`, in one transaction with the claim, unless its user already has
+/// `max_open` open challenges (then nothing is written, the claim included).
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create(
     db: &Db,
     c: &ChallengeRecord,
     claim: &IdempotencyClaim,
+    max_open: u32,
 ) -> DbResult<Idempotent<String>> {
     let mut tx = db.writer.begin().await?;
     if !idempotency::claim(&mut tx, &c.entity_id, claim, &c.id, c.created_at).await? {
@@ -77,6 +80,28 @@ pub(crate) async fn create(
                 _ => Idempotent::Mismatch,
             },
         );
+    }
+    // Concurrent creations for one user queue on the user's row (PostgreSQL; SQLite has one
+    // writer), so the count below cannot be passed by racing requests.
+    sqlx::query(&format!(
+        "SELECT internal_id FROM users WHERE internal_id = $1 {}",
+        db.dialect.row_lock()
+    ))
+    .bind(&c.user_internal_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM challenges WHERE entity_id = $1 AND user_internal_id = $2 \
+         AND status IN ('PENDING', 'IN_PROGRESS') AND expires_at > $3",
+    )
+    .bind(&c.entity_id)
+    .bind(&c.user_internal_id)
+    .bind(c.created_at.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    if open >= i64::from(max_open) {
+        tx.rollback().await?;
+        return Ok(Idempotent::Full);
     }
     sqlx::query(&INSERT)
         .bind(&c.id)
@@ -118,33 +143,81 @@ pub(crate) async fn by_id(
     row.as_ref().map(challenge_from_row).transpose()
 }
 
-/// The user's challenges, newest first, optionally only those with `status` at `now`.
+/// One page of the user's challenges, optionally only those with `status` at `now`; `None`
+/// when the cursor names no challenge of this user. Challenges have no `seq`: pages follow
+/// `(created_at, id)`, which is unique and never changes.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
     db: &Db,
     entity_id: &str,
     user_internal_id: &str,
     status: Option<ChallengeStatus>,
+    page: &PageQuery,
     now: Timestamp,
-) -> DbResult<Vec<ChallengeRecord>> {
-    // $1 entity, $2 user, then the condition's own parameters.
-    let (condition, binds_now) = match status {
-        None => ("", false),
-        Some(ChallengeStatus::Pending | ChallengeStatus::InProgress) => {
-            ("AND status = $3 AND expires_at > $4", true)
+) -> DbResult<Option<Page<ChallengeRecord>>> {
+    let cursor = match cursor_id(page) {
+        None => None,
+        Some(id) => {
+            let row = sqlx::query(
+                "SELECT created_at FROM challenges \
+                 WHERE entity_id = $1 AND user_internal_id = $2 AND id = $3",
+            )
+            .bind(entity_id)
+            .bind(user_internal_id)
+            .bind(id)
+            .fetch_optional(&db.reader)
+            .await?;
+            match row {
+                Some(r) => Some((Columns::new(&r, "challenges").get::<i64>("created_at")?, id)),
+                None => return Ok(None),
+            }
         }
-        Some(ChallengeStatus::Expired) => (
-            "AND (status = $3 OR (status IN ('PENDING', 'IN_PROGRESS') AND expires_at <= $4))",
-            true,
-        ),
-        Some(_) => ("AND status = $3", false),
     };
-    let sql = format!(
+    let (cmp, dir) = page_direction(page);
+    // $1 entity, $2 user, $3 from, $4 to, $5 limit; then the cursor's and the status's own.
+    let mut sql = format!(
         "SELECT {CHALLENGE_COLUMNS} FROM challenges \
-         WHERE entity_id = $1 AND user_internal_id = $2 {condition} \
-         ORDER BY created_at DESC, id LIMIT 1000"
+         WHERE entity_id = $1 AND user_internal_id = $2 \
+           AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4)"
     );
-    let mut query = sqlx::query(&sql).bind(entity_id).bind(user_internal_id);
+    let mut next = 6;
+    if cursor.is_some() {
+        sql.push_str(&format!(
+            " AND (created_at {cmp} $6 OR (created_at = $6 AND id {cmp} $7))"
+        ));
+        next = 8;
+    }
+    let (status_at, now_at) = (next, next + 1);
+    let binds_now = match status {
+        None => false,
+        Some(ChallengeStatus::Pending | ChallengeStatus::InProgress) => {
+            sql.push_str(&format!(
+                " AND status = ${status_at} AND expires_at > ${now_at}"
+            ));
+            true
+        }
+        Some(ChallengeStatus::Expired) => {
+            sql.push_str(&format!(
+                " AND (status = ${status_at} OR (status IN ('PENDING', 'IN_PROGRESS') \
+                 AND expires_at <= ${now_at}))"
+            ));
+            true
+        }
+        Some(_) => {
+            sql.push_str(&format!(" AND status = ${status_at}"));
+            false
+        }
+    };
+    sql.push_str(&format!(" ORDER BY created_at {dir}, id {dir} LIMIT $5"));
+    let mut query = sqlx::query(&sql)
+        .bind(entity_id)
+        .bind(user_internal_id)
+        .bind(page.from.map(|t| t.0))
+        .bind(page.to.map(|t| t.0))
+        .bind(i64::from(page.size) + 1);
+    if let Some((created_at, id)) = cursor {
+        query = query.bind(created_at).bind(id);
+    }
     if let Some(s) = status {
         query = query.bind(s.as_str());
     }
@@ -152,7 +225,11 @@ pub(crate) async fn list(
         query = query.bind(now.0);
     }
     let rows = query.fetch_all(&db.reader).await?;
-    rows.iter().map(challenge_from_row).collect()
+    let items = rows
+        .iter()
+        .map(challenge_from_row)
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok(Some(finish_page(items, page)))
 }
 
 /// PENDING → IN_PROGRESS (no-op otherwise).

@@ -36,6 +36,15 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FU
     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 
 impl Dialect {
+    /// The clause that locks the rows a `SELECT` reads until the transaction ends
+    /// (PostgreSQL); SQLite's single writer already serialises every writing transaction.
+    pub(crate) fn row_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE",
+        }
+    }
+
     /// The row-locking clause of the outbox claim's subquery: PostgreSQL skips rows another
     /// instance is claiming; SQLite has one writer, so nothing else can be claiming. Only the
     /// delivery (`d`) is locked: a bare `FOR UPDATE` also locks the joined subscription row,
@@ -79,8 +88,14 @@ impl Db {
         })
     }
 
-    /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates.
-    pub(crate) async fn open_postgres(url: &str, max_connections: u32) -> Result<Self, String> {
+    /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates. A
+    /// request waits at most `acquire_timeout` for a connection: when the server is down or
+    /// refusing connections, callers learn it (503) within that time instead of queueing.
+    pub(crate) async fn open_postgres(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, String> {
         sqlx::any::install_default_drivers();
         let options = any_options(url)?;
         // One direct connection first, so that a wrong address fails at once instead of
@@ -93,7 +108,7 @@ impl Db {
             .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;

@@ -44,12 +44,31 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+/// Whether `e` says the database cannot be reached rather than that a statement failed: no
+/// connection within the acquire timeout, a refused or dropped connection, or PostgreSQL
+/// refusing connections (SQLSTATE class 08 connection exception, 53300 too many connections,
+/// 57P01–57P03 shutting down or starting up).
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Sqlx(sqlx::Error::Database(d)) if d.is_unique_violation() => {
                 StoreError::Conflict
             }
+            DbError::Sqlx(e) if unreachable(&e) => StoreError::Unavailable(e.to_string()),
             DbError::Sqlx(e) => StoreError::Database(e.to_string()),
             DbError::Corrupt {
                 table,

@@ -45,16 +45,30 @@ mod webhooks;
 
 pub use store::SqlStore;
 
+use latchkey_core::defaults;
 use latchkey_core::store::Store;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// Opens the store named by `url`: `sqlite://…` or `postgres://…` / `postgresql://…`.
+/// Opens the store named by `url`: `sqlite://…` or `postgres://…` / `postgresql://…`, with
+/// the default PostgreSQL acquire timeout.
 pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, String> {
+    let acquire = Duration::from_millis(defaults::DB_ACQUIRE_TIMEOUT_MS);
+    open_with(url, max_connections, acquire).await
+}
+
+/// [`open`], waiting at most `acquire_timeout` for a PostgreSQL connection (SQLite's single
+/// writer keeps its own longer wait: queueing for it is normal under write load).
+pub async fn open_with(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqlStore::open_sqlite(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(
-            SqlStore::open_postgres(url, max_connections).await?,
+            SqlStore::open_postgres(url, max_connections, acquire_timeout).await?,
         ))
     } else {
         let scheme = url.split(':').next().unwrap_or_default();

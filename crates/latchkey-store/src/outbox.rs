@@ -250,3 +250,28 @@ pub(crate) async fn redeliver(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// Rows one pruning transaction deletes at most: a long retention backlog is pruned in short
+/// transactions rather than one that holds SQLite's writer for seconds.
+const PRUNE_BATCH: i64 = 1000;
+
+/// Deletes deliveries delivered before `delivered_before`, in batches; returns how many.
+/// Pending and failed rows stay (the operator may still redeliver a failed one).
+#[tracing::instrument(skip_all)]
+pub(crate) async fn prune_delivered(db: &Db, delivered_before: Timestamp) -> DbResult<u64> {
+    let mut total = 0;
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries              WHERE status = 'DELIVERED' AND delivered_at < $1 LIMIT $2)",
+        )
+        .bind(delivered_before.0)
+        .bind(PRUNE_BATCH)
+        .execute(&db.writer)
+        .await?
+        .rows_affected();
+        total += n;
+        if n < PRUNE_BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}

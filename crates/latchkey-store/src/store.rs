@@ -9,6 +9,7 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::model::*;
 use latchkey_core::store::*;
 use latchkey_core::webhooks::*;
+use std::time::Duration;
 
 /// latchkey's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -24,10 +25,15 @@ impl SqlStore {
         })
     }
 
-    /// Connects to `url` (`postgres://…`) with up to `max_connections` and migrates.
-    pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Self, String> {
+    /// Connects to `url` (`postgres://…`) with up to `max_connections`, waiting at most
+    /// `acquire_timeout` for a connection, and migrates.
+    pub async fn open_postgres(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, String> {
         Ok(Self {
-            db: Db::open_postgres(url, max_connections).await?,
+            db: Db::open_postgres(url, max_connections, acquire_timeout).await?,
         })
     }
 
@@ -127,8 +133,9 @@ impl Store for SqlStore {
         &self,
         challenge: &ChallengeRecord,
         claim: &IdempotencyClaim,
+        max_open: u32,
     ) -> StoreResult<Idempotent<String>> {
-        Ok(challenges::create(&self.db, challenge, claim).await?)
+        Ok(challenges::create(&self.db, challenge, claim, max_open).await?)
     }
 
     async fn idempotency_record(
@@ -153,9 +160,10 @@ impl Store for SqlStore {
         entity_id: &str,
         user_internal_id: &str,
         status: Option<ChallengeStatus>,
+        page: &PageQuery,
         now: Timestamp,
-    ) -> StoreResult<Vec<ChallengeRecord>> {
-        Ok(challenges::list(&self.db, entity_id, user_internal_id, status, now).await?)
+    ) -> StoreResult<Option<Page<ChallengeRecord>>> {
+        Ok(challenges::list(&self.db, entity_id, user_internal_id, status, page, now).await?)
     }
 
     async fn mark_challenge_in_progress(
@@ -350,6 +358,10 @@ impl Store for SqlStore {
 
     async fn redeliver(&self, entity_id: &str, id: &str, now: Timestamp) -> StoreResult<bool> {
         Ok(outbox::redeliver(&self.db, entity_id, id, now).await?)
+    }
+
+    async fn prune_delivered(&self, delivered_before: Timestamp) -> StoreResult<u64> {
+        Ok(outbox::prune_delivered(&self.db, delivered_before).await?)
     }
 
     async fn audit_log(

@@ -75,6 +75,27 @@ fn challenge(e: &Entity, u: &UserRecord, kind: ChallengeType) -> ChallengeRecord
     }
 }
 
+/// The first page (of 50) of the user's challenges.
+async fn challenges_of(
+    s: &dyn Store,
+    e: &Entity,
+    u: &UserRecord,
+    status: Option<ChallengeStatus>,
+    now: Timestamp,
+) -> StoreResult<Vec<ChallengeRecord>> {
+    let page = PageQuery {
+        size: 50,
+        cursor: Cursor::None,
+        order: Order::Desc,
+        from: None,
+        to: None,
+    };
+    let listed = s
+        .list_challenges(&e.id, &u.internal_id, status, &page, now)
+        .await?;
+    Ok(listed.map(|p| p.items).unwrap_or_default())
+}
+
 fn claim(key: &str, hash: u8) -> IdempotencyClaim {
     IdempotencyClaim {
         key: key.into(),
@@ -136,7 +157,7 @@ async fn users_are_unique_per_entity_and_isolated() {
         "another entity's user"
     );
     let c = challenge(&b, &ub, ChallengeType::SetPin);
-    s.create_challenge(&c, &claim("k", 1)).await.unwrap();
+    s.create_challenge(&c, &claim("k", 1), 100).await.unwrap();
     assert_eq!(
         s.challenge(&a.id, &ub.internal_id, &c.id).await.unwrap(),
         None
@@ -295,16 +316,16 @@ async fn idempotent_create_replays_refuses_mismatch_and_admits_one_of_many() {
     let u = user(&*s, &e, "idem-user", T0).await;
     let c = challenge(&e, &u, ChallengeType::SetPin);
     assert_eq!(
-        s.create_challenge(&c, &claim("k1", 1)).await.unwrap(),
+        s.create_challenge(&c, &claim("k1", 1), 100).await.unwrap(),
         Idempotent::Created(c.id.clone())
     );
     let c2 = challenge(&e, &u, ChallengeType::SetPin);
     assert_eq!(
-        s.create_challenge(&c2, &claim("k1", 1)).await.unwrap(),
+        s.create_challenge(&c2, &claim("k1", 1), 100).await.unwrap(),
         Idempotent::Replayed(c.id.clone())
     );
     assert_eq!(
-        s.create_challenge(&c2, &claim("k1", 2)).await.unwrap(),
+        s.create_challenge(&c2, &claim("k1", 2), 100).await.unwrap(),
         Idempotent::Mismatch
     );
     assert_eq!(
@@ -321,7 +342,7 @@ async fn idempotent_create_replays_refuses_mismatch_and_admits_one_of_many() {
     for _ in 0..16 {
         let (s, c) = (s.clone(), challenge(&e, &u, ChallengeType::ChangePin));
         tasks.push(tokio::spawn(async move {
-            s.create_challenge(&c, &claim("k2", 9)).await.unwrap()
+            s.create_challenge(&c, &claim("k2", 9), 100).await.unwrap()
         }));
     }
     let mut created = 0;
@@ -335,7 +356,7 @@ async fn idempotent_create_replays_refuses_mismatch_and_admits_one_of_many() {
             Idempotent::Replayed(id) => {
                 ids.insert(id);
             }
-            Idempotent::Mismatch => panic!("same request"),
+            Idempotent::Mismatch | Idempotent::Full => panic!("same request, under the cap"),
         }
     }
     assert_eq!((created, ids.len()), (1, 1));
@@ -351,7 +372,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
     let e = entity(&*s).await;
     let u = user(&*s, &e, "commit-user", T0).await;
     let c = challenge(&e, &u, ChallengeType::Initialize);
-    s.create_challenge(&c, &claim("c1", 1)).await.unwrap();
+    s.create_challenge(&c, &claim("c1", 1), 100).await.unwrap();
     let audit = vec![AuditEvent::user(
         &e.id,
         &u.internal_id,
@@ -405,7 +426,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
 
     // A PIN change against a stale version writes nothing, not even the challenge status.
     let c2 = challenge(&e, &u, ChallengeType::ChangePin);
-    s.create_challenge(&c2, &claim("c2", 1)).await.unwrap();
+    s.create_challenge(&c2, &claim("c2", 1), 100).await.unwrap();
     let stale = ChallengeCommit {
         challenge_id: c2.id.clone(),
         pin: Some(PinUpdate {
@@ -476,8 +497,8 @@ async fn challenge_states_fail_expire_and_list() {
     let u = user(&*s, &e, "state-user", T0).await;
     let a = challenge(&e, &u, ChallengeType::ChangePin);
     let b = challenge(&e, &u, ChallengeType::ChangePin);
-    s.create_challenge(&a, &claim("a", 1)).await.unwrap();
-    s.create_challenge(&b, &claim("b", 1)).await.unwrap();
+    s.create_challenge(&a, &claim("a", 1), 100).await.unwrap();
+    s.create_challenge(&b, &claim("b", 1), 100).await.unwrap();
     s.mark_challenge_in_progress(&e.id, &u.internal_id, &a.id, T0)
         .await
         .unwrap();
@@ -514,18 +535,18 @@ async fn challenge_states_fail_expire_and_list() {
         "terminal"
     );
     let later = T0.plus_ms(900_000);
-    let pending = s
-        .list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Pending), T0)
+    let pending = challenges_of(&*s, &e, &u, Some(ChallengeStatus::Pending), T0)
         .await
         .unwrap();
     assert_eq!(pending.len(), 1);
-    assert!(s
-        .list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Pending), later)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        challenges_of(&*s, &e, &u, Some(ChallengeStatus::Pending), later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        s.list_challenges(&e.id, &u.internal_id, Some(ChallengeStatus::Expired), later)
+        challenges_of(&*s, &e, &u, Some(ChallengeStatus::Expired), later)
             .await
             .unwrap()
             .len(),
@@ -543,10 +564,7 @@ async fn challenge_states_fail_expire_and_list() {
         ChallengeStatus::Expired
     );
     assert_eq!(
-        s.list_challenges(&e.id, &u.internal_id, None, later)
-            .await
-            .unwrap()
-            .len(),
+        challenges_of(&*s, &e, &u, None, later).await.unwrap().len(),
         2
     );
 }
@@ -837,7 +855,7 @@ async fn completing_or_failing_a_challenge_queues_its_notification_in_the_same_t
         .unwrap();
     let u = user(&*s, &e, "notify-user", T0).await;
     let c = challenge(&e, &u, ChallengeType::SetPin);
-    s.create_challenge(&c, &claim("n1", 1)).await.unwrap();
+    s.create_challenge(&c, &claim("n1", 1), 100).await.unwrap();
     let commit = ChallengeCommit {
         entity_id: e.id.clone(),
         user_internal_id: u.internal_id.clone(),
@@ -908,4 +926,157 @@ async fn webhook_keys_rotate_and_stay_resolvable() {
     let old = s.webhook_key(&e.id, "k1").await.unwrap().unwrap();
     assert!(!old.active);
     assert_eq!(s.webhook_key("other-entity", "k1").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn challenges_page_both_ways_by_creation_then_id() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "paged-user", T0).await;
+    // Pairs share a creation time: the id orders them.
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let mut c = challenge(&e, &u, ChallengeType::SetPin);
+        c.created_at = T0.plus_ms(i / 2);
+        s.create_challenge(&c, &claim(&format!("p{i}"), 1), 100)
+            .await
+            .unwrap();
+        made.push((c.created_at, c.id));
+    }
+    made.sort();
+    let newest_first: Vec<String> = made.iter().rev().map(|(_, id)| id.clone()).collect();
+    let q = |cursor, order| PageQuery {
+        size: 3,
+        cursor,
+        order,
+        from: None,
+        to: None,
+    };
+    let page = |query: PageQuery| {
+        let s = s.clone();
+        let (e, u) = (e.id.clone(), u.internal_id.clone());
+        async move { s.list_challenges(&e, &u, None, &query, T0).await.unwrap() }
+    };
+    let ids = |p: &Page<ChallengeRecord>| p.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let mut walked = Vec::new();
+    let mut cursor = Cursor::None;
+    loop {
+        let p = page(q(cursor, Order::Desc)).await.unwrap();
+        walked.extend(ids(&p));
+        match (p.has_next, walked.last()) {
+            (true, Some(last)) => cursor = Cursor::After(last.clone()),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, newest_first);
+    // Back from the end: the page before the oldest three is the one before them.
+    let before = page(q(Cursor::Before(newest_first[4].clone()), Order::Desc))
+        .await
+        .unwrap();
+    assert_eq!(ids(&before), newest_first[1..4].to_vec());
+    assert!(before.has_prev && before.has_next);
+    let asc = page(q(Cursor::None, Order::Asc)).await.unwrap();
+    assert_eq!(
+        ids(&asc),
+        vec![
+            newest_first[6].clone(),
+            newest_first[5].clone(),
+            newest_first[4].clone()
+        ]
+    );
+    // A cursor that is not one of this user's challenges names no page.
+    let other = user(&*s, &e, "other-user", T0).await;
+    let none = s
+        .list_challenges(
+            &e.id,
+            &other.internal_id,
+            None,
+            &q(Cursor::After(walked[0].clone()), Order::Desc),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_none());
+}
+
+#[tokio::test]
+async fn open_challenges_are_capped_per_user_even_when_created_at_once() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "capped-user", T0).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, c) = (s.clone(), challenge(&e, &u, ChallengeType::SetPin));
+        tasks.push(tokio::spawn(async move {
+            s.create_challenge(&c, &claim(&format!("k{i}"), 1), 3)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Idempotent::Created(_) => created += 1,
+            Idempotent::Full => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    // A refused creation wrote nothing, its idempotency key included; a replay still replays.
+    let open = challenges_of(&*s, &e, &u, None, T0).await.unwrap();
+    assert_eq!(open.len(), 3);
+    let mut c = challenge(&e, &u, ChallengeType::SetPin);
+    assert_eq!(
+        s.create_challenge(&c, &claim("late", 1), 3).await.unwrap(),
+        Idempotent::Full
+    );
+    assert!(s.idempotency_record(&e.id, "late").await.unwrap().is_none());
+    // Expired challenges are not open.
+    c.created_at = T0.plus_ms(900_000);
+    c.expires_at = c.created_at.plus_ms(900_000);
+    assert!(matches!(
+        s.create_challenge(&c, &claim("late", 1), 3).await.unwrap(),
+        Idempotent::Created(_)
+    ));
+}
+
+#[tokio::test]
+async fn delivered_rows_are_pruned_after_their_retention_and_nothing_else() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    s.insert_subscription(&subscription(&e, &[])).await.unwrap();
+    for _ in 0..4 {
+        s.enqueue_notification(&draft(&e, "challenges.setPin"), T0)
+            .await
+            .unwrap();
+    }
+    let claims = s.claim_deliveries(T0, 60_000, 10).await.unwrap();
+    assert_eq!(claims.len(), 4);
+    // Two delivered (at T0+1s and T0+2s), one failed for good, one left pending.
+    for (i, c) in claims.iter().take(2).enumerate() {
+        let ok = AttemptOutcome::Delivered { status_code: 200 };
+        let at = T0.plus_ms(1000 * (i as i64 + 1));
+        assert!(s.finish_delivery(c, &ok, at).await.unwrap());
+    }
+    let gave_up = AttemptOutcome::Failed {
+        status_code: Some(500),
+        error: "answered 500".into(),
+        next_attempt_at: None,
+    };
+    assert!(s.finish_delivery(&claims[2], &gave_up, T0).await.unwrap());
+    assert_eq!(
+        s.prune_delivered(T0.plus_ms(1000)).await.unwrap(),
+        0,
+        "strictly before"
+    );
+    assert_eq!(s.prune_delivered(T0.plus_ms(1001)).await.unwrap(), 1);
+    assert_eq!(s.prune_delivered(T0.plus_ms(1001)).await.unwrap(), 0);
+    assert_eq!(s.prune_delivered(T0.plus_ms(60_000_000)).await.unwrap(), 1);
+    let left = s.list_deliveries(&e.id, 10).await.unwrap();
+    let mut statuses: Vec<_> = left.iter().map(|d| d.status).collect();
+    statuses.sort_by_key(|st| st.as_str());
+    assert_eq!(
+        statuses,
+        vec![DeliveryStatus::Failed, DeliveryStatus::Pending]
+    );
 }

@@ -121,7 +121,7 @@ async fn hot_read_paths() {
         key: "k".into(),
         request_hash: vec![1; 32],
     };
-    s.create_challenge(&c, &claim).await.unwrap();
+    s.create_challenge(&c, &claim, 100).await.unwrap();
     for _ in 0..200 {
         s.api_key("kid").await.unwrap().unwrap();
     }

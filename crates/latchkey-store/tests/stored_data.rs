@@ -95,7 +95,7 @@ async fn seeded(url: &str) -> (Arc<dyn Store>, Entity, UserRecord, ChallengeReco
         key: "k".into(),
         request_hash: vec![1; 32],
     };
-    s.create_challenge(&c, &claim).await.unwrap();
+    s.create_challenge(&c, &claim, 100).await.unwrap();
     (s, e, u, c)
 }
 
@@ -119,7 +119,16 @@ async fn undecodable_challenge_columns_are_errors_naming_them() {
 
     exec(&pool, "UPDATE challenges SET payload = 'not json'").await;
     assert_names(read().await.unwrap_err(), "challenges.payload");
-    let listed = s.list_challenges(&e.id, &u.internal_id, None, T0).await;
+    let first = PageQuery {
+        size: 10,
+        cursor: Cursor::None,
+        order: Order::Desc,
+        from: None,
+        to: None,
+    };
+    let listed = s
+        .list_challenges(&e.id, &u.internal_id, None, &first, T0)
+        .await;
     assert_names(listed.unwrap_err(), "challenges.payload");
 
     exec(

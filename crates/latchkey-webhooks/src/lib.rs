@@ -35,6 +35,8 @@ pub struct WebhookSettings {
     pub poll_interval: Duration,
     /// Deliveries claimed (and sent concurrently) at once.
     pub batch: u32,
+    /// How long a delivered delivery is kept before the worker prunes it.
+    pub retention: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -47,6 +49,7 @@ impl Default for WebhookSettings {
             lease_ms: defaults::WEBHOOK_LEASE_MS,
             poll_interval: Duration::from_millis(defaults::WEBHOOK_POLL_INTERVAL_MS),
             batch: defaults::WEBHOOK_BATCH,
+            retention: Duration::from_secs(u64::from(defaults::WEBHOOK_RETENTION_DAYS) * 86_400),
         }
     }
 }

@@ -10,6 +10,10 @@ use latchkey_core::webhooks::{
 use latchkey_core::{ApiCaller, ApiError};
 use serde_json::{json, Value};
 
+/// Most patterns one subscription names: more than the catalog and its categories hold, so
+/// only repeats are ever cut off.
+pub const MAX_NOTIFICATION_TYPES: usize = 64;
+
 /// The body of `POST /v2/notifications/subscriptions`.
 #[derive(Debug, Clone)]
 pub struct SubscriptionInput {
@@ -125,6 +129,13 @@ impl Webhooks {
         input: SubscriptionInput,
     ) -> Result<SubscriptionRecord, ApiError> {
         let types = input.notification_types.unwrap_or_default();
+        if types.len() > MAX_NOTIFICATION_TYPES {
+            return Err(ApiError::invalid_field(
+                "notificationTypes",
+                "max",
+                format!("notificationTypes must have at most {MAX_NOTIFICATION_TYPES} entries"),
+            ));
+        }
         if let Some((i, bad)) = types.iter().enumerate().find(|(_, t)| !is_known_pattern(t)) {
             return Err(ApiError::invalid_field(
                 &format!("notificationTypes[{i}]"),

@@ -4,10 +4,11 @@
 
 use crate::subscriptions::transport_error;
 use crate::{address, Webhooks};
+use latchkey_core::clock::Timestamp;
 use latchkey_core::store::ClaimedDelivery;
 use latchkey_core::webhooks::{AttemptOutcome, DeliveryRecord, TEST_NOTIFICATION};
 use serde_json::json;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The envelope exactly as sent and signed: compact JSON.
 pub fn envelope(d: &DeliveryRecord) -> Vec<u8> {
@@ -33,17 +34,45 @@ fn retry_after_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
         .map(|s| s.saturating_mul(1000).min(24 * 3_600_000))
 }
 
+/// How often the worker prunes delivered rows past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 impl Webhooks {
-    /// Runs until `shutdown` resolves: claims, delivers, sleeps when idle.
+    /// Runs until `shutdown` resolves: claims, delivers, sleeps when idle, and prunes
+    /// delivered rows past their retention at start and then every [`PRUNE_EVERY`].
     pub async fn run_worker(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut next_prune = Instant::now();
         loop {
+            if Instant::now() >= next_prune {
+                self.prune_delivered().await;
+                next_prune = Instant::now() + PRUNE_EVERY;
+            }
             let worked = self.run_once().await;
             if worked == 0 {
                 tokio::select! {
                     () = &mut shutdown => return,
                     () = tokio::time::sleep(self.settings.poll_interval) => {}
                 }
+            }
+        }
+    }
+
+    /// Deletes the deliveries delivered longer ago than the retention; returns how many
+    /// (0 when the store fails: the next round tries again).
+    pub async fn prune_delivered(&self) -> u64 {
+        let retention_ms = i64::try_from(self.settings.retention.as_millis()).unwrap_or(i64::MAX);
+        let before = Timestamp(self.lk.now().0.saturating_sub(retention_ms));
+        match self.lk.store().prune_delivered(before).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(deleted = n, "pruned delivered webhook deliveries");
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot prune webhook deliveries");
+                0
             }
         }
     }

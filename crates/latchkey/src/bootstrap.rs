@@ -87,7 +87,12 @@ pub async fn open(config: &Config) -> Result<Opened, String> {
         at_rest::note_if_wide(&config.master_key_file, &mut wide);
     }
     // The database first: a wrong URL must not leave a fresh master key behind.
-    let store = latchkey_store::open(&config.database_url, config.db_max_connections).await?;
+    let store = latchkey_store::open_with(
+        &config.database_url,
+        config.db_max_connections,
+        config.db_acquire_timeout,
+    )
+    .await?;
     let master = load_master_key(&config.master_key_file)?;
     let lk = Latchkey::new(
         store,

@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Emulator mode: fast PIN hashing, dev-only helper endpoints. Never with real users.
     #[arg(long, env = "LATCHKEY_DEV")]
     pub dev: bool,
+    /// Open (PENDING or IN_PROGRESS) challenges a user may have at once.
+    #[arg(long, env = "LATCHKEY_MAX_OPEN_CHALLENGES")]
+    pub max_open_challenges: Option<u32>,
+    /// Days a delivered webhook delivery is kept before it is pruned.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_RETENTION_DAYS")]
+    pub webhook_retention_days: Option<u32>,
     #[command(flatten)]
     pub throttle: ThrottleArgs,
 }
@@ -81,6 +87,9 @@ pub struct ThrottleArgs {
     /// Connections served at once; more wait in the listen backlog.
     #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Largest request body read, in bytes (larger: 413).
+    #[arg(long, env = "LATCHKEY_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
 }
 
 /// The TOML file: the same knobs as the flags and environment, snake_case.
@@ -105,6 +114,10 @@ pub struct FileConfig {
     kdf_workers: Option<usize>,
     kdf_queue: Option<usize>,
     db_max_connections: Option<u32>,
+    db_acquire_timeout_ms: Option<u64>,
+    max_open_challenges: Option<u32>,
+    webhook_retention_days: Option<u32>,
+    max_body_bytes: Option<usize>,
     frame_ancestors: Option<Vec<String>>,
     webhook_retry_schedule: Option<String>,
     webhook_timeout_seconds: Option<u64>,
@@ -147,6 +160,8 @@ pub struct Config {
     pub kdf_queue: usize,
     /// PostgreSQL pool size.
     pub db_max_connections: u32,
+    /// Longest wait for a PostgreSQL connection (then 503).
+    pub db_acquire_timeout: Duration,
     /// Origins allowed to frame the hosted page.
     pub frame_ancestors: Vec<String>,
     /// Webhook delivery.
@@ -285,7 +300,19 @@ impl Config {
             kdf,
             dev,
             default_questions: latchkey_core::rules::default_questions(),
+            max_open_challenges: knob(
+                "max_open_challenges",
+                serve.and_then(|s| s.max_open_challenges),
+                file.max_open_challenges,
+                defaults::MAX_OPEN_CHALLENGES,
+            )?,
         };
+        let retention_days = knob(
+            "webhook_retention_days",
+            serve.and_then(|s| s.webhook_retention_days),
+            file.webhook_retention_days,
+            defaults::WEBHOOK_RETENTION_DAYS,
+        )?;
         let mut frame_ancestors: Vec<String> = match env::<String>("LATCHKEY_FRAME_ANCESTORS")? {
             Some(list) => list
                 .split([',', ' '])
@@ -331,6 +358,7 @@ impl Config {
                 || env::<bool>("LATCHKEY_WEBHOOK_ALLOW_LOOPBACK")?
                     .or(file.webhook_allow_loopback)
                     .unwrap_or(false),
+            retention: Duration::from_secs(u64::from(retention_days) * 86_400),
             ..Default::default()
         };
         Ok(Self {
@@ -357,6 +385,12 @@ impl Config {
                 .or(file.db_max_connections)
                 .unwrap_or(defaults::DB_MAX_CONNECTIONS)
                 .max(1),
+            db_acquire_timeout: Duration::from_millis(knob(
+                "LATCHKEY_DB_ACQUIRE_TIMEOUT_MS",
+                env("LATCHKEY_DB_ACQUIRE_TIMEOUT_MS")?,
+                file.db_acquire_timeout_ms,
+                defaults::DB_ACQUIRE_TIMEOUT_MS,
+            )?),
         })
     }
 }
@@ -444,6 +478,12 @@ fn resolve_throttle(t: &ThrottleArgs, file: &FileConfig, dev: bool) -> Result<Hy
                 t.request_timeout_seconds,
                 file.request_timeout_seconds,
                 defaults::REQUEST_TIMEOUT_SECONDS,
+            )?,
+            max_body_bytes: knob(
+                "max_body_bytes",
+                t.max_body_bytes,
+                file.max_body_bytes,
+                defaults::MAX_BODY_BYTES,
             )?,
         },
         header_read_timeout: seconds(

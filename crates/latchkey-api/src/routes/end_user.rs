@@ -9,7 +9,7 @@ use crate::render::{Challenge, ChallengeIdResponse, EndUser};
 use crate::routes::users::EndUserResponse;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_core::challenge::{
@@ -17,6 +17,7 @@ use latchkey_core::challenge::{
     SetPin, SignMessage, SignTransaction, SignTypedData, WalletRequest,
 };
 use latchkey_core::model::ChallengeStatus;
+use latchkey_core::rules;
 use latchkey_core::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -214,10 +215,26 @@ pub enum ChallengeStatusFilter {
 /// The query of `GET /v1/w3s/user/challenges`.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query, style = Form)]
+#[allow(non_snake_case)]
 pub struct ListChallengesQuery {
     /// `PENDING`, `IN_PROGRESS`, `COMPLETE`, `FAILED` or `EXPIRED`.
     #[param(inline, value_type = Option<ChallengeStatusFilter>)]
     pub status: Option<String>,
+    /// Created at or after (ISO-8601).
+    pub from: Option<String>,
+    /// Created at or before (ISO-8601).
+    pub to: Option<String>,
+    /// The page before this challenge id.
+    pub pageBefore: Option<String>,
+    /// The page after this challenge id.
+    pub pageAfter: Option<String>,
+    /// 1 to 50 (larger is clamped), default 50: the official SDKs send no paging, so their
+    /// one call gets the largest page (and a `Link` to the next).
+    #[param(minimum = 1)]
+    pub pageSize: Option<i64>,
+    /// `ASC` or `DESC` (default).
+    #[param(inline, value_type = Option<crate::paging::SortOrder>)]
+    pub order: Option<String>,
 }
 
 /// `GET /v1/w3s/user/challenges/{id}`.
@@ -242,13 +259,15 @@ pub async fn get_user_challenge(
 /// `GET /v1/w3s/user/challenges`.
 #[utoipa::path(get, path = "/v1/w3s/user/challenges", tag = "user", operation_id = "listUserChallenges",
     security(("apiKey" = [], "userToken" = [])), params(ListChallengesQuery),
-    responses((status = 200, description = "The user's challenges.", body = ChallengesResponse)))]
+    responses((status = 200, description = "A page of the user's challenges.", body = ChallengesResponse,
+        headers(("link" = String, description = "RFC 8288 links: self, first, next, prev.")))))]
 #[tracing::instrument(skip_all)]
 pub async fn list_user_challenges(
     State(s): State<AppState>,
     DeveloperUser(_, session): DeveloperUser,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> HttpResult<Json<ChallengesResponse>> {
+) -> HttpResult<impl IntoResponse> {
     let pairs = paging::parse_query(raw.as_deref())?;
     let status = paging::get(&pairs, "status")
         .map(|v| {
@@ -261,12 +280,26 @@ pub async fn list_user_challenges(
             })
         })
         .transpose()?;
-    let list = s.lk.list_challenges(&session, status).await?;
+    // The official SDKs' listUserChallenges sends no paging: give it the largest page.
+    let query = paging::page_query_sized(&pairs, rules::is_uuid, paging::MAX_PAGE_SIZE)?;
+    let page = s.lk.list_challenges(&session, status, &query).await?;
     let now = s.lk.now();
-    let challenges = list.iter().map(|c| Challenge::new(c, now)).collect();
-    Ok(Json(ChallengesResponse {
-        data: ChallengesData { challenges },
-    }))
+    let challenges = page.items.iter().map(|c| Challenge::new(c, now)).collect();
+    let link = paging::link_header(
+        &paging::base_url(s.public_url.as_deref(), &headers),
+        "/v1/w3s/user/challenges",
+        &pairs,
+        page.items.first().map(|c| c.id.as_str()),
+        page.items.last().map(|c| c.id.as_str()),
+        page.has_next,
+        page.has_prev,
+    );
+    Ok((
+        [("link", link)],
+        Json(ChallengesResponse {
+            data: ChallengesData { challenges },
+        }),
+    ))
 }
 
 /// `POST /v1/w3s/user/wallets`.

@@ -4,6 +4,7 @@
 
 use crate::error::HttpError;
 use crate::extract::PathParam;
+use crate::paging;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
@@ -11,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use latchkey_core::error::codes;
 use rust_embed::RustEmbed;
-use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
 /// The static-file routes: left out of the OpenAPI document on purpose (HTML, scripts and
@@ -119,10 +119,12 @@ pub async fn redirect_page() -> Redirect {
 /// `GET /pw/?appId=…`: the page, framable by the server's origins plus the entity's.
 #[tracing::instrument(skip_all)]
 pub async fn get_page_index(State(s): State<AppState>, RawQuery(raw): RawQuery) -> Response {
-    let q: HostedPageQuery = serde_urlencoded::from_str(raw.as_deref().unwrap_or_default())
-        .unwrap_or(HostedPageQuery { app_id: None });
+    let pairs = match paging::parse_query(raw.as_deref()) {
+        Ok(pairs) => pairs,
+        Err(e) => return HttpError(e).into_response(),
+    };
     let mut ancestors = s.frame_ancestors.clone();
-    if let Some(app_id) = q.app_id.as_deref() {
+    if let Some(app_id) = paging::get(&pairs, "appId") {
         ancestors.extend(s.lk.frame_ancestors_for_app(app_id).await);
     }
     asset(
@@ -130,15 +132,6 @@ pub async fn get_page_index(State(s): State<AppState>, RawQuery(raw): RawQuery) 
         "index.html",
         &[("content-security-policy", page_csp(&ancestors))],
     )
-}
-
-/// The query of `/pw/`: the embedding app's App ID (not a secret), which selects the
-/// entity whose allowed origins may frame the page.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HostedPageQuery {
-    #[serde(default)]
-    app_id: Option<String>,
 }
 
 /// `GET /pw/{file}`.

@@ -12,7 +12,7 @@ use crate::error::{codes, ApiError};
 use crate::model::{ChallengeRecord, ChallengeStatus, ChallengeType, UserRecord};
 use crate::rules;
 use crate::service::{store_failed, ApiCaller, Latchkey, UserSession};
-use crate::store::{IdempotencyClaim, Idempotent};
+use crate::store::{IdempotencyClaim, Idempotent, Page, PageQuery};
 use serde_json::Value;
 
 /// How a create call is made idempotent.
@@ -162,13 +162,18 @@ impl Latchkey {
         };
         match self
             .store
-            .create_challenge(&challenge, &claim)
+            .create_challenge(&challenge, &claim, self.settings.max_open_challenges)
             .await
             .map_err(store_failed)?
         {
             Idempotent::Created(id) => Ok((id, false)),
             Idempotent::Replayed(id) => Ok((id, true)),
             Idempotent::Mismatch => Err(codes::IDEMPOTENCY_KEY_REUSED),
+            Idempotent::Full => Err(codes::TOO_MANY_REQUESTS.with_message(format!(
+                "Too many requests. Try again later: the user already has {} open challenges; \
+                 complete them or let them expire first.",
+                self.settings.max_open_challenges
+            ))),
         }
     }
 
@@ -203,22 +208,25 @@ impl Latchkey {
             .ok_or(codes::CHALLENGE_NOT_FOUND)
     }
 
-    /// The session user's challenges, newest first.
+    /// One page of the session user's challenges.
     #[tracing::instrument(skip_all, fields(user = %session.user.internal_id))]
     pub async fn list_challenges(
         &self,
         session: &UserSession,
         status: Option<ChallengeStatus>,
-    ) -> Result<Vec<ChallengeRecord>, ApiError> {
+        page: &PageQuery,
+    ) -> Result<Page<ChallengeRecord>, ApiError> {
         self.store
             .list_challenges(
                 session.entity_id(),
                 &session.user.internal_id,
                 status,
+                page,
                 self.now(),
             )
             .await
-            .map_err(store_failed)
+            .map_err(store_failed)?
+            .ok_or(codes::PAGE_CURSOR_NOT_FOUND)
     }
 
     /// What the end user's page shows; the first read moves PENDING to IN_PROGRESS.

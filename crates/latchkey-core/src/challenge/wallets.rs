@@ -13,6 +13,11 @@ use serde_json::Value;
 /// The only account type latchkey creates.
 const EOA: &str = "EOA";
 
+/// Most blockchains (so wallets) one INITIALIZE or CREATE_WALLET names: one wallet per
+/// chain of one environment, which Circle's enum keeps well under this; without a bound one
+/// request could create any number of wallets inside one transaction.
+pub const MAX_BLOCKCHAINS: usize = 20;
+
 /// The wallet part of an INITIALIZE or CREATE_WALLET call, as the developer sent it.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +84,27 @@ impl WalletPlan {
         if required && blockchains.is_empty() {
             return Err(ApiError::missing_field("blockchains"));
         }
+        if blockchains.len() > MAX_BLOCKCHAINS {
+            return Err(ApiError::invalid_field(
+                "blockchains",
+                "max",
+                format!("blockchains must name at most {MAX_BLOCKCHAINS} blockchains"),
+            ));
+        }
+        if let Some(m) = request
+            .metadata
+            .as_ref()
+            .filter(|m| m.len() > MAX_BLOCKCHAINS)
+        {
+            return Err(ApiError::invalid_field(
+                "metadata",
+                "max",
+                format!(
+                    "metadata must have at most {MAX_BLOCKCHAINS} entries (it has {})",
+                    m.len()
+                ),
+            ));
+        }
         match request.account_type.as_deref() {
             None | Some(EOA) => {}
             Some("SCA") => {
@@ -89,6 +115,15 @@ impl WalletPlan {
         }
         for (i, name) in blockchains.iter().enumerate() {
             check_chain(environment, i, name)?;
+            // One wallet per chain and request: a repeat is a mistake, not a second wallet.
+            if blockchains.iter().take(i).any(|b| b == name) {
+                let loc = format!("blockchains[{i}]");
+                return Err(ApiError::invalid_field(
+                    &loc,
+                    "unique",
+                    format!("{loc}: {name} is named twice"),
+                ));
+            }
         }
         if let Some(m) = &request.metadata {
             check_metadata(m, blockchains.len())?;

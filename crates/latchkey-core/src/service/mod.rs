@@ -41,6 +41,8 @@ pub struct Settings {
     pub dev: bool,
     /// Suggested security questions for set-up screens.
     pub default_questions: Vec<String>,
+    /// Open (PENDING or IN_PROGRESS) challenges a user may have at once (default 100).
+    pub max_open_challenges: u32,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             kdf: KdfParams::PRODUCTION,
             dev: false,
             default_questions: crate::rules::default_questions(),
+            max_open_challenges: defaults::MAX_OPEN_CHALLENGES,
         }
     }
 }
@@ -138,11 +141,16 @@ impl std::fmt::Debug for Latchkey {
     }
 }
 
-/// Logs a store failure for the operator and returns the opaque 500 (the one mapping every
-/// service, including the webhook crate's, uses).
+/// Logs a store failure for the operator and returns what the caller sees (the one mapping
+/// every service, including the webhook crate's, uses): 503 while the database cannot be
+/// reached (retry later), else the opaque 500.
 pub fn store_failed(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict => ApiError::internal(),
+        StoreError::Unavailable(detail) => {
+            tracing::warn!(%detail, "database unavailable");
+            ApiError::service_unavailable()
+        }
         StoreError::Database(detail) => {
             tracing::error!(%detail, "store failure");
             ApiError::internal()
