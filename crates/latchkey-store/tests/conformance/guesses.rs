@@ -202,7 +202,9 @@ async fn a_lock_is_lifted_only_by_the_right_guess_that_set_it() {
 async fn user_with_wraps(s: &dyn Store, e: &Entity, user_id: &str) -> UserRecord {
     let u = user(s, e, user_id, T0).await;
     let c = challenge(e, &u, ChallengeType::SetPin);
-    s.create_challenge(&c, &claim(user_id, 1)).await.unwrap();
+    s.create_challenge(&c, &claim(user_id, 1), 100)
+        .await
+        .unwrap();
     let commit = ChallengeCommit {
         entity_id: e.id.clone(),
         user_internal_id: u.internal_id.clone(),
@@ -303,7 +305,7 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
     let e = entity(&*s).await;
     let u = user_with_wraps(&*s, &e, "commit-rewrap").await;
     let c = challenge(&e, &u, ChallengeType::ChangePin);
-    s.create_challenge(&c, &claim("cr", 1)).await.unwrap();
+    s.create_challenge(&c, &claim("cr", 1), 100).await.unwrap();
     let commit = ChallengeCommit {
         entity_id: e.id.clone(),
         user_internal_id: u.internal_id.clone(),
