@@ -1,6 +1,7 @@
 //! The execute call's `encrypted` field, as `execute_challenge` handles it: standard base64 ->
 //! AES-256-GCM open under the session's encryption key with the challenge id as associated
-//! data -> the JSON `ExecuteInput`, then the PIN / question checks the execution runs on it.
+//! data -> the JSON `ExecuteBody`, then every challenge type's `input` step (the PIN, question
+//! and answer checks the engine runs on it).
 //!
 //! Every input is used twice: as the `encrypted` text a client sends (decoding and opening
 //! must fail cleanly, never panic), and as a plaintext sealed with the same key, which must
@@ -9,8 +10,10 @@
 #![no_main]
 
 use latchkey_core::crypto::{self, MasterKey};
-use latchkey_core::rules;
-use latchkey_core::service::ExecuteInput;
+use latchkey_core::challenge::{
+    ChallengeSpec, ChangePin, CreateWallet, ExecuteBody, Initialize, RestorePin, SetPin,
+    SignMessage, SignTransaction, SignTypedData,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// The challenge id the seeds were sealed for (the associated data).
@@ -50,38 +53,39 @@ fuzz_target!(|data: &[u8]| {
     parse_like_the_engine(&plain);
 });
 
-/// `serde_json::from_slice::<ExecuteInput>` as `execute_challenge` does, then the input rules
-/// the set-up / change / restore / with-PIN paths apply to what was parsed.
+/// `serde_json::from_slice::<ExecuteBody>` as the engine does, then each challenge type's
+/// `input` step on what was parsed: every outcome must be a value or an `ApiError`.
 fn parse_like_the_engine(plain: &[u8]) {
-    let input: ExecuteInput = match serde_json::from_slice(plain) {
-        Ok(input) => input,
+    let body: ExecuteBody = match serde_json::from_slice(plain) {
+        Ok(body) => body,
         Err(e) => {
             // The engine reports only the category; both must be computable.
             let _ = e.classify();
             return;
         }
     };
-    for pin in [&input.pin, &input.new_pin].into_iter().flatten() {
-        let _ = rules::check_pin(pin.expose(), "pin");
-    }
-    if let Some(questions) = &input.security_questions {
-        for (i, q) in questions.iter().enumerate() {
-            let _ = rules::check_question(i, &q.question, q.answer.expose(), q.hint.as_deref());
-        }
-        let answers: Vec<&str> = questions.iter().map(|q| q.answer.expose()).collect();
-        let _ = rules::encode_answers(&answers);
-    }
-    if let Some(answers) = &input.security_answers {
-        let answers: Vec<&str> = answers.iter().map(|a| a.expose()).collect();
-        let _ = rules::encode_answers(&answers);
-    }
     // Debug must never print a secret.
-    let secrets = [&input.pin, &input.new_pin]
+    let secrets = [&body.pin, &body.new_pin]
         .into_iter()
         .flatten()
-        .chain(input.security_questions.iter().flatten().map(|q| &q.answer))
-        .chain(input.security_answers.iter().flatten());
+        .chain(body.security_questions.iter().flatten().map(|q| &q.answer))
+        .chain(body.security_answers.iter().flatten());
     for secret in secrets {
         assert_eq!(format!("{secret:?}"), "***", "a secret in Debug output");
+    }
+    input_step::<SetPin>(plain);
+    input_step::<ChangePin>(plain);
+    input_step::<RestorePin>(plain);
+    input_step::<Initialize>(plain);
+    input_step::<CreateWallet>(plain);
+    input_step::<SignMessage>(plain);
+    input_step::<SignTransaction>(plain);
+    input_step::<SignTypedData>(plain);
+}
+
+/// Spec `S`'s `input` on a fresh parse of `plain` (the body is consumed by the step).
+fn input_step<S: ChallengeSpec>(plain: &[u8]) {
+    if let Ok(body) = serde_json::from_slice::<ExecuteBody>(plain) {
+        let _ = S::input(body);
     }
 }

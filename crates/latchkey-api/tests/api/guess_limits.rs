@@ -421,7 +421,10 @@ async fn two_attacker_guesses_during_each_right_entry_end_locked() {
     // (Before the fix a success reset the count, so 2 per cycle were evaluated, 6 in all,
     // and the user was never locked.)
     let s = app.user_status(&u).await;
-    assert!(evaluated_wrong <= 3, "{evaluated_wrong} wrong PINs evaluated; {s}");
+    assert!(
+        evaluated_wrong <= 3,
+        "{evaluated_wrong} wrong PINs evaluated; {s}"
+    );
     if s["pinStatus"] != "LOCKED" {
         assert_eq!(
             s["pinDetails"]["failedAttempts"].as_i64(),
