@@ -70,11 +70,18 @@ fuzz_target!(|data: &[u8]| {
 
 fn check_address(ip: IpAddr) {
     for allow in [false, true] {
-        assert_eq!(is_refused(ip, allow), expected(ip, allow), "{ip} (allow_loopback {allow})");
+        assert_eq!(
+            is_refused(ip, allow),
+            expected(ip, allow),
+            "{ip} (allow_loopback {allow})"
+        );
     }
     // The knob relaxes loopback and nothing else.
     if is_refused(ip, true) {
-        assert!(is_refused(ip, false), "{ip}: refused only with loopback allowed");
+        assert!(
+            is_refused(ip, false),
+            "{ip}: refused only with loopback allowed"
+        );
     }
 }
 

@@ -26,7 +26,11 @@ fn body_schema<'a>(doc: &'a Value, method: &str, path: &str) -> (&'a Value, &'a 
 }
 
 fn assert_code_2(status: u16, body: &Value, location: &str, what: &str) {
-    assert_eq!((status, body["code"].as_i64()), (400, Some(2)), "{what}: {body}");
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(2)),
+        "{what}: {body}"
+    );
     assert_eq!(body["errors"][0]["location"], location, "{what}: {body}");
 }
 
@@ -37,7 +41,10 @@ async fn empty_values_of_constrained_query_parameters_are_refused() {
     for (path, name) in [
         ("/v1/w3s/users?pageSize=", "pageSize"),
         ("/v1/w3s/users?pinStatus=", "pinStatus"),
-        ("/v1/w3s/users?securityQuestionStatus=", "securityQuestionStatus"),
+        (
+            "/v1/w3s/users?securityQuestionStatus=",
+            "securityQuestionStatus",
+        ),
         ("/v1/w3s/users?order=", "order"),
         ("/v1/w3s/users?from=", "from"),
         ("/v1/w3s/users?to=", "to"),
@@ -52,7 +59,9 @@ async fn empty_values_of_constrained_query_parameters_are_refused() {
         assert_code_2(s, &b, name, path);
     }
     // Free-text filters admit any string: empty still means "no filter".
-    let (s, b, _) = app.get("/v1/w3s/wallets?refId=&address=", Some(&u.token)).await;
+    let (s, b, _) = app
+        .get("/v1/w3s/wallets?refId=&address=", Some(&u.token))
+        .await;
     assert_eq!(s, 200, "{b}");
 }
 
@@ -60,15 +69,11 @@ async fn empty_values_of_constrained_query_parameters_are_refused() {
 async fn order_takes_exactly_the_documented_values() {
     let app = spawn_app().await;
     for order in ["asc", "Desc", "ASC%20"] {
-        let (s, b, _) = app
-            .get(&format!("/v1/w3s/users?order={order}"), None)
-            .await;
+        let (s, b, _) = app.get(&format!("/v1/w3s/users?order={order}"), None).await;
         assert_code_2(s, &b, "order", order);
     }
     for order in ["ASC", "DESC"] {
-        let (s, b, _) = app
-            .get(&format!("/v1/w3s/users?order={order}"), None)
-            .await;
+        let (s, b, _) = app.get(&format!("/v1/w3s/users?order={order}"), None).await;
         assert_eq!(s, 200, "{order}: {b}");
     }
 }
@@ -128,11 +133,17 @@ async fn each_challenge_route_documents_its_own_body() {
         .collect();
     let (_, init) = body_schema(&doc, "post", "/v1/w3s/user/initialize");
     uuid_pattern(init);
-    assert_eq!(init["properties"]["blockchains"]["items"]["enum"], json!(chains));
+    assert_eq!(
+        init["properties"]["blockchains"]["items"]["enum"],
+        json!(chains)
+    );
     assert_eq!(init["properties"]["blockchains"]["minItems"], 0);
     let (_, wallets) = body_schema(&doc, "post", "/v1/w3s/user/wallets");
     uuid_pattern(wallets);
-    assert_eq!(wallets["properties"]["blockchains"]["items"]["enum"], json!(chains));
+    assert_eq!(
+        wallets["properties"]["blockchains"]["items"]["enum"],
+        json!(chains)
+    );
     assert_eq!(wallets["properties"]["blockchains"]["minItems"], 1);
     assert!(wallets["required"]
         .as_array()
@@ -196,7 +207,9 @@ async fn user_id_limits_are_the_documented_ones() {
     assert_eq!((min, max), (5, 50), "{user_id}");
     for (len, accepted) in [(min - 1, false), (min, true), (max, true), (max + 1, false)] {
         let id: String = "é".repeat(len);
-        let (s, b, _) = app.post("/v1/w3s/users", None, json!({ "userId": id })).await;
+        let (s, b, _) = app
+            .post("/v1/w3s/users", None, json!({ "userId": id }))
+            .await;
         if accepted {
             assert_eq!(s, 201, "{len}: {b}");
         } else {
