@@ -84,6 +84,10 @@ def schema_valid_request_not_malformed(ctx, response, case):
         body = response.json()
     except ValueError:
         return None
+    # U+0000 is refused in every string of a request, keys included: a rule the document states
+    # once, in its description, rather than as a pattern on every string schema.
+    if "must not contain the NUL character" in str(body.get("message", "")) if isinstance(body, dict) else False:
+        return None
     if isinstance(body, dict) and body.get("code") == 2:
         raise AssertionError(
             "A schema-valid request was refused as malformed (code 2): the document admits "

@@ -22,7 +22,7 @@ pub const DOCUMENT_ROUTES: &[&str] = &["/openapi.json", "/docs"];
 #[openapi(
     info(
         title = "latchkey",
-        description = "Circle's User-Controlled Wallets API, self-hosted. Every error is Circle-shaped JSON: `{\"code\": n, \"message\": \"…\"}`.",
+        description = "Circle's User-Controlled Wallets API, self-hosted. Every error is Circle-shaped JSON: `{\"code\": n, \"message\": \"…\"}`. No string of a request (a JSON key or value, a query name or value) may hold U+0000: refused with code 2 wherever it appears.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     components(schemas(ErrorBody, FieldErrorBody)),

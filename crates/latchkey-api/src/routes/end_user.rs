@@ -322,13 +322,17 @@ pub struct ListChallengesQuery {
     /// `PENDING`, `IN_PROGRESS`, `COMPLETE`, `FAILED` or `EXPIRED`.
     #[param(inline, value_type = Option<ChallengeStatusFilter>)]
     pub status: Option<String>,
-    /// Created at or after (ISO-8601).
+    /// Created at or after (RFC 3339); after `to` gives an empty page.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Created at or before (ISO-8601).
+    /// Created at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
-    /// The page before this challenge id.
+    /// The page before this challenge id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageBefore: Option<String>,
-    /// The page after this challenge id.
+    /// The page after this challenge id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 50: the official SDKs send no paging, so their
     /// one call gets the largest page (and a `Link` to the next).
