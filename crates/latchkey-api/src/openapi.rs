@@ -22,7 +22,7 @@ pub const DOCUMENT_ROUTES: &[&str] = &["/openapi.json", "/docs"];
 #[openapi(
     info(
         title = "latchkey",
-        description = "Circle's User-Controlled Wallets API, self-hosted. Every error is Circle-shaped JSON: `{\"code\": n, \"message\": \"…\"}`.",
+        description = "Circle's User-Controlled Wallets API, self-hosted. Every error is Circle-shaped JSON: `{\"code\": n, \"message\": \"…\"}`. No string of a request (a JSON key or value, a query name or value) may hold U+0000: refused with code 2 wherever it appears.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
@@ -84,6 +84,11 @@ fn error_response(description: &str) -> utoipa::openapi::response::Response {
 /// conflicts (409, only on writes), rate limits (429) and failures (500). Operations tagged
 /// `not implemented` or without any security keep exactly what they declare.
 pub fn complete(mut doc: Document) -> Document {
+    let schemas = doc
+        .components
+        .as_ref()
+        .map(|c| c.schemas.clone())
+        .unwrap_or_default();
     for item in doc.paths.paths.values_mut() {
         for (method, op) in [
             (HttpMethod::Get, item.get.as_mut()),
@@ -95,6 +100,7 @@ pub fn complete(mut doc: Document) -> Document {
             if let Some(op) = op {
                 add_errors(method, op);
                 add_request_id(op);
+                optional_body(op, &schemas);
             }
         }
     }
@@ -137,6 +143,30 @@ fn add_errors(method: HttpMethod, op: &mut Operation) {
             op.responses
                 .responses
                 .insert(status.to_string(), error_response(description).into());
+        }
+    }
+}
+
+/// The server reads a missing JSON body as `{}` (`extract::parse_json`), so a body whose
+/// schema requires no property may be left out: the document says so.
+fn optional_body(
+    op: &mut Operation,
+    schemas: &std::collections::BTreeMap<String, RefOr<utoipa::openapi::schema::Schema>>,
+) {
+    let Some(body) = op.request_body.as_mut() else {
+        return;
+    };
+    let Some(RefOr::Ref(r)) = body
+        .content
+        .get("application/json")
+        .and_then(|c| c.schema.as_ref())
+    else {
+        return;
+    };
+    let name = r.ref_location.rsplit('/').next().unwrap_or_default();
+    if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(o))) = schemas.get(name) {
+        if o.required.is_empty() {
+            body.required = Some(utoipa::openapi::Required::False);
         }
     }
 }

@@ -41,7 +41,8 @@ pub fn parse_query(raw: Option<&str>) -> Result<Pairs, ApiError> {
     Ok(pairs)
 }
 
-/// The last value of `name`, if any (empty counts as absent).
+/// The last value of `name`, if any (empty counts as absent): for free-text filters, where
+/// the document puts no constraint on the value.
 pub fn get<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -51,8 +52,23 @@ pub fn get<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The last value of `name`, if any, for a parameter whose values the document constrains
+/// (an enum, a number, a date, a cursor): an empty value is none of them, so it is refused
+/// with code 2 rather than read as "absent" (the document would not admit it).
+pub fn constrained<'a>(pairs: &'a Pairs, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match pairs.iter().rev().find(|(k, _)| k == name) {
+        None => Ok(None),
+        Some((_, v)) if v.is_empty() => Err(ApiError::invalid_field(
+            name,
+            "invalid",
+            format!("{name} must not be empty"),
+        )),
+        Some((_, v)) => Ok(Some(v.as_str())),
+    }
+}
+
 fn time_param(pairs: &Pairs, name: &str) -> Result<Option<Timestamp>, ApiError> {
-    get(pairs, name)
+    constrained(pairs, name)?
         .map(|v| {
             Timestamp::parse_iso(v).ok_or_else(|| {
                 ApiError::invalid_field(
@@ -76,7 +92,7 @@ pub fn page_query_sized(
     check_cursor: fn(&str) -> bool,
     default_size: u32,
 ) -> Result<PageQuery, ApiError> {
-    let size = match get(pairs, "pageSize") {
+    let size = match constrained(pairs, "pageSize")? {
         None => default_size,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 1 => {
@@ -91,10 +107,11 @@ pub fn page_query_sized(
             }
         },
     };
-    let order = match get(pairs, "order") {
+    // Exactly Circle's enum values, as the document says.
+    let order = match constrained(pairs, "order")? {
         None => Order::Desc,
-        Some(v) if v.eq_ignore_ascii_case("DESC") => Order::Desc,
-        Some(v) if v.eq_ignore_ascii_case("ASC") => Order::Asc,
+        Some("DESC") => Order::Desc,
+        Some("ASC") => Order::Asc,
         Some(_) => {
             return Err(ApiError::invalid_field(
                 "order",
@@ -103,7 +120,9 @@ pub fn page_query_sized(
             ))
         }
     };
-    let cursor = match (get(pairs, "pageBefore"), get(pairs, "pageAfter")) {
+    let before = constrained(pairs, "pageBefore")?;
+    let after = constrained(pairs, "pageAfter")?;
+    let cursor = match (before, after) {
         (Some(_), Some(_)) => {
             return Err(codes::PAGE_PARAMS_INVALID
                 .with_message("pageBefore and pageAfter are mutually exclusive."))
@@ -115,16 +134,9 @@ pub fn page_query_sized(
     };
     let from = time_param(pairs, "from")?;
     // Dates are shown to the second: `to` at a whole second includes that whole second.
+    // `from` after `to` is a well-formed request for an empty range: an empty page, as the
+    // document (which cannot relate two parameters) admits it.
     let to = time_param(pairs, "to")?.map(|t| if t.0 % 1000 == 0 { t.plus_ms(999) } else { t });
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            return Err(ApiError::invalid_field(
-                "from",
-                "invalid",
-                "from must not be after to",
-            ));
-        }
-    }
     Ok(PageQuery {
         size,
         cursor,

@@ -19,7 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A webhook endpoint's address is one latchkey does not send to.
 #[derive(Debug)]
-pub(crate) struct RefusedAddress;
+pub struct RefusedAddress;
 
 impl std::fmt::Display for RefusedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,7 +30,7 @@ impl std::fmt::Display for RefusedAddress {
 impl std::error::Error for RefusedAddress {}
 
 /// Whether requests to `ip` are refused.
-pub(crate) fn is_refused(ip: IpAddr, allow_loopback: bool) -> bool {
+pub fn is_refused(ip: IpAddr, allow_loopback: bool) -> bool {
     match ip {
         IpAddr::V4(v4) => v4_refused(v4, allow_loopback),
         IpAddr::V6(v6) => v6_refused(v6, allow_loopback),
@@ -85,7 +85,7 @@ fn v6_refused(ip: Ipv6Addr, allow_loopback: bool) -> bool {
 }
 
 /// Refuses a URL whose host is a special address literal (literals bypass the resolver).
-pub(crate) fn check_url(url: &reqwest::Url, allow_loopback: bool) -> Result<(), RefusedAddress> {
+pub fn check_url(url: &reqwest::Url, allow_loopback: bool) -> Result<(), RefusedAddress> {
     // The URL parser has already normalised literals (`0x7f.1` is `127.0.0.1`, IPv6 is bracketed).
     let refused = match url.host_str() {
         None => true,

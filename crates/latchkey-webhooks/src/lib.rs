@@ -8,6 +8,8 @@ mod signing;
 mod subscriptions;
 mod worker;
 
+// The address filter is public for the fuzz target (fuzz/fuzz_targets/webhook_endpoint.rs).
+pub use address::{check_url, is_refused, RefusedAddress};
 pub use subscriptions::{subscription_json, SubscriptionInput};
 pub use worker::envelope;
 

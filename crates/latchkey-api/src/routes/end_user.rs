@@ -57,30 +57,128 @@ pub async fn get_user_status(
     }))
 }
 
-/// Body of the challenge-creating calls.
+/// `EOA` or `SCA` (documentation of the values the service accepts; SCA answers 155507).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum AccountType {
+    /// Externally owned account.
+    EOA,
+    /// Smart contract account (not supported: 155507).
+    SCA,
+}
+
+/// One `metadata` entry: names the wallet created on the blockchain at the same index.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only: the service reads the entries as JSON values
+pub struct WalletMetadata {
+    /// The wallet's name.
+    #[schema(max_length = 255)]
+    name: Option<String>,
+    /// The developer's reference.
+    #[schema(max_length = 255)]
+    ref_id: Option<String>,
+}
+
+/// `blockchains`: Circle's enum values (the document's view of what the service checks; a
+/// mainnet with a test key answers 156006, NEAR 155511, Aptos 155510).
+fn blockchain_list(min_items: usize, nullable: bool) -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let names: Vec<&str> = latchkey_chains::Blockchain::ALL
+        .iter()
+        .map(|b| b.as_str())
+        .collect();
+    let array = if nullable {
+        SchemaType::from_iter([Type::Array, Type::Null])
+    } else {
+        SchemaType::Type(Type::Array)
+    };
+    ArrayBuilder::new()
+        .schema_type(array)
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .min_items(Some(min_items))
+        .build()
+}
+
+/// INITIALIZE: any number of blockchains, or null.
+fn any_blockchains() -> utoipa::openapi::schema::Array {
+    blockchain_list(0, true)
+}
+
+/// CREATE_WALLET: at least one.
+fn some_blockchains() -> utoipa::openapi::schema::Array {
+    blockchain_list(1, false)
+}
+
+/// Body of `POST /v1/w3s/user/initialize`: the PIN, the questions and, optionally, wallets.
+/// `metadata`, when given, has one entry per blockchain (else 155504).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ChallengeRequest {
-    /// A UUID; the same key with the same request answers the first response again.
+pub struct InitializeRequest {
+    /// A UUID (hyphenated, as `rules::is_uuid` reads it); the same key with the same request
+    /// answers the first response again.
+    #[schema(required = true, value_type = String, format = "uuid", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     idempotency_key: Option<String>,
     /// `EOA` (default) or `SCA`.
     #[serde(default)]
+    #[schema(value_type = Option<AccountType>)]
     account_type: Option<String>,
     /// Blockchains to create wallets on (`ETH-SEPOLIA`, `SOL-DEVNET`…).
     #[serde(default)]
+    #[schema(schema_with = any_blockchains)]
     blockchains: Option<Vec<String>>,
     /// One `{name?, refId?}` per blockchain.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<WalletMetadata>>)]
     metadata: Option<Vec<Value>>,
 }
 
-impl ChallengeRequest {
-    fn wallets(&self) -> WalletRequest {
-        WalletRequest {
-            account_type: self.account_type.clone(),
-            blockchains: self.blockchains.clone(),
-            metadata: self.metadata.clone(),
-        }
+/// Body of `POST /v1/w3s/user/wallets`: at least one blockchain. `metadata`, when given, has
+/// one entry per blockchain (else 155504).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateWalletRequest {
+    /// A UUID (hyphenated, as `rules::is_uuid` reads it); the same key with the same request
+    /// answers the first response again.
+    #[schema(required = true, value_type = String, format = "uuid", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    idempotency_key: Option<String>,
+    /// `EOA` (default) or `SCA`.
+    #[serde(default)]
+    #[schema(value_type = Option<AccountType>)]
+    account_type: Option<String>,
+    /// Blockchains to create wallets on (`ETH-SEPOLIA`, `SOL-DEVNET`…).
+    #[serde(default)]
+    #[schema(required = true, schema_with = some_blockchains)]
+    blockchains: Option<Vec<String>>,
+    /// One `{name?, refId?}` per blockchain.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<WalletMetadata>>)]
+    metadata: Option<Vec<Value>>,
+}
+
+/// Body of the PIN calls (SET_PIN, CHANGE_PIN, RESTORE_PIN): the idempotency key only.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PinChallengeRequest {
+    /// A UUID (hyphenated, as `rules::is_uuid` reads it); the same key with the same request
+    /// answers the first response again.
+    #[schema(required = true, value_type = String, format = "uuid", pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
+    idempotency_key: Option<String>,
+}
+
+fn wallets(
+    account_type: &Option<String>,
+    blockchains: &Option<Vec<String>>,
+    metadata: &Option<Vec<Value>>,
+) -> WalletRequest {
+    WalletRequest {
+        account_type: account_type.clone(),
+        blockchains: blockchains.clone(),
+        metadata: metadata.clone(),
     }
 }
 
@@ -89,10 +187,9 @@ async fn create<S: ChallengeSpec>(
     s: &AppState,
     caller: latchkey_core::ApiCaller,
     session: latchkey_core::UserSession,
-    body: &ChallengeRequest,
+    key: Option<&str>,
     request: S::Request,
 ) -> HttpResult<Response> {
-    let key = body.idempotency_key.as_deref();
     let (id, replayed) =
         s.lk.create_challenge::<S>(&caller, &session, request, Idempotency::Key(key))
             .await?;
@@ -107,7 +204,7 @@ async fn create<S: ChallengeSpec>(
 /// `POST /v1/w3s/user/initialize`.
 #[utoipa::path(post, path = "/v1/w3s/user/initialize", tag = "user", operation_id = "createUserPinWithWallets",
     description = "INITIALIZE: set the PIN and security questions, create wallets.",
-    security(("apiKey" = [], "userToken" = [])), request_body = ChallengeRequest,
+    security(("apiKey" = [], "userToken" = [])), request_body = InitializeRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),
         (status = 200, description = "The same idempotency key and request again: the first challenge.", body = ChallengeIdResponse)))]
@@ -115,15 +212,17 @@ async fn create<S: ChallengeSpec>(
 pub async fn create_initialize_challenge(
     State(s): State<AppState>,
     DeveloperUser(caller, session): DeveloperUser,
-    body: JsonBody<ChallengeRequest>,
+    body: JsonBody<InitializeRequest>,
 ) -> HttpResult<Response> {
-    create::<Initialize>(&s, caller, session, &body.value, body.value.wallets()).await
+    let b = &body.value;
+    let request = wallets(&b.account_type, &b.blockchains, &b.metadata);
+    create::<Initialize>(&s, caller, session, b.idempotency_key.as_deref(), request).await
 }
 
 /// `POST /v1/w3s/user/pin`.
 #[utoipa::path(post, path = "/v1/w3s/user/pin", tag = "user", operation_id = "createUserPin",
     description = "SET_PIN.",
-    security(("apiKey" = [], "userToken" = [])), request_body = ChallengeRequest,
+    security(("apiKey" = [], "userToken" = [])), request_body = PinChallengeRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),
         (status = 200, description = "The same idempotency key and request again: the first challenge.", body = ChallengeIdResponse)))]
@@ -131,15 +230,16 @@ pub async fn create_initialize_challenge(
 pub async fn create_set_pin_challenge(
     State(s): State<AppState>,
     DeveloperUser(caller, session): DeveloperUser,
-    body: JsonBody<ChallengeRequest>,
+    body: JsonBody<PinChallengeRequest>,
 ) -> HttpResult<Response> {
-    create::<SetPin>(&s, caller, session, &body.value, NoRequest {}).await
+    let key = body.value.idempotency_key.as_deref();
+    create::<SetPin>(&s, caller, session, key, NoRequest {}).await
 }
 
 /// `PUT /v1/w3s/user/pin`.
 #[utoipa::path(put, path = "/v1/w3s/user/pin", tag = "user", operation_id = "updateUserPin",
     description = "CHANGE_PIN.",
-    security(("apiKey" = [], "userToken" = [])), request_body = ChallengeRequest,
+    security(("apiKey" = [], "userToken" = [])), request_body = PinChallengeRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),
         (status = 200, description = "The same idempotency key and request again: the first challenge.", body = ChallengeIdResponse)))]
@@ -147,15 +247,16 @@ pub async fn create_set_pin_challenge(
 pub async fn create_change_pin_challenge(
     State(s): State<AppState>,
     DeveloperUser(caller, session): DeveloperUser,
-    body: JsonBody<ChallengeRequest>,
+    body: JsonBody<PinChallengeRequest>,
 ) -> HttpResult<Response> {
-    create::<ChangePin>(&s, caller, session, &body.value, NoRequest {}).await
+    let key = body.value.idempotency_key.as_deref();
+    create::<ChangePin>(&s, caller, session, key, NoRequest {}).await
 }
 
 /// `POST /v1/w3s/user/pin/restore`.
 #[utoipa::path(post, path = "/v1/w3s/user/pin/restore", tag = "user", operation_id = "restoreUserPin",
     description = "RESTORE_PIN.",
-    security(("apiKey" = [], "userToken" = [])), request_body = ChallengeRequest,
+    security(("apiKey" = [], "userToken" = [])), request_body = PinChallengeRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),
         (status = 200, description = "The same idempotency key and request again: the first challenge.", body = ChallengeIdResponse)))]
@@ -163,9 +264,10 @@ pub async fn create_change_pin_challenge(
 pub async fn create_restore_pin_challenge(
     State(s): State<AppState>,
     DeveloperUser(caller, session): DeveloperUser,
-    body: JsonBody<ChallengeRequest>,
+    body: JsonBody<PinChallengeRequest>,
 ) -> HttpResult<Response> {
-    create::<RestorePin>(&s, caller, session, &body.value, NoRequest {}).await
+    let key = body.value.idempotency_key.as_deref();
+    create::<RestorePin>(&s, caller, session, key, NoRequest {}).await
 }
 
 /// `{"data": {"challenge": Challenge}}`.
@@ -220,13 +322,17 @@ pub struct ListChallengesQuery {
     /// `PENDING`, `IN_PROGRESS`, `COMPLETE`, `FAILED` or `EXPIRED`.
     #[param(inline, value_type = Option<ChallengeStatusFilter>)]
     pub status: Option<String>,
-    /// Created at or after (ISO-8601).
+    /// Created at or after (RFC 3339); after `to` gives an empty page.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Created at or before (ISO-8601).
+    /// Created at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
-    /// The page before this challenge id.
+    /// The page before this challenge id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageBefore: Option<String>,
-    /// The page after this challenge id.
+    /// The page after this challenge id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 50: the official SDKs send no paging, so their
     /// one call gets the largest page (and a `Link` to the next).
@@ -269,7 +375,7 @@ pub async fn list_user_challenges(
     RawQuery(raw): RawQuery,
 ) -> HttpResult<impl IntoResponse> {
     let pairs = paging::parse_query(raw.as_deref())?;
-    let status = paging::get(&pairs, "status")
+    let status = paging::constrained(&pairs, "status")?
         .map(|v| {
             ChallengeStatus::parse(v).ok_or_else(|| {
                 ApiError::invalid_field(
@@ -305,7 +411,7 @@ pub async fn list_user_challenges(
 /// `POST /v1/w3s/user/wallets`.
 #[utoipa::path(post, path = "/v1/w3s/user/wallets", tag = "user", operation_id = "createWallet",
     description = "CREATE_WALLET.",
-    security(("apiKey" = [], "userToken" = [])), request_body = ChallengeRequest,
+    security(("apiKey" = [], "userToken" = [])), request_body = CreateWalletRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),
         (status = 200, description = "The same idempotency key and request again: the first challenge.", body = ChallengeIdResponse)))]
@@ -313,9 +419,11 @@ pub async fn list_user_challenges(
 pub async fn create_wallet_challenge(
     State(s): State<AppState>,
     DeveloperUser(caller, session): DeveloperUser,
-    body: JsonBody<ChallengeRequest>,
+    body: JsonBody<CreateWalletRequest>,
 ) -> HttpResult<Response> {
-    create::<CreateWallet>(&s, caller, session, &body.value, body.value.wallets()).await
+    let b = &body.value;
+    let request = wallets(&b.account_type, &b.blockchains, &b.metadata);
+    create::<CreateWallet>(&s, caller, session, b.idempotency_key.as_deref(), request).await
 }
 
 /// Body of the `/user/sign/*` calls.
@@ -323,6 +431,7 @@ pub async fn create_wallet_challenge(
 #[serde(rename_all = "camelCase")]
 pub struct SignRequest {
     /// The wallet that signs.
+    #[schema(required = true, value_type = String, min_length = 1)]
     wallet_id: Option<String>,
     /// `sign/message`: the message (hex when `encodedByHex`).
     #[serde(default)]

@@ -90,11 +90,42 @@ pub struct SubscriptionsResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateSubscriptionRequest {
-    /// An absolute `https://` URL answering HEAD with 2xx.
+    /// An absolute `https://` URL answering HEAD with 2xx (`http://` and loopback only with
+    /// `--dev`), at most 2048 bytes.
+    #[schema(pattern = "^[hH][tT][tT][pP][sS]?://", max_length = 2048)]
     endpoint: String,
-    /// Restricting patterns (`*`, `challenges.*`…); none = every type.
+    /// Restricting patterns (`*`, a type, or a category wildcard such as `challenges.*`);
+    /// none = every type.
     #[serde(default)]
+    #[schema(schema_with = notification_patterns)]
     notification_types: Option<Vec<String>>,
+}
+
+/// `notificationTypes`: every pattern the service knows (`is_known_pattern`), or null.
+fn notification_patterns() -> utoipa::openapi::schema::Array {
+    use latchkey_core::webhooks::NOTIFICATION_TYPES;
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let mut patterns = vec!["*".to_string()];
+    for t in NOTIFICATION_TYPES {
+        patterns.push((*t).to_string());
+        if let Some((category, _)) = t.split_once('.') {
+            let wildcard = format!("{category}.*");
+            if !patterns.contains(&wildcard) {
+                patterns.push(wildcard);
+            }
+        }
+    }
+    ArrayBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Array,
+            Type::Null,
+        ]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(patterns)),
+        )
+        .build()
 }
 
 /// Body of `PATCH /v2/notifications/subscriptions/{id}`.
@@ -102,6 +133,7 @@ pub struct CreateSubscriptionRequest {
 pub struct UpdateSubscriptionRequest {
     /// New display name.
     #[serde(default)]
+    #[schema(max_length = 256)]
     name: Option<String>,
     /// Pause (`false`) or resume (`true`).
     #[serde(default)]

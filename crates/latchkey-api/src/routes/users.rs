@@ -28,7 +28,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdRequest {
-    /// The developer's user id (5–50 characters).
+    /// The developer's user id: 5–50 characters, no control characters.
+    #[schema(min_length = 5, max_length = 50, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     user_id: String,
 }
 
@@ -107,13 +108,17 @@ pub struct ListUsersQuery {
     /// `ENABLED`, `UNSET` or `LOCKED`.
     #[param(inline, value_type = Option<UserStatusFilter>)]
     pub securityQuestionStatus: Option<String>,
-    /// Created at or after (ISO-8601).
+    /// Created at or after (RFC 3339); after `to` gives an empty page.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Created at or before (ISO-8601).
+    /// Created at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
-    /// The page before this user id.
+    /// The page before this user id (1–50 characters, else 156014).
+    #[param(min_length = 1)]
     pub pageBefore: Option<String>,
-    /// The page after this user id.
+    /// The page after this user id (1–50 characters, else 156014).
+    #[param(min_length = 1)]
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 10.
     #[param(minimum = 1)]
@@ -163,7 +168,7 @@ pub async fn get_user(
 }
 
 fn status_filter(pairs: &Pairs, name: &str) -> Result<Option<String>, ApiError> {
-    match paging::get(pairs, name) {
+    match paging::constrained(pairs, name)? {
         None => Ok(None),
         Some(v @ ("ENABLED" | "UNSET" | "LOCKED")) => Ok(Some(v.to_string())),
         Some(_) => Err(ApiError::invalid_field(

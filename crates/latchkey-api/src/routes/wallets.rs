@@ -64,13 +64,17 @@ pub struct ListWalletsQuery {
     pub refId: Option<String>,
     /// Only this wallet set.
     pub walletSetId: Option<String>,
-    /// Created at or after (ISO-8601).
+    /// Created at or after (RFC 3339); after `to` gives an empty page.
+    #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Created at or before (ISO-8601).
+    /// Created at or before (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
-    /// The page before this wallet id (UUID).
+    /// The page before this wallet id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageBefore: Option<String>,
-    /// The page after this wallet id (UUID).
+    /// The page after this wallet id (a UUID, else 156014).
+    #[param(min_length = 1)]
     pub pageAfter: Option<String>,
     /// 1 to 50 (larger is clamped), default 10.
     #[param(minimum = 1)]
@@ -142,11 +146,13 @@ pub async fn get_wallet(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateWalletRequest {
-    /// New display name.
+    /// New display name (at most 255 characters).
     #[serde(default)]
+    #[schema(max_length = 255)]
     name: Option<String>,
-    /// New reference.
+    /// New reference (at most 255 characters).
     #[serde(default)]
+    #[schema(max_length = 255)]
     ref_id: Option<String>,
 }
 

@@ -19,6 +19,7 @@ mod pin_change;
 mod pin_restore;
 mod pin_setup;
 mod ping_and_errors;
+mod request_schemas;
 mod signing;
 mod tenancy;
 mod user_tokens;
