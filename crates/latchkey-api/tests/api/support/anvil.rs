@@ -5,9 +5,9 @@
 //! 11155111 for ETH-SEPOLIA, 80002 for MATIC-AMOY) and two funded, unlocked dev accounts, and
 //! is killed when the `Anvil` is dropped.
 //!
-//! A missing binary fails the test instead of skipping it: a silent skip would turn CI green
-//! without a node ever running. `.ci/run` installs it (`npm ci` in tests/compat) before
-//! `cargo test`.
+//! A missing binary is installed (`npm ci` in tests/compat, once per test run); when that is
+//! impossible the test fails instead of skipping: a silent skip would turn CI green without a
+//! node ever running.
 //!
 //! Also here: plain JSON-RPC (`rpc`), and deployment of the committed test contracts from
 //! `contracts/out` (`deploy`).
@@ -138,8 +138,8 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `ANVIL_BIN`, else the platform package under tests/compat/node_modules; panics with what to
-/// do when neither exists.
+/// `ANVIL_BIN`, else the platform package under tests/compat/node_modules, installed with
+/// `npm ci` there when missing; panics with what to do when that fails.
 fn anvil_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("ANVIL_BIN") {
         let bin = PathBuf::from(bin);
@@ -162,16 +162,33 @@ fn anvil_binary() -> PathBuf {
         modules.join(format!("anvil-{os}-{arch}/bin/{exe}")),
         modules.join(format!("anvil/dist/{exe}")),
     ];
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "no anvil binary (looked for {}): run npm ci in tests/compat, or set ANVIL_BIN",
-                candidates[0].display()
-            )
-        })
+    let found = || candidates.iter().find(|p| p.is_file()).cloned();
+    if let Some(bin) = found() {
+        return bin;
+    }
+    // A fresh clone: install tests/compat's pinned packages (anvil among them) once, so that
+    // `cargo test --workspace` needs nothing run before it but Node and npm on the PATH.
+    static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*installed && found().is_none() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(repo_root().join("tests/compat"))
+            .status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "no anvil binary (looked for {}) and `npm ci` in tests/compat failed ({status:?}): \
+             install Node 20+ and npm, or set ANVIL_BIN",
+            candidates[0].display()
+        );
+        *installed = true;
+    }
+    found().unwrap_or_else(|| {
+        panic!(
+            "no anvil binary after npm ci in tests/compat (looked for {}); set ANVIL_BIN",
+            candidates[0].display()
+        )
+    })
 }
 
 /// Spawns anvil and waits for its `Listening on HOST:PORT` line. Its output keeps being
