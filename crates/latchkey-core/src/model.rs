@@ -111,11 +111,14 @@ pub enum SecretKind {
     Answers,
 }
 
-/// An end user of an entity.
+/// An end user of an entity, in one environment: the same userId in TEST and in LIVE is two
+/// users, and a key or token of one environment never reaches the other's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// Owning entity.
     pub entity_id: String,
+    /// The environment of the API key that created the user.
+    pub environment: Environment,
     /// Internal id (UUID), used to bind keys and in tokens.
     pub internal_id: String,
     /// The developer's userId (5–50 characters).
@@ -175,6 +178,8 @@ impl UserRecord {
 pub struct NewUser {
     /// Owning entity.
     pub entity_id: String,
+    /// The environment of the creating API key.
+    pub environment: Environment,
     /// Internal id (UUID).
     pub internal_id: String,
     /// The developer's userId.

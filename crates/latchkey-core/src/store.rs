@@ -1,6 +1,12 @@
 //! The storage contract. Every method takes the entity (and, for end-user data, the user) so
 //! that a cross-tenant read cannot be written by accident, and every group of writes that
 //! belongs together is one method, committed in one transaction.
+//!
+//! TEST and LIVE are separate worlds inside an entity: users and subscriptions carry their
+//! environment, so every lookup of a user by the developer's userId, every user list and every
+//! subscription call names it. Wallets, challenges and guesses are reached through the user's
+//! internal id (unique across environments), which only a lookup in the right environment or
+//! a token of that environment yields.
 
 use crate::clock::Timestamp;
 use crate::crypto::WrappedKey;
@@ -275,37 +281,47 @@ pub trait Store: Send + Sync + 'static {
     /// Looks an API key up by its id part.
     async fn api_key(&self, key_id: &str) -> StoreResult<Option<ApiKeyRecord>>;
 
-    /// Creates a user; [`StoreError::Conflict`] when the userId exists in the entity.
+    /// Creates a user; [`StoreError::Conflict`] when the userId exists in the entity's
+    /// environment.
     async fn insert_user(&self, user: &NewUser) -> StoreResult<UserRecord>;
-    /// A user by the developer's userId.
-    async fn user(&self, entity_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>>;
-    /// A user by internal id.
+    /// A user of one environment by the developer's userId.
+    async fn user(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+        user_id: &str,
+    ) -> StoreResult<Option<UserRecord>>;
+    /// A user by internal id, whatever its environment (the caller compares
+    /// [`UserRecord::environment`] with its own).
     async fn user_by_internal_id(
         &self,
         entity_id: &str,
         internal_id: &str,
     ) -> StoreResult<Option<UserRecord>>;
-    /// A page of an entity's users. `Ok(None)` when the cursor names no user of the entity.
+    /// A page of an entity's users in one environment. `Ok(None)` when the cursor names no
+    /// user of the entity's environment.
     async fn list_users(
         &self,
         entity_id: &str,
+        environment: Environment,
         filter: &UserFilter,
         page: &PageQuery,
         now: Timestamp,
     ) -> StoreResult<Option<Page<UserRecord>>>;
-    /// Enables or disables a user; `false` when no such user.
+    /// Enables or disables a user (by internal id); `false` when no such user.
     async fn set_user_disabled(
         &self,
         entity_id: &str,
-        user_id: &str,
+        user_internal_id: &str,
         disabled: bool,
         audit: &AuditEvent,
     ) -> StoreResult<bool>;
-    /// Lifts the lock (and clears the count) of `kind`, recording `lastLockOverrideDate`.
+    /// Lifts the lock (and clears the count) of `kind` of a user (by internal id), recording
+    /// `lastLockOverrideDate`.
     async fn lift_lock(
         &self,
         entity_id: &str,
-        user_id: &str,
+        user_internal_id: &str,
         kind: SecretKind,
         now: Timestamp,
         audit: &AuditEvent,
@@ -429,25 +445,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a subscription.
     async fn insert_subscription(&self, sub: &SubscriptionRecord) -> StoreResult<()>;
-    /// The entity's subscriptions, oldest first.
-    async fn list_subscriptions(&self, entity_id: &str) -> StoreResult<Vec<SubscriptionRecord>>;
-    /// One subscription of the entity.
+    /// The entity's subscriptions in one environment, oldest first.
+    async fn list_subscriptions(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+    ) -> StoreResult<Vec<SubscriptionRecord>>;
+    /// One subscription of the entity's environment.
     async fn subscription(
         &self,
         entity_id: &str,
+        environment: Environment,
         id: &str,
     ) -> StoreResult<Option<SubscriptionRecord>>;
     /// Renames / enables / pauses a subscription; `false` when there is none.
     async fn update_subscription(
         &self,
         entity_id: &str,
+        environment: Environment,
         id: &str,
         name: Option<&str>,
         enabled: Option<bool>,
         now: Timestamp,
     ) -> StoreResult<bool>;
     /// Deletes a subscription and its pending deliveries; `false` when there is none.
-    async fn delete_subscription(&self, entity_id: &str, id: &str) -> StoreResult<bool>;
+    async fn delete_subscription(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+        id: &str,
+    ) -> StoreResult<bool>;
 
     /// Stores a new webhook signing key; when `active`, the entity's other keys stop signing
     /// (they stay resolvable for verification).
@@ -461,8 +488,8 @@ pub trait Store: Send + Sync + 'static {
         key_id: &str,
     ) -> StoreResult<Option<WebhookKeyRecord>>;
 
-    /// Queues a notification for every matching enabled subscription; returns the
-    /// notification ids (one per subscription).
+    /// Queues a notification for every matching enabled subscription of the draft's
+    /// environment; returns the notification ids (one per subscription).
     async fn enqueue_notification(
         &self,
         draft: &NotificationDraft,

@@ -3,6 +3,7 @@
 //! `latchkey-webhooks`.
 
 use crate::clock::Timestamp;
+use crate::model::Environment;
 use serde::Serialize;
 
 /// Every notification type a subscription may name (Circle's list, plus the challenge types
@@ -78,6 +79,9 @@ pub struct SubscriptionRecord {
     pub id: String,
     /// Owning entity.
     pub entity_id: String,
+    /// The environment of the API key that created it: it receives that environment's
+    /// notifications only.
+    pub environment: Environment,
     /// Display name.
     pub name: String,
     /// Where notifications are POSTed.
@@ -99,6 +103,8 @@ pub struct SubscriptionRecord {
 pub struct NotificationDraft {
     /// Owning entity.
     pub entity_id: String,
+    /// The environment it is about (its user's): only subscriptions of that environment get it.
+    pub environment: Environment,
     /// `challenges.changePin`, …
     pub notification_type: String,
     /// The `notification` object of the envelope.

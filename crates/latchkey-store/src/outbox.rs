@@ -37,8 +37,8 @@ fn delivery_from_row(r: &AnyRow) -> DbResult<DeliveryRecord> {
     })
 }
 
-/// Queues one delivery per matching enabled subscription inside the caller's transaction;
-/// the new notification ids.
+/// Queues one delivery per matching enabled subscription of the draft's environment inside
+/// the caller's transaction; the new notification ids.
 pub(crate) async fn enqueue_in(
     conn: &mut AnyConnection,
     draft: &NotificationDraft,
@@ -46,9 +46,11 @@ pub(crate) async fn enqueue_in(
 ) -> DbResult<Vec<String>> {
     let rows = sqlx::query(
         "SELECT id, notification_types FROM subscriptions \
-         WHERE entity_id = $1 AND enabled = 1 AND ($2 IS NULL OR id = $2) ORDER BY created_at",
+         WHERE entity_id = $1 AND environment = $2 AND enabled = 1 AND ($3 IS NULL OR id = $3) \
+         ORDER BY created_at",
     )
     .bind(&draft.entity_id)
+    .bind(draft.environment.as_str())
     .bind(&draft.only_subscription)
     .fetch_all(&mut *conn)
     .await?;

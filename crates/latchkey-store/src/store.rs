@@ -86,8 +86,13 @@ impl Store for SqlStore {
         Ok(users::insert(&self.db, user).await?)
     }
 
-    async fn user(&self, entity_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>> {
-        Ok(users::by_user_id(&self.db, entity_id, user_id).await?)
+    async fn user(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+        user_id: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        Ok(users::by_user_id(&self.db, entity_id, environment, user_id).await?)
     }
 
     async fn user_by_internal_id(
@@ -101,32 +106,33 @@ impl Store for SqlStore {
     async fn list_users(
         &self,
         entity_id: &str,
+        environment: Environment,
         filter: &UserFilter,
         page: &PageQuery,
         now: Timestamp,
     ) -> StoreResult<Option<Page<UserRecord>>> {
-        Ok(users::list(&self.db, entity_id, filter, page, now).await?)
+        Ok(users::list(&self.db, entity_id, environment, filter, page, now).await?)
     }
 
     async fn set_user_disabled(
         &self,
         entity_id: &str,
-        user_id: &str,
+        user_internal_id: &str,
         disabled: bool,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        Ok(users::set_disabled(&self.db, entity_id, user_id, disabled, audit).await?)
+        Ok(users::set_disabled(&self.db, entity_id, user_internal_id, disabled, audit).await?)
     }
 
     async fn lift_lock(
         &self,
         entity_id: &str,
-        user_id: &str,
+        user_internal_id: &str,
         kind: SecretKind,
         now: Timestamp,
         audit: &AuditEvent,
     ) -> StoreResult<bool> {
-        Ok(users::lift_lock(&self.db, entity_id, user_id, kind, now, audit).await?)
+        Ok(users::lift_lock(&self.db, entity_id, user_internal_id, kind, now, audit).await?)
     }
 
     async fn create_challenge(
@@ -279,31 +285,43 @@ impl Store for SqlStore {
         Ok(webhooks::insert_subscription(&self.db, sub).await?)
     }
 
-    async fn list_subscriptions(&self, entity_id: &str) -> StoreResult<Vec<SubscriptionRecord>> {
-        Ok(webhooks::subscriptions(&self.db, entity_id).await?)
+    async fn list_subscriptions(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+    ) -> StoreResult<Vec<SubscriptionRecord>> {
+        Ok(webhooks::subscriptions(&self.db, entity_id, environment).await?)
     }
 
     async fn subscription(
         &self,
         entity_id: &str,
+        environment: Environment,
         id: &str,
     ) -> StoreResult<Option<SubscriptionRecord>> {
-        Ok(webhooks::subscription(&self.db, entity_id, id).await?)
+        Ok(webhooks::subscription(&self.db, entity_id, environment, id).await?)
     }
 
     async fn update_subscription(
         &self,
         entity_id: &str,
+        environment: Environment,
         id: &str,
         name: Option<&str>,
         enabled: Option<bool>,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        Ok(webhooks::update_subscription(&self.db, entity_id, id, name, enabled, now).await?)
+        let scope = (entity_id, environment, id);
+        Ok(webhooks::update_subscription(&self.db, scope, name, enabled, now).await?)
     }
 
-    async fn delete_subscription(&self, entity_id: &str, id: &str) -> StoreResult<bool> {
-        Ok(webhooks::delete_subscription(&self.db, entity_id, id).await?)
+    async fn delete_subscription(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+        id: &str,
+    ) -> StoreResult<bool> {
+        Ok(webhooks::delete_subscription(&self.db, entity_id, environment, id).await?)
     }
 
     async fn insert_webhook_key(&self, key: &WebhookKeyRecord) -> StoreResult<()> {

@@ -9,26 +9,28 @@ use crate::page::{cursor_id, finish_page, page_direction};
 use crate::row::Columns;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::crypto::{KdfParams, WrappedKey};
-use latchkey_core::model::{AuditEvent, GuessState, NewUser, SecretKind, UserRecord};
+use latchkey_core::model::{AuditEvent, Environment, GuessState, NewUser, SecretKind, UserRecord};
 use latchkey_core::store::{Page, PageQuery, Rewrap, UserFilter};
 use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use std::sync::LazyLock;
 
 /// Columns of `users`, as [`user_from_row`] reads them.
-const USER_COLUMNS: &str = "entity_id, internal_id, user_id, created_at, disabled, \
+const USER_COLUMNS: &str = "entity_id, environment, internal_id, user_id, created_at, disabled, \
     pin_salt, pin_params, pin_sealed, pin_version, rec_salt, rec_params, rec_sealed, questions, \
     pin_failed, pin_locked_at, pin_lock_expiry, pin_override_at, \
     sq_failed, sq_locked_at, sq_lock_expiry, sq_override_at";
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "INSERT INTO users (entity_id, internal_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
-         RETURNING {USER_COLUMNS}"
+        "INSERT INTO users (entity_id, environment, internal_id, user_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
     )
 });
 static BY_USER_ID: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {USER_COLUMNS} FROM users WHERE entity_id = $1 AND user_id = $2")
+    format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE entity_id = $1 AND environment = $2 AND user_id = $3"
+    )
 });
 static BY_INTERNAL_ID: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {USER_COLUMNS} FROM users WHERE entity_id = $1 AND internal_id = $2")
@@ -71,6 +73,7 @@ fn user_from_row(r: &AnyRow) -> DbResult<UserRecord> {
     let c = Columns::new(r, "users");
     Ok(UserRecord {
         entity_id: c.get("entity_id")?,
+        environment: c.parsed("environment", Environment::parse)?,
         internal_id: c.get("internal_id")?,
         user_id: c.get("user_id")?,
         created_at: c.time("created_at")?,
@@ -89,6 +92,7 @@ fn user_from_row(r: &AnyRow) -> DbResult<UserRecord> {
 pub(crate) async fn insert(db: &Db, user: &NewUser) -> DbResult<UserRecord> {
     let row = sqlx::query(&INSERT)
         .bind(&user.entity_id)
+        .bind(user.environment.as_str())
         .bind(&user.internal_id)
         .bind(&user.user_id)
         .bind(user.created_at.0)
@@ -97,15 +101,17 @@ pub(crate) async fn insert(db: &Db, user: &NewUser) -> DbResult<UserRecord> {
     user_from_row(&row)
 }
 
-/// A user by the developer's userId.
+/// A user of one environment by the developer's userId.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn by_user_id(
     db: &Db,
     entity_id: &str,
+    environment: Environment,
     user_id: &str,
 ) -> DbResult<Option<UserRecord>> {
     let row = sqlx::query(&BY_USER_ID)
         .bind(entity_id)
+        .bind(environment.as_str())
         .bind(user_id)
         .fetch_optional(&db.reader)
         .await?;
@@ -127,28 +133,30 @@ pub(crate) async fn by_internal_id(
     row.as_ref().map(user_from_row).transpose()
 }
 
-/// SQL condition for a `pinStatus` / `securityQuestionStatus` filter; `$6` is now.
+/// SQL condition for a `pinStatus` / `securityQuestionStatus` filter; `$7` is now.
 fn status_condition(kind: SecretKind, status: &str) -> Option<&'static str> {
     Some(match (kind, status) {
         (SecretKind::Pin, "UNSET") => "pin_sealed IS NULL",
-        (SecretKind::Pin, "LOCKED") => "pin_sealed IS NOT NULL AND pin_lock_expiry > $6",
+        (SecretKind::Pin, "LOCKED") => "pin_sealed IS NOT NULL AND pin_lock_expiry > $7",
         (SecretKind::Pin, "ENABLED") => {
-            "pin_sealed IS NOT NULL AND (pin_lock_expiry IS NULL OR pin_lock_expiry <= $6)"
+            "pin_sealed IS NOT NULL AND (pin_lock_expiry IS NULL OR pin_lock_expiry <= $7)"
         }
         (SecretKind::Answers, "UNSET") => "rec_sealed IS NULL",
-        (SecretKind::Answers, "LOCKED") => "rec_sealed IS NOT NULL AND sq_lock_expiry > $6",
+        (SecretKind::Answers, "LOCKED") => "rec_sealed IS NOT NULL AND sq_lock_expiry > $7",
         (SecretKind::Answers, "ENABLED") => {
-            "rec_sealed IS NOT NULL AND (sq_lock_expiry IS NULL OR sq_lock_expiry <= $6)"
+            "rec_sealed IS NOT NULL AND (sq_lock_expiry IS NULL OR sq_lock_expiry <= $7)"
         }
         _ => return None,
     })
 }
 
-/// A page of the entity's users; `None` when the cursor names no user of the entity.
+/// A page of the users of the entity's environment; `None` when the cursor names no user of
+/// that environment.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn list(
     db: &Db,
     entity_id: &str,
+    environment: Environment,
     filter: &UserFilter,
     page: &PageQuery,
     now: Timestamp,
@@ -156,11 +164,14 @@ pub(crate) async fn list(
     let cursor = match cursor_id(page) {
         None => None,
         Some(id) => {
-            let row = sqlx::query("SELECT seq FROM users WHERE entity_id = $1 AND user_id = $2")
-                .bind(entity_id)
-                .bind(id)
-                .fetch_optional(&db.reader)
-                .await?;
+            let row = sqlx::query(
+                "SELECT seq FROM users WHERE entity_id = $1 AND environment = $2 AND user_id = $3",
+            )
+            .bind(entity_id)
+            .bind(environment.as_str())
+            .bind(id)
+            .fetch_optional(&db.reader)
+            .await?;
             match row {
                 Some(r) => Some(Columns::new(&r, "users").get::<i64>("seq")?),
                 None => return Ok(None),
@@ -168,12 +179,14 @@ pub(crate) async fn list(
         }
     };
     let (cmp, dir) = page_direction(page);
-    // $1 entity, $2 from, $3 to, $4 cursor, $5 limit, $6 now (only with a status filter).
+    // $1 entity, $2 environment, $3 from, $4 to, $5 cursor, $6 limit, $7 now (only with a
+    // status filter).
     let mut conditions = vec![
         "entity_id = $1".to_string(),
-        "($2 IS NULL OR created_at >= $2)".to_string(),
-        "($3 IS NULL OR created_at <= $3)".to_string(),
-        format!("($4 IS NULL OR seq {cmp} $4)"),
+        "environment = $2".to_string(),
+        "($3 IS NULL OR created_at >= $3)".to_string(),
+        "($4 IS NULL OR created_at <= $4)".to_string(),
+        format!("($5 IS NULL OR seq {cmp} $5)"),
     ];
     let statuses = [
         (SecretKind::Pin, &filter.pin_status),
@@ -183,15 +196,16 @@ pub(crate) async fn list(
     for (kind, status) in statuses {
         if let Some(cond) = status.as_deref().and_then(|s| status_condition(kind, s)) {
             conditions.push(cond.to_string());
-            uses_now |= cond.contains("$6");
+            uses_now |= cond.contains("$7");
         }
     }
     let sql = format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY seq {dir} LIMIT $5",
+        "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY seq {dir} LIMIT $6",
         conditions.join(" AND ")
     );
     let mut query = sqlx::query(&sql)
         .bind(entity_id)
+        .bind(environment.as_str())
         .bind(page.from.map(|t| t.0))
         .bind(page.to.map(|t| t.0))
         .bind(cursor)
@@ -207,20 +221,21 @@ pub(crate) async fn list(
     Ok(Some(finish_page(items, page)))
 }
 
-/// Enables or disables a user, with its audit event; `false` when there is no such user.
+/// Enables or disables a user (by internal id), with its audit event; `false` when there is
+/// no such user.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn set_disabled(
     db: &Db,
     entity_id: &str,
-    user_id: &str,
+    internal_id: &str,
     disabled: bool,
     event: &AuditEvent,
 ) -> DbResult<bool> {
     let mut tx = db.writer.begin().await?;
-    let n = sqlx::query("UPDATE users SET disabled = $1 WHERE entity_id = $2 AND user_id = $3")
+    let n = sqlx::query("UPDATE users SET disabled = $1 WHERE entity_id = $2 AND internal_id = $3")
         .bind(i64::from(disabled))
         .bind(entity_id)
-        .bind(user_id)
+        .bind(internal_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -232,12 +247,13 @@ pub(crate) async fn set_disabled(
     Ok(true)
 }
 
-/// Lifts the lock of `kind` and clears its count, recording when; `false` when no such user.
+/// Lifts the lock of `kind` of a user (by internal id) and clears its count, recording when;
+/// `false` when no such user.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn lift_lock(
     db: &Db,
     entity_id: &str,
-    user_id: &str,
+    internal_id: &str,
     kind: SecretKind,
     now: Timestamp,
     event: &AuditEvent,
@@ -245,13 +261,13 @@ pub(crate) async fn lift_lock(
     let p = prefix(kind);
     let sql = format!(
         "UPDATE users SET {p}_failed = 0, {p}_locked_at = NULL, {p}_lock_expiry = NULL, \
-         {p}_lock_owner = NULL, {p}_override_at = $1 WHERE entity_id = $2 AND user_id = $3"
+         {p}_lock_owner = NULL, {p}_override_at = $1 WHERE entity_id = $2 AND internal_id = $3"
     );
     let mut tx = db.writer.begin().await?;
     let n = sqlx::query(&sql)
         .bind(now.0)
         .bind(entity_id)
-        .bind(user_id)
+        .bind(internal_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

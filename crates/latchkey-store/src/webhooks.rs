@@ -5,10 +5,11 @@ use crate::db::Db;
 use crate::error::DbResult;
 use crate::row::{to_json, Columns};
 use latchkey_core::clock::Timestamp;
+use latchkey_core::model::Environment;
 use latchkey_core::webhooks::{SubscriptionRecord, WebhookKeyRecord};
 use sqlx::any::AnyRow;
 
-const SUBSCRIPTION_COLUMNS: &str = "SELECT id, entity_id, name, endpoint, enabled, \
+const SUBSCRIPTION_COLUMNS: &str = "SELECT id, entity_id, environment, name, endpoint, enabled, \
     notification_types, failing_since, created_at, updated_at FROM subscriptions";
 
 const KEY_COLUMNS: &str = "SELECT id, entity_id, public_key_der, sealed_private_key, active, \
@@ -19,6 +20,7 @@ fn subscription_from_row(r: &AnyRow) -> DbResult<SubscriptionRecord> {
     Ok(SubscriptionRecord {
         id: c.get("id")?,
         entity_id: c.get("entity_id")?,
+        environment: c.parsed("environment", Environment::parse)?,
         name: c.get("name")?,
         endpoint: c.get("endpoint")?,
         enabled: c.flag("enabled")?,
@@ -45,11 +47,13 @@ fn key_from_row(r: &AnyRow) -> DbResult<WebhookKeyRecord> {
 #[tracing::instrument(skip_all)]
 pub(crate) async fn insert_subscription(db: &Db, sub: &SubscriptionRecord) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO subscriptions (id, entity_id, name, endpoint, enabled, notification_types, \
-         failing_since, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO subscriptions (id, entity_id, environment, name, endpoint, enabled, \
+         notification_types, failing_since, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&sub.id)
     .bind(&sub.entity_id)
+    .bind(sub.environment.as_str())
     .bind(&sub.name)
     .bind(&sub.endpoint)
     .bind(i64::from(sub.enabled))
@@ -66,27 +70,37 @@ pub(crate) async fn insert_subscription(db: &Db, sub: &SubscriptionRecord) -> Db
     Ok(())
 }
 
-/// The entity's subscriptions, oldest first.
+/// The subscriptions of the entity's environment, oldest first.
 #[tracing::instrument(skip_all)]
-pub(crate) async fn subscriptions(db: &Db, entity_id: &str) -> DbResult<Vec<SubscriptionRecord>> {
-    let sql = format!("{SUBSCRIPTION_COLUMNS} WHERE entity_id = $1 ORDER BY created_at, id");
+pub(crate) async fn subscriptions(
+    db: &Db,
+    entity_id: &str,
+    environment: Environment,
+) -> DbResult<Vec<SubscriptionRecord>> {
+    let sql = format!(
+        "{SUBSCRIPTION_COLUMNS} WHERE entity_id = $1 AND environment = $2 ORDER BY created_at, id"
+    );
     let rows = sqlx::query(&sql)
         .bind(entity_id)
+        .bind(environment.as_str())
         .fetch_all(&db.reader)
         .await?;
     rows.iter().map(subscription_from_row).collect()
 }
 
-/// One subscription of the entity.
+/// One subscription of the entity's environment.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn subscription(
     db: &Db,
     entity_id: &str,
+    environment: Environment,
     id: &str,
 ) -> DbResult<Option<SubscriptionRecord>> {
-    let sql = format!("{SUBSCRIPTION_COLUMNS} WHERE entity_id = $1 AND id = $2");
+    let sql =
+        format!("{SUBSCRIPTION_COLUMNS} WHERE entity_id = $1 AND environment = $2 AND id = $3");
     let row = sqlx::query(&sql)
         .bind(entity_id)
+        .bind(environment.as_str())
         .bind(id)
         .fetch_optional(&db.reader)
         .await?;
@@ -97,20 +111,20 @@ pub(crate) async fn subscription(
 #[tracing::instrument(skip_all)]
 pub(crate) async fn update_subscription(
     db: &Db,
-    entity_id: &str,
-    id: &str,
+    (entity_id, environment, id): (&str, Environment, &str),
     name: Option<&str>,
     enabled: Option<bool>,
     now: Timestamp,
 ) -> DbResult<bool> {
     let n = sqlx::query(
         "UPDATE subscriptions SET name = COALESCE($1, name), enabled = COALESCE($2, enabled), \
-         updated_at = $3 WHERE entity_id = $4 AND id = $5",
+         updated_at = $3 WHERE entity_id = $4 AND environment = $5 AND id = $6",
     )
     .bind(name)
     .bind(enabled.map(i64::from))
     .bind(now.0)
     .bind(entity_id)
+    .bind(environment.as_str())
     .bind(id)
     .execute(&db.writer)
     .await?
@@ -120,21 +134,32 @@ pub(crate) async fn update_subscription(
 
 /// Deletes a subscription with its deliveries; `false` when there is none.
 #[tracing::instrument(skip_all)]
-pub(crate) async fn delete_subscription(db: &Db, entity_id: &str, id: &str) -> DbResult<bool> {
+pub(crate) async fn delete_subscription(
+    db: &Db,
+    entity_id: &str,
+    environment: Environment,
+    id: &str,
+) -> DbResult<bool> {
     let mut tx = db.writer.begin().await?;
+    let n = sqlx::query(
+        "DELETE FROM subscriptions WHERE entity_id = $1 AND environment = $2 AND id = $3",
+    )
+    .bind(entity_id)
+    .bind(environment.as_str())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Ok(false);
+    }
     sqlx::query("DELETE FROM webhook_deliveries WHERE entity_id = $1 AND subscription_id = $2")
         .bind(entity_id)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let n = sqlx::query("DELETE FROM subscriptions WHERE entity_id = $1 AND id = $2")
-        .bind(entity_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
     tx.commit().await?;
-    Ok(n == 1)
+    Ok(true)
 }
 
 /// Stores a signing key; an active one retires the entity's other keys (they stay readable

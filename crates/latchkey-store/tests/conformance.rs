@@ -39,9 +39,20 @@ async fn entity(store: &dyn Store) -> Entity {
 }
 
 async fn user(store: &dyn Store, e: &Entity, user_id: &str, at: Timestamp) -> UserRecord {
+    user_in(store, e, Environment::Test, user_id, at).await
+}
+
+async fn user_in(
+    store: &dyn Store,
+    e: &Entity,
+    environment: Environment,
+    user_id: &str,
+    at: Timestamp,
+) -> UserRecord {
     store
         .insert_user(&NewUser {
             entity_id: e.id.clone(),
+            environment,
             internal_id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.into(),
             created_at: at,
@@ -139,6 +150,7 @@ async fn users_are_unique_per_entity_and_isolated() {
     let dup = s
         .insert_user(&NewUser {
             entity_id: a.id.clone(),
+            environment: Environment::Test,
             internal_id: uuid::Uuid::new_v4().to_string(),
             user_id: "same-id".into(),
             created_at: T0,
@@ -148,7 +160,11 @@ async fn users_are_unique_per_entity_and_isolated() {
     let ub = user(&*s, &b, "same-id", T0).await;
     assert_ne!(ua.internal_id, ub.internal_id);
     assert_eq!(
-        s.user(&a.id, "same-id").await.unwrap().unwrap().internal_id,
+        s.user(&a.id, Environment::Test, "same-id")
+            .await
+            .unwrap()
+            .unwrap()
+            .internal_id,
         ua.internal_id
     );
     assert_eq!(
@@ -175,6 +191,126 @@ async fn users_are_unique_per_entity_and_isolated() {
 }
 
 #[tokio::test]
+async fn users_and_subscriptions_belong_to_one_environment() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let (test, live) = (Environment::Test, Environment::Live);
+    // The same userId once per environment: two users; a second one in an environment conflicts.
+    let t = user_in(&*s, &e, test, "twin-user", T0).await;
+    let l = user_in(&*s, &e, live, "twin-user", T0).await;
+    assert_ne!(t.internal_id, l.internal_id);
+    assert_eq!((t.environment, l.environment), (test, live));
+    let dup = s
+        .insert_user(&NewUser {
+            entity_id: e.id.clone(),
+            environment: live,
+            internal_id: uuid::Uuid::new_v4().to_string(),
+            user_id: "twin-user".into(),
+            created_at: T0,
+        })
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict)));
+    let id_in = |env| {
+        let s = s.clone();
+        let e = e.id.clone();
+        async move { s.user(&e, env, "twin-user").await.unwrap().unwrap() }
+    };
+    assert_eq!(id_in(test).await.internal_id, t.internal_id);
+    assert_eq!(id_in(live).await.internal_id, l.internal_id);
+    let only_live = user_in(&*s, &e, live, "only-live", T0.plus_ms(1)).await;
+    assert_eq!(s.user(&e.id, test, "only-live").await.unwrap(), None);
+    // Lists and their cursors stay in one environment.
+    let page = PageQuery {
+        size: 10,
+        cursor: Cursor::None,
+        order: Order::Asc,
+        from: None,
+        to: None,
+    };
+    let listed = |env| {
+        let (s, e, page) = (s.clone(), e.id.clone(), page.clone());
+        async move {
+            let all = UserFilter::default();
+            let p = s.list_users(&e, env, &all, &page, T0).await;
+            let items = p.unwrap().unwrap().items;
+            items.into_iter().map(|u| u.internal_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(test).await, vec![t.internal_id.clone()]);
+    assert_eq!(
+        listed(live).await,
+        vec![l.internal_id.clone(), only_live.internal_id.clone()]
+    );
+    let from_live = PageQuery {
+        cursor: Cursor::After("only-live".into()),
+        ..page.clone()
+    };
+    let all = UserFilter::default();
+    let p = s.list_users(&e.id, test, &all, &from_live, T0).await;
+    assert!(p.unwrap().is_none(), "a cursor of the other environment");
+    // The operator's changes reach exactly the user named.
+    let ev = AuditEvent::user(&e.id, &l.internal_id, "user.disabled", json!({}), T0);
+    assert!(s
+        .set_user_disabled(&e.id, &l.internal_id, true, &ev)
+        .await
+        .unwrap());
+    assert!(id_in(live).await.disabled && !id_in(test).await.disabled);
+
+    // Subscriptions: each environment sees, changes and deletes its own only, and a
+    // notification goes to the subscriptions of its environment only.
+    let t_sub = subscription(&e, &[]);
+    let l_sub = SubscriptionRecord {
+        environment: live,
+        ..subscription(&e, &[])
+    };
+    for sub in [&t_sub, &l_sub] {
+        s.insert_subscription(sub).await.unwrap();
+    }
+    for (env, mine, other) in [(test, &t_sub, &l_sub), (live, &l_sub, &t_sub)] {
+        assert_eq!(
+            s.list_subscriptions(&e.id, env).await.unwrap(),
+            vec![mine.clone()]
+        );
+        assert_eq!(s.subscription(&e.id, env, &other.id).await.unwrap(), None);
+        let renamed = s.update_subscription(&e.id, env, &other.id, Some("x"), None, T0);
+        assert!(!renamed.await.unwrap());
+        assert!(!s.delete_subscription(&e.id, env, &other.id).await.unwrap());
+        let to_env = NotificationDraft {
+            environment: env,
+            ..draft(&e, "challenges.setPin")
+        };
+        assert_eq!(s.enqueue_notification(&to_env, T0).await.unwrap().len(), 1);
+        let to_other = NotificationDraft {
+            only_subscription: Some(other.id.clone()),
+            ..to_env
+        };
+        assert!(s
+            .enqueue_notification(&to_other, T0)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    let claimed = s.claim_deliveries(T0, 60_000, 10).await.unwrap();
+    let mut targets: Vec<_> = claimed
+        .iter()
+        .map(|c| c.delivery.subscription_id.clone())
+        .collect();
+    targets.sort();
+    let mut expected = vec![t_sub.id.clone(), l_sub.id.clone()];
+    expected.sort();
+    assert_eq!(targets, expected);
+    assert_eq!(
+        s.subscription(&e.id, live, &l_sub.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        l_sub.name,
+        "untouched by the other environment"
+    );
+}
+
+#[tokio::test]
 async fn list_users_pages_both_ways() {
     let s = fresh_store().await;
     let e = entity(&*s).await;
@@ -197,6 +333,7 @@ async fn list_users_pages_both_ways() {
     let p = s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::None, Order::Desc),
             T0,
@@ -211,6 +348,7 @@ async fn list_users_pages_both_ways() {
     let p = s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::After("user-3".into()), Order::Desc),
             T0,
@@ -225,6 +363,7 @@ async fn list_users_pages_both_ways() {
     let p = s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::Before("user-1".into()), Order::Desc),
             T0,
@@ -236,6 +375,7 @@ async fn list_users_pages_both_ways() {
     let p = s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::After("user-1".into()), Order::Desc),
             T0,
@@ -247,6 +387,7 @@ async fn list_users_pages_both_ways() {
     let p = s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::None, Order::Asc),
             T0,
@@ -263,7 +404,13 @@ async fn list_users_pages_both_ways() {
         to: Some(T0.plus_ms(3000)),
     };
     let p = s
-        .list_users(&e.id, &UserFilter::default(), &ranged, T0)
+        .list_users(
+            &e.id,
+            Environment::Test,
+            &UserFilter::default(),
+            &ranged,
+            T0,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -274,6 +421,7 @@ async fn list_users_pages_both_ways() {
     assert!(s
         .list_users(
             &e.id,
+            Environment::Test,
             &UserFilter::default(),
             &q(Cursor::After("ghost".into()), Order::Desc),
             T0
@@ -286,12 +434,18 @@ async fn list_users_pages_both_ways() {
         security_question_status: None,
     };
     assert_eq!(
-        s.list_users(&e.id, &unset, &q(Cursor::None, Order::Desc), T0)
-            .await
-            .unwrap()
-            .unwrap()
-            .items
-            .len(),
+        s.list_users(
+            &e.id,
+            Environment::Test,
+            &unset,
+            &q(Cursor::None, Order::Desc),
+            T0
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .items
+        .len(),
         2
     );
     let enabled = UserFilter {
@@ -299,12 +453,18 @@ async fn list_users_pages_both_ways() {
         security_question_status: None,
     };
     assert_eq!(
-        s.list_users(&e.id, &enabled, &q(Cursor::None, Order::Desc), T0)
-            .await
-            .unwrap()
-            .unwrap()
-            .items
-            .len(),
+        s.list_users(
+            &e.id,
+            Environment::Test,
+            &enabled,
+            &q(Cursor::None, Order::Desc),
+            T0
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .items
+        .len(),
         0
     );
 }
@@ -404,7 +564,11 @@ async fn completing_a_challenge_is_all_or_nothing() {
         wallets: vec![],
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
-    let got = s.user(&e.id, "commit-user").await.unwrap().unwrap();
+    let got = s
+        .user(&e.id, Environment::Test, "commit-user")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (got.pin_wrap, got.recovery_wrap, got.pin_version),
         (Some(wrap(1)), Some(wrap(2)), 1)
@@ -456,7 +620,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
         ChallengeStatus::Pending
     );
     assert_eq!(
-        s.user(&e.id, "commit-user")
+        s.user(&e.id, Environment::Test, "commit-user")
             .await
             .unwrap()
             .unwrap()
@@ -576,12 +740,18 @@ async fn operator_changes_and_audit() {
     let u = user(&*s, &e, "op-user", T0).await;
     let ev = AuditEvent::user(&e.id, &u.internal_id, "user.disabled", json!({}), T0);
     assert!(s
-        .set_user_disabled(&e.id, "op-user", true, &ev)
+        .set_user_disabled(&e.id, &u.internal_id, true, &ev)
         .await
         .unwrap());
-    assert!(s.user(&e.id, "op-user").await.unwrap().unwrap().disabled);
+    assert!(
+        s.user(&e.id, Environment::Test, "op-user")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
     assert!(!s
-        .set_user_disabled(&e.id, "ghost-user", true, &ev)
+        .set_user_disabled(&e.id, "ghost-internal-id", true, &ev)
         .await
         .unwrap());
     let policy = LockPolicy {
@@ -592,7 +762,7 @@ async fn operator_changes_and_audit() {
         .await
         .unwrap();
     assert!(s
-        .user(&e.id, "op-user")
+        .user(&e.id, Environment::Test, "op-user")
         .await
         .unwrap()
         .unwrap()
@@ -606,11 +776,17 @@ async fn operator_changes_and_audit() {
         T0,
     );
     assert!(s
-        .lift_lock(&e.id, "op-user", SecretKind::Answers, T0.plus_ms(5), &ev)
+        .lift_lock(
+            &e.id,
+            &u.internal_id,
+            SecretKind::Answers,
+            T0.plus_ms(5),
+            &ev
+        )
         .await
         .unwrap());
     let g = s
-        .user(&e.id, "op-user")
+        .user(&e.id, Environment::Test, "op-user")
         .await
         .unwrap()
         .unwrap()
@@ -663,6 +839,7 @@ fn subscription(e: &Entity, types: &[&str]) -> SubscriptionRecord {
     SubscriptionRecord {
         id: uuid::Uuid::new_v4().to_string(),
         entity_id: e.id.clone(),
+        environment: Environment::Test,
         name: String::new(),
         endpoint: "https://example.com/hook".into(),
         enabled: true,
@@ -676,6 +853,7 @@ fn subscription(e: &Entity, types: &[&str]) -> SubscriptionRecord {
 fn draft(e: &Entity, t: &str) -> NotificationDraft {
     NotificationDraft {
         entity_id: e.id.clone(),
+        environment: Environment::Test,
         notification_type: t.into(),
         payload: json!({ "x": 1 }),
         only_subscription: None,
@@ -693,7 +871,13 @@ async fn subscriptions_filter_the_outbox_and_claims_are_exclusive() {
     for sub in [&all, &pins, &paused] {
         s.insert_subscription(sub).await.unwrap();
     }
-    assert_eq!(s.list_subscriptions(&e.id).await.unwrap().len(), 3);
+    assert_eq!(
+        s.list_subscriptions(&e.id, Environment::Test)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     assert_eq!(
         s.enqueue_notification(&draft(&e, "challenges.changePin"), T0)
             .await
@@ -793,7 +977,7 @@ async fn subscriptions_filter_the_outbox_and_claims_are_exclusive() {
         .await
         .unwrap());
     let sub = s
-        .subscription(&e.id, &mine.delivery.subscription_id)
+        .subscription(&e.id, Environment::Test, &mine.delivery.subscription_id)
         .await
         .unwrap()
         .unwrap();
@@ -819,25 +1003,38 @@ async fn subscriptions_filter_the_outbox_and_claims_are_exclusive() {
         .await
         .unwrap());
     let sub = s
-        .subscription(&e.id, &back.delivery.subscription_id)
+        .subscription(&e.id, Environment::Test, &back.delivery.subscription_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(sub.failing_since, None);
 
     assert!(s
-        .update_subscription(&e.id, &paused.id, Some("n"), Some(true), T0)
+        .update_subscription(
+            &e.id,
+            Environment::Test,
+            &paused.id,
+            Some("n"),
+            Some(true),
+            T0
+        )
         .await
         .unwrap());
     assert!(
-        s.subscription(&e.id, &paused.id)
+        s.subscription(&e.id, Environment::Test, &paused.id)
             .await
             .unwrap()
             .unwrap()
             .enabled
     );
-    assert!(s.delete_subscription(&e.id, &all.id).await.unwrap());
-    assert!(!s.delete_subscription(&e.id, &all.id).await.unwrap());
+    assert!(s
+        .delete_subscription(&e.id, Environment::Test, &all.id)
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_subscription(&e.id, Environment::Test, &all.id)
+        .await
+        .unwrap());
     assert!(s
         .list_deliveries(&e.id, 100)
         .await

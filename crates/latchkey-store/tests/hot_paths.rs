@@ -96,6 +96,7 @@ async fn hot_read_paths() {
     let u = s
         .insert_user(&NewUser {
             entity_id: e.id.clone(),
+            environment: Environment::Live,
             internal_id: uuid::Uuid::new_v4().to_string(),
             user_id: "u".into(),
             created_at: T0,

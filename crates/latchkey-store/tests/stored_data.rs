@@ -70,6 +70,7 @@ async fn seeded(url: &str) -> (Arc<dyn Store>, Entity, UserRecord, ChallengeReco
     let u = s
         .insert_user(&NewUser {
             entity_id: e.id.clone(),
+            environment: Environment::Test,
             internal_id: uuid::Uuid::new_v4().to_string(),
             user_id: "u".into(),
             created_at: T0,
@@ -165,7 +166,10 @@ async fn undecodable_user_columns_are_errors_naming_them() {
 
     exec(&pool, "UPDATE users SET questions = '[{'").await;
     assert_names(read().await.unwrap_err(), "users.questions");
-    assert_names(s.user(&e.id, "u").await.unwrap_err(), "users.questions");
+    assert_names(
+        s.user(&e.id, Environment::Test, "u").await.unwrap_err(),
+        "users.questions",
+    );
 
     // A PIN wrap whose KDF parameters do not parse.
     let (salt, sealed) = if is_postgres(&url) {
@@ -199,6 +203,7 @@ async fn undecodable_subscription_columns_are_errors_naming_them() {
     s.insert_subscription(&latchkey_core::webhooks::SubscriptionRecord {
         id: "sub".into(),
         entity_id: e.id.clone(),
+        environment: Environment::Test,
         name: "s".into(),
         endpoint: "https://example.test/hook".into(),
         enabled: true,
@@ -215,11 +220,15 @@ async fn undecodable_subscription_columns_are_errors_naming_them() {
     )
     .await;
     assert_names(
-        s.subscription(&e.id, "sub").await.unwrap_err(),
+        s.subscription(&e.id, Environment::Test, "sub")
+            .await
+            .unwrap_err(),
         "subscriptions.notification_types",
     );
     assert_names(
-        s.list_subscriptions(&e.id).await.unwrap_err(),
+        s.list_subscriptions(&e.id, Environment::Test)
+            .await
+            .unwrap_err(),
         "subscriptions.notification_types",
     );
 }
@@ -344,7 +353,11 @@ async fn a_database_of_the_old_migrator_is_adopted_and_opens() {
     drop(s);
     // Opening again finds everything applied, checksums matching.
     let again = latchkey_store::open(&url, 4).await.unwrap();
-    assert!(again.user(&e.id, "u").await.unwrap().is_some());
+    assert!(again
+        .user(&e.id, Environment::Test, "u")
+        .await
+        .unwrap()
+        .is_some());
     assert_eq!(sqlx_versions(&url).await, all);
 }
 
@@ -377,4 +390,123 @@ async fn instances_opening_a_new_database_together_all_open_it() {
         open.await.unwrap().unwrap();
     }
     assert_eq!(sqlx_versions(&url).await, every_migration());
+}
+
+#[tokio::test]
+async fn existing_users_and_subscriptions_get_the_environment_their_keys_and_wallets_show() {
+    let url = fresh_url().await;
+    legacy_database(&url, 4).await;
+    let pool = raw(&url).await;
+    // Entity "mixed" has a TEST and a LIVE key; entity "live" has LIVE keys only.
+    exec(
+        &pool,
+        "INSERT INTO entities (id, app_id, name, is_default, created_at) VALUES \
+         ('mixed', 'app-mixed', 'm', 1, 0), ('live', 'app-live', 'l', 0, 0)",
+    )
+    .await;
+    for (key, entity, env) in [
+        ("k1", "mixed", "TEST"),
+        ("k2", "mixed", "LIVE"),
+        ("k3", "live", "LIVE"),
+    ] {
+        sqlx::query(
+            "INSERT INTO api_keys (key_id, entity_id, name, environment, secret_hash, created_at) \
+             VALUES ($1, $2, 'k', $3, $4, 0)",
+        )
+        .bind(key)
+        .bind(entity)
+        .bind(env)
+        .bind(vec![0u8; 32])
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    exec(
+        &pool,
+        "INSERT INTO users (entity_id, internal_id, user_id, created_at) VALUES \
+         ('mixed', 'i-none', 'no-wallets', 0), ('mixed', 'i-main', 'mainnet-only', 0), \
+         ('mixed', 'i-both', 'both-networks', 0), ('mixed', 'i-test', 'testnet-only', 0), \
+         ('live', 'i-live', 'anyone', 0)",
+    )
+    .await;
+    for (wallet, user, chain) in [
+        ("w1", "i-main", "ETH"),
+        ("w2", "i-main", "SOL"),
+        ("w3", "i-both", "ETH"),
+        ("w4", "i-both", "ETH-SEPOLIA"),
+        ("w5", "i-test", "BASE-SEPOLIA"),
+    ] {
+        sqlx::query(
+            "INSERT INTO wallets (id, entity_id, user_internal_id, wallet_set_id, blockchain, \
+             account_type, address, state, sealed_key, created_at, updated_at) \
+             VALUES ($1, 'mixed', $2, 'set', $3, 'EOA', 'addr', 'LIVE', $4, 0, 0)",
+        )
+        .bind(wallet)
+        .bind(user)
+        .bind(chain)
+        .bind(vec![1u8; 48])
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    exec(
+        &pool,
+        "INSERT INTO challenges (id, entity_id, user_internal_id, kind, status, created_at, \
+         expires_at, updated_at) VALUES ('c-main', 'mixed', 'i-main', 'SET_PIN', 'PENDING', 0, 0, 0), \
+         ('c-none', 'mixed', 'i-none', 'SET_PIN', 'PENDING', 0, 0, 0); \
+         INSERT INTO subscriptions (id, entity_id, name, endpoint, created_at, updated_at) VALUES \
+         ('s-mixed', 'mixed', 's', 'https://a.test', 0, 0), ('s-live', 'live', 's', 'https://b.test', 0, 0)",
+    )
+    .await;
+    pool.close().await;
+
+    let s = latchkey_store::open(&url, 4).await.unwrap();
+    let (test, live) = (Environment::Test, Environment::Live);
+    for (entity, user_id, env) in [
+        ("mixed", "no-wallets", test),
+        ("mixed", "mainnet-only", live),
+        ("mixed", "both-networks", test),
+        ("mixed", "testnet-only", test),
+        ("live", "anyone", live),
+    ] {
+        let other = if env == test { live } else { test };
+        assert!(
+            s.user(entity, env, user_id).await.unwrap().is_some(),
+            "{user_id}"
+        );
+        assert!(
+            s.user(entity, other, user_id).await.unwrap().is_none(),
+            "{user_id}"
+        );
+    }
+    // Rows that point at users survived the rebuild, still reachable through their user.
+    for (user, challenge) in [("i-main", "c-main"), ("i-none", "c-none")] {
+        assert!(s
+            .challenge("mixed", user, challenge)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    assert!(s.wallet("mixed", "i-main", "w1").await.unwrap().is_some());
+    assert!(s
+        .subscription("mixed", test, "s-mixed")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(s
+        .subscription("live", live, "s-live")
+        .await
+        .unwrap()
+        .is_some());
+    // The old uniqueness is gone: the same userId can now exist in the other environment.
+    s.insert_user(&NewUser {
+        entity_id: "mixed".into(),
+        environment: live,
+        internal_id: "i-new".into(),
+        user_id: "no-wallets".into(),
+        created_at: T0,
+    })
+    .await
+    .unwrap();
+    assert_eq!(sqlx_versions(&url).await.last(), Some(&(6, true)));
 }

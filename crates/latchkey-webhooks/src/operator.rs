@@ -3,6 +3,7 @@
 
 use crate::Webhooks;
 use latchkey_core::error::ApiError;
+use latchkey_core::model::Environment;
 use latchkey_core::service::store_failed;
 use latchkey_core::webhooks::{DeliveryRecord, SubscriptionRecord};
 
@@ -21,22 +22,23 @@ impl Webhooks {
             .map_err(store_failed)
     }
 
-    /// The entity's subscriptions whose deliveries are failing.
+    /// The entity's subscriptions whose deliveries are failing, TEST ones first, then LIVE.
     #[tracing::instrument(skip_all, fields(entity = %entity_id))]
     pub async fn failing_subscriptions(
         &self,
         entity_id: &str,
     ) -> Result<Vec<SubscriptionRecord>, ApiError> {
-        let all = self
-            .lk
-            .store()
-            .list_subscriptions(entity_id)
-            .await
-            .map_err(store_failed)?;
-        Ok(all
-            .into_iter()
-            .filter(|s| s.failing_since.is_some())
-            .collect())
+        let mut failing = Vec::new();
+        for environment in [Environment::Test, Environment::Live] {
+            let all = self
+                .lk
+                .store()
+                .list_subscriptions(entity_id, environment)
+                .await
+                .map_err(store_failed)?;
+            failing.extend(all.into_iter().filter(|s| s.failing_since.is_some()));
+        }
+        Ok(failing)
     }
 
     /// Queues the delivery `notification_id` again, due now (same notificationId); `false`

@@ -1,5 +1,7 @@
 //! Subscriptions: an endpoint must answer a HEAD request with 2xx before it is saved (or
-//! re-enabled), then receives a `webhooks.test` notification.
+//! re-enabled), then receives a `webhooks.test` notification. A subscription belongs to the
+//! environment of the API key that created it: it receives only that environment's
+//! notifications, and keys of the other environment neither see nor change it.
 
 use crate::{address, Webhooks};
 use latchkey_core::error::codes;
@@ -107,9 +109,10 @@ impl Webhooks {
         Ok(())
     }
 
-    async fn send_test(&self, entity_id: &str, subscription_id: &str) -> Result<(), ApiError> {
+    async fn send_test(&self, caller: &ApiCaller, subscription_id: &str) -> Result<(), ApiError> {
         let draft = NotificationDraft {
-            entity_id: entity_id.to_string(),
+            entity_id: caller.entity_id.clone(),
+            environment: caller.environment,
             notification_type: TEST_NOTIFICATION.to_string(),
             payload: json!({ "hello": "world" }),
             only_subscription: Some(subscription_id.to_string()),
@@ -152,6 +155,7 @@ impl Webhooks {
         let record = SubscriptionRecord {
             id: uuid::Uuid::new_v4().to_string(),
             entity_id: caller.entity_id.clone(),
+            environment: caller.environment,
             name: String::new(),
             endpoint: input.endpoint.trim().to_string(),
             enabled: true,
@@ -165,7 +169,7 @@ impl Webhooks {
             .insert_subscription(&record)
             .await
             .map_err(store_failed)?;
-        self.send_test(&caller.entity_id, &record.id).await?;
+        self.send_test(caller, &record.id).await?;
         Ok(record)
     }
 
@@ -176,7 +180,7 @@ impl Webhooks {
     ) -> Result<Vec<SubscriptionRecord>, ApiError> {
         self.lk
             .store()
-            .list_subscriptions(&caller.entity_id)
+            .list_subscriptions(&caller.entity_id, caller.environment)
             .await
             .map_err(store_failed)
     }
@@ -189,7 +193,7 @@ impl Webhooks {
     ) -> Result<SubscriptionRecord, ApiError> {
         self.lk
             .store()
-            .subscription(&caller.entity_id, id)
+            .subscription(&caller.entity_id, caller.environment, id)
             .await
             .map_err(store_failed)?
             .ok_or_else(not_found)
@@ -221,14 +225,21 @@ impl Webhooks {
         if !self
             .lk
             .store()
-            .update_subscription(&caller.entity_id, id, name, enabled, self.lk.now())
+            .update_subscription(
+                &caller.entity_id,
+                caller.environment,
+                id,
+                name,
+                enabled,
+                self.lk.now(),
+            )
             .await
             .map_err(store_failed)?
         {
             return Err(not_found());
         }
         if will_be_enabled {
-            self.send_test(&caller.entity_id, id).await?;
+            self.send_test(caller, id).await?;
         }
         self.get_subscription(caller, id).await
     }
@@ -238,7 +249,7 @@ impl Webhooks {
         if self
             .lk
             .store()
-            .delete_subscription(&caller.entity_id, id)
+            .delete_subscription(&caller.entity_id, caller.environment, id)
             .await
             .map_err(store_failed)?
         {

@@ -1,5 +1,6 @@
 //! `latchkey apikey create` and `latchkey admin …`: operator tools working on the database
-//! directly (safe while a server runs on it).
+//! directly (safe while a server runs on it). A userId names a user only within an
+//! environment (TEST unless `--live`), as it does for the API keys.
 
 use crate::bootstrap;
 use crate::config::{Config, StorageArgs};
@@ -16,6 +17,9 @@ pub enum AdminCommand {
         /// The developer's userId.
         #[arg(long)]
         user_id: String,
+        /// The LIVE user of that userId (default: the TEST one).
+        #[arg(long)]
+        live: bool,
         /// Lift the PIN lock.
         #[arg(long)]
         pin: bool,
@@ -28,12 +32,18 @@ pub enum AdminCommand {
         /// The developer's userId.
         #[arg(long)]
         user_id: String,
+        /// The LIVE user of that userId (default: the TEST one).
+        #[arg(long)]
+        live: bool,
     },
     /// Enable a disabled user.
     EnableUser {
         /// The developer's userId.
         #[arg(long)]
         user_id: String,
+        /// The LIVE user of that userId (default: the TEST one).
+        #[arg(long)]
+        live: bool,
     },
     /// List webhook deliveries (newest first), or redeliver one.
     Webhooks {
@@ -63,6 +73,9 @@ pub enum AdminCommand {
         /// Only this user's events.
         #[arg(long)]
         user_id: Option<String>,
+        /// With --user-id: the LIVE user of that userId (default: the TEST one).
+        #[arg(long, requires = "user_id")]
+        live: bool,
         /// At most this many lines.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
@@ -87,18 +100,22 @@ pub async fn create_api_key(
 ) -> Result<ExitCode, String> {
     let config = Config::resolve(storage, None)?;
     let opened = bootstrap::open(&config).await?;
-    let env = if live {
-        Environment::Live
-    } else {
-        Environment::Test
-    };
     let key = opened
         .lk
-        .create_api_key(&opened.entity.id, name, env)
+        .create_api_key(&opened.entity.id, name, environment(live))
         .await
         .map_err(|e| e.message.to_string())?;
     println!("{key}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// TEST, or LIVE with `--live`.
+fn environment(live: bool) -> Environment {
+    if live {
+        Environment::Live
+    } else {
+        Environment::Test
+    }
 }
 
 /// `latchkey admin …`.
@@ -110,38 +127,45 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
     match command {
         AdminCommand::Unlock {
             user_id,
+            live,
             pin,
             answers,
         } => {
+            let env = environment(live);
             let (pin, answers) = if !pin && !answers {
                 (true, true)
             } else {
                 (pin, answers)
             };
             if pin {
-                lk.lift_lock(entity, &user_id, SecretKind::Pin)
+                lk.lift_lock(entity, env, &user_id, SecretKind::Pin)
                     .await
                     .map_err(fail)?;
-                println!("PIN lock lifted for {user_id}");
+                println!("PIN lock lifted for {user_id} ({})", env.as_str());
             }
             if answers {
-                lk.lift_lock(entity, &user_id, SecretKind::Answers)
+                lk.lift_lock(entity, env, &user_id, SecretKind::Answers)
                     .await
                     .map_err(fail)?;
-                println!("security-answer lock lifted for {user_id}");
+                println!(
+                    "security-answer lock lifted for {user_id} ({})",
+                    env.as_str()
+                );
             }
         }
-        AdminCommand::DisableUser { user_id } => {
-            lk.set_user_disabled(entity, &user_id, true)
+        AdminCommand::DisableUser { user_id, live } => {
+            let env = environment(live);
+            lk.set_user_disabled(entity, env, &user_id, true)
                 .await
                 .map_err(fail)?;
-            println!("user {user_id} disabled");
+            println!("user {user_id} ({}) disabled", env.as_str());
         }
-        AdminCommand::EnableUser { user_id } => {
-            lk.set_user_disabled(entity, &user_id, false)
+        AdminCommand::EnableUser { user_id, live } => {
+            let env = environment(live);
+            lk.set_user_disabled(entity, env, &user_id, false)
                 .await
                 .map_err(fail)?;
-            println!("user {user_id} enabled");
+            println!("user {user_id} ({}) enabled", env.as_str());
         }
         AdminCommand::Webhooks {
             action: Some(WebhooksAction::Redeliver { id }),
@@ -162,7 +186,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
             for sub in webhooks.failing_subscriptions(entity).await.map_err(fail)? {
                 if let Some(since) = sub.failing_since {
                     println!(
-                        "subscription {} ({}) failing since {}",
+                        "{} subscription {} ({}) failing since {}",
+                        sub.environment.as_str(),
                         sub.id,
                         sub.endpoint,
                         since.iso()
@@ -199,9 +224,13 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
                 key.id
             );
         }
-        AdminCommand::Audit { user_id, limit } => {
+        AdminCommand::Audit {
+            user_id,
+            live,
+            limit,
+        } => {
             for e in lk
-                .audit_log(entity, user_id.as_deref(), limit)
+                .audit_log(entity, environment(live), user_id.as_deref(), limit)
                 .await
                 .map_err(fail)?
             {

@@ -714,3 +714,92 @@ fn stalled_and_drip_fed_bodies_are_cut_off() {
     );
     s.stop();
 }
+
+#[test]
+fn admin_user_commands_name_the_environment() {
+    // The same userId in TEST and in LIVE is two users: the operator's commands act on the
+    // TEST one unless told `--live`.
+    let dir = temp_dir();
+    let s = Server::start(&dir, &[], "warn");
+    let test_key = printed_api_key(&s);
+    let (code, out, _) = run(&["apikey", "create", "--live"], &dir);
+    assert_eq!(code, 0);
+    let live_key = out.trim().lines().last().unwrap().to_string();
+    let user = |key: &str, user_id: &str| -> String {
+        let auth = format!("Bearer {key}");
+        let url = |p: &str| format!("{}{p}", s.base);
+        let body = json!({ "userId": user_id });
+        http(
+            "POST",
+            &url("/v1/w3s/users"),
+            &[("authorization", &auth)],
+            Some(body.clone()),
+        );
+        let t = http(
+            "POST",
+            &url("/v1/w3s/users/token"),
+            &[("authorization", &auth)],
+            Some(body),
+        );
+        t["data"]["userToken"].as_str().unwrap().to_string()
+    };
+    let (test_token, live_token) = (
+        user(&test_key, "twin-user-1"),
+        user(&live_key, "twin-user-1"),
+    );
+    let me = |key: &str, token: &str| -> Value {
+        http(
+            "GET",
+            &format!("{}/v1/w3s/user", s.base),
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("x-user-token", token),
+            ],
+            None,
+        )
+    };
+    let disabled = || {
+        [(&test_key, &test_token), (&live_key, &live_token)]
+            .map(|(k, t)| me(k, t)["code"] == 155109)
+    };
+    assert_eq!(disabled(), [false, false]);
+
+    let (code, _, err) = run(&["admin", "disable-user", "--user-id", "twin-user-1"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(disabled(), [true, false]);
+    let (code, _, err) = run(&["admin", "enable-user", "--user-id", "twin-user-1"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let args = [
+        "admin",
+        "disable-user",
+        "--user-id",
+        "twin-user-1",
+        "--live",
+    ];
+    let (code, _, err) = run(&args, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(disabled(), [false, true]);
+
+    // Each environment's audit trail is its own user's.
+    let (code, test_log, _) = run(&["admin", "audit", "--user-id", "twin-user-1"], &dir);
+    assert_eq!(code, 0);
+    assert!(test_log.contains("user.enabled"), "{test_log}");
+    let args = ["admin", "audit", "--user-id", "twin-user-1", "--live"];
+    let (code, live_log, _) = run(&args, &dir);
+    assert_eq!(code, 0);
+    assert!(
+        live_log.contains("user.disabled") && !live_log.contains("user.enabled"),
+        "{live_log}"
+    );
+
+    // A userId that exists only in LIVE is unknown to the TEST default.
+    user(&live_key, "only-live-user");
+    let (code, _, err) = run(&["admin", "unlock", "--user-id", "only-live-user"], &dir);
+    assert_eq!(code, 1, "{err}");
+    let args = ["admin", "unlock", "--user-id", "only-live-user", "--live"];
+    let (code, out, err) = run(&args, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("LIVE"), "{out}");
+    s.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -293,6 +293,7 @@ mod tests {
             let r = SubscriptionRecord {
                 id: "id".into(),
                 entity_id: "e".into(),
+                environment: latchkey_core::model::Environment::Test,
                 name: "n".into(),
                 endpoint: "https://x".into(),
                 enabled: true,

@@ -10,6 +10,7 @@ mod challenge_limits;
 mod challenges;
 mod custody;
 mod entity;
+mod environments;
 mod failures;
 mod guess_limits;
 mod hosted_page;

@@ -240,7 +240,11 @@ async fn the_same_wallets_sign_after_change_and_restore_and_never_while_locked()
             &app.entity_id,
             &app.lk
                 .store()
-                .user(&app.entity_id, &u.user_id)
+                .user(
+                    &app.entity_id,
+                    latchkey_core::model::Environment::Test,
+                    &u.user_id,
+                )
                 .await
                 .unwrap()
                 .unwrap()

@@ -1,6 +1,7 @@
 //! Developer-side users: create, get, list (pages, Link header, filters), disable.
 
 use crate::support::*;
+use latchkey_core::model::Environment;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -168,7 +169,7 @@ async fn disabled_users_are_refused_everywhere() {
     let app = spawn_app().await;
     let u = app.user().await;
     app.lk
-        .set_user_disabled(&app.entity_id, &u.user_id, true)
+        .set_user_disabled(&app.entity_id, Environment::Test, &u.user_id, true)
         .await
         .unwrap();
     let (s, b, _) = app
@@ -180,7 +181,7 @@ async fn disabled_users_are_refused_everywhere() {
     let (_, b, _) = app.get(&format!("/v1/w3s/users/{}", u.user_id), None).await;
     assert_eq!(b["data"]["user"]["status"], "DISABLED");
     app.lk
-        .set_user_disabled(&app.entity_id, &u.user_id, false)
+        .set_user_disabled(&app.entity_id, Environment::Test, &u.user_id, false)
         .await
         .unwrap();
     let (s, _, _) = app.get("/v1/w3s/user", Some(&u.token)).await;

@@ -71,6 +71,7 @@ async fn retries_follow_the_schedule_keep_the_id_and_honour_retry_after() {
     rx.answer_with(503);
     let draft = latchkey_core::webhooks::NotificationDraft {
         entity_id: app.entity_id.clone(),
+        environment: latchkey_core::model::Environment::Test,
         notification_type: "challenges.setPin".into(),
         payload: json!({ "id": "c1" }),
         only_subscription: None,
@@ -208,6 +209,7 @@ async fn two_instances_deliver_a_thousand_notifications_once_each() {
     for i in 0..1000 {
         let draft = latchkey_core::webhooks::NotificationDraft {
             entity_id: first.entity_id.clone(),
+            environment: latchkey_core::model::Environment::Test,
             notification_type: "challenges.setPin".into(),
             payload: json!({ "n": i }),
             only_subscription: None,

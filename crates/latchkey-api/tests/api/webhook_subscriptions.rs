@@ -137,7 +137,7 @@ async fn rotated_keys_stay_resolvable() {
     let sub_id = app
         .lk
         .store()
-        .list_subscriptions(&app.entity_id)
+        .list_subscriptions(&app.entity_id, latchkey_core::model::Environment::Test)
         .await
         .unwrap()[0]
         .id

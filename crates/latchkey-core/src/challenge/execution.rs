@@ -131,6 +131,7 @@ impl Execution<'_> {
     ) -> NotificationDraft {
         NotificationDraft {
             entity_id: self.user.entity_id.clone(),
+            environment: self.user.environment,
             notification_type: self.challenge.payload.notification_type().to_string(),
             payload: json!({
                 "id": self.challenge.id,

@@ -1,17 +1,24 @@
 //! Operator tools beyond Circle's API: lift a lock, disable a user, read the audit log.
-//! None of them can open a user's keys: they only touch counters, flags and the log.
+//! None of them can open a user's keys: they only touch counters, flags and the log. A userId
+//! names a user only together with its environment (the same userId may exist in TEST and in
+//! LIVE).
 
 use super::{store_failed, Latchkey};
 use crate::defaults;
 use crate::error::{codes, ApiError};
-use crate::model::{AuditEvent, SecretKind};
+use crate::model::{AuditEvent, Environment, SecretKind};
 use serde_json::json;
 
 impl Latchkey {
-    async fn internal_id(&self, entity_id: &str, user_id: &str) -> Result<String, ApiError> {
+    async fn internal_id(
+        &self,
+        entity_id: &str,
+        environment: Environment,
+        user_id: &str,
+    ) -> Result<String, ApiError> {
         Ok(self
             .store
-            .user(entity_id, user_id)
+            .user(entity_id, environment, user_id)
             .await
             .map_err(store_failed)?
             .ok_or(codes::USER_NOT_FOUND)?
@@ -23,10 +30,11 @@ impl Latchkey {
     pub async fn set_user_disabled(
         &self,
         entity_id: &str,
+        environment: Environment,
         user_id: &str,
         disabled: bool,
     ) -> Result<(), ApiError> {
-        let internal = self.internal_id(entity_id, user_id).await?;
+        let internal = self.internal_id(entity_id, environment, user_id).await?;
         let action = if disabled {
             "user.disabled"
         } else {
@@ -41,7 +49,7 @@ impl Latchkey {
         );
         if self
             .store
-            .set_user_disabled(entity_id, user_id, disabled, &audit)
+            .set_user_disabled(entity_id, &internal, disabled, &audit)
             .await
             .map_err(store_failed)?
         {
@@ -56,10 +64,11 @@ impl Latchkey {
     pub async fn lift_lock(
         &self,
         entity_id: &str,
+        environment: Environment,
         user_id: &str,
         kind: SecretKind,
     ) -> Result<(), ApiError> {
-        let internal = self.internal_id(entity_id, user_id).await?;
+        let internal = self.internal_id(entity_id, environment, user_id).await?;
         let now = self.now();
         let action = match kind {
             SecretKind::Pin => "pin.unlocked",
@@ -74,7 +83,7 @@ impl Latchkey {
         );
         if self
             .store
-            .lift_lock(entity_id, user_id, kind, now, &audit)
+            .lift_lock(entity_id, &internal, kind, now, &audit)
             .await
             .map_err(store_failed)?
         {
@@ -84,16 +93,17 @@ impl Latchkey {
         }
     }
 
-    /// The audit log of the entity, or of one user.
+    /// The audit log of the entity, or of one user of `environment`.
     #[tracing::instrument(skip_all, fields(entity = %entity_id, user = ?user_id, limit))]
     pub async fn audit_log(
         &self,
         entity_id: &str,
+        environment: Environment,
         user_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, ApiError> {
         let internal = match user_id {
-            Some(u) => Some(self.internal_id(entity_id, u).await?),
+            Some(u) => Some(self.internal_id(entity_id, environment, u).await?),
             None => None,
         };
         self.flush_audit().await;

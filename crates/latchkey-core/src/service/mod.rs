@@ -76,7 +76,8 @@ pub struct ApiCaller {
     pub environment: Environment,
 }
 
-/// A request authenticated by a userToken (and an API key or an App ID of the same entity).
+/// A request authenticated by a userToken (and an API key of the same entity and environment,
+/// or the entity's App ID).
 #[derive(Debug, Clone)]
 pub struct UserSession {
     /// The token's claims.
@@ -331,18 +332,28 @@ impl Latchkey {
             .await
             .map_err(store_failed)?
             .ok_or(codes::APP_ID_UNKNOWN)?;
-        let caller = ApiCaller {
-            entity_id: entity.id,
-            environment: Environment::Test,
-        };
-        self.user_session(&caller, token).await
+        // The App ID is the entity's in both environments: the token says which one.
+        self.session(&entity.id, None, token).await
     }
 
-    /// Authenticates a userToken presented together with `caller`'s API key.
+    /// Authenticates a userToken presented together with `caller`'s API key: a token issued
+    /// in the other environment is refused like another entity's.
     #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
     pub async fn user_session(
         &self,
         caller: &ApiCaller,
+        token: Option<&str>,
+    ) -> Result<UserSession, ApiError> {
+        self.session(&caller.entity_id, Some(caller.environment), token)
+            .await
+    }
+
+    /// The session of a token of `entity_id` (and of `environment` when one is required),
+    /// whose user still exists in the token's environment.
+    async fn session(
+        &self,
+        entity_id: &str,
+        environment: Option<Environment>,
         token: Option<&str>,
     ) -> Result<UserSession, ApiError> {
         let token = token
@@ -350,7 +361,12 @@ impl Latchkey {
             .filter(|t| !t.is_empty())
             .ok_or(codes::TOKEN_NOT_FOUND)?;
         let claims = self.sessions.verify(token, self.now())?;
-        if claims.entity_id != caller.entity_id {
+        if claims.entity_id != entity_id {
+            return Err(codes::TOKEN_INVALID);
+        }
+        let token_environment =
+            Environment::parse(&claims.environment).ok_or(codes::TOKEN_INVALID)?;
+        if environment.is_some_and(|e| e != token_environment) {
             return Err(codes::TOKEN_INVALID);
         }
         let user = self
@@ -359,7 +375,7 @@ impl Latchkey {
             .await
             .map_err(store_failed)?
             .ok_or(codes::TOKEN_INVALID)?;
-        if user.user_id != claims.sub {
+        if user.user_id != claims.sub || user.environment != token_environment {
             return Err(codes::TOKEN_INVALID);
         }
         if user.disabled {

@@ -1,4 +1,6 @@
-//! Users and their session tokens.
+//! Users and their session tokens. A user belongs to the environment of the API key that
+//! created it; keys of the other environment look it up, list it and issue tokens for it as
+//! if it did not exist.
 
 use super::{store_failed, ApiCaller, Latchkey};
 use crate::error::{codes, ApiError};
@@ -27,6 +29,7 @@ impl Latchkey {
         rules::check_user_id(user_id)?;
         let new = NewUser {
             entity_id: caller.entity_id.clone(),
+            environment: caller.environment,
             internal_id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),
             created_at: self.now(),
@@ -46,7 +49,7 @@ impl Latchkey {
         user_id: &str,
     ) -> Result<UserRecord, ApiError> {
         self.store
-            .user(&caller.entity_id, user_id)
+            .user(&caller.entity_id, caller.environment, user_id)
             .await
             .map_err(store_failed)?
             .ok_or(codes::USER_NOT_FOUND)
@@ -61,7 +64,13 @@ impl Latchkey {
         page: &PageQuery,
     ) -> Result<Page<UserRecord>, ApiError> {
         self.store
-            .list_users(&caller.entity_id, filter, page, self.now())
+            .list_users(
+                &caller.entity_id,
+                caller.environment,
+                filter,
+                page,
+                self.now(),
+            )
             .await
             .map_err(store_failed)?
             .ok_or(codes::PAGE_CURSOR_NOT_FOUND)

@@ -28,7 +28,7 @@ async fn release(s: &dyn Store, u: &UserRecord, guess: &str) {
 }
 
 async fn pin_guesses(s: &dyn Store, u: &UserRecord) -> GuessState {
-    s.user(&u.entity_id, &u.user_id)
+    s.user(&u.entity_id, u.environment, &u.user_id)
         .await
         .unwrap()
         .unwrap()
@@ -62,7 +62,11 @@ async fn guesses_are_counted_before_checking_and_never_exceed_the_limit() {
     }
     counted.sort_unstable();
     assert_eq!(counted, vec![1, 2, 3]);
-    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
+    let got = s
+        .user(&e.id, Environment::Test, "guess-user")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.pin_guesses.locked_expiry, Some(T0.plus_ms(60_000)));
     assert_eq!(
         got.answer_guesses.failed_attempts, 0,
@@ -97,7 +101,11 @@ async fn guesses_are_counted_before_checking_and_never_exceed_the_limit() {
         .unwrap(),
         Reservation::Counted { attempt: 1 }
     );
-    let got = s.user(&e.id, "guess-user").await.unwrap().unwrap();
+    let got = s
+        .user(&e.id, Environment::Test, "guess-user")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (got.pin_guesses.locked_date, got.pin_guesses.locked_expiry),
         (None, None)
@@ -134,7 +142,11 @@ async fn a_right_guess_gives_back_its_own_count_only() {
     );
     let other = user(&*s, &e, "untouched", T0).await;
     assert_eq!(pin_guesses(&*s, &other).await.failed_attempts, 0);
-    let answers = s.user(&e.id, "give-back").await.unwrap().unwrap();
+    let answers = s
+        .user(&e.id, Environment::Test, "give-back")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(answers.answer_guesses.failed_attempts, 0);
 }
 
@@ -188,7 +200,7 @@ async fn a_lock_is_lifted_only_by_the_right_guess_that_set_it() {
 
     // The operator's unlock forgets the owner: a late give-back lifts nothing it did not set.
     let ev = AuditEvent::user(&e.id, &v.internal_id, "pin.unlocked", json!({}), T0);
-    s.lift_lock(&e.id, "attacked", SecretKind::Pin, T0, &ev)
+    s.lift_lock(&e.id, &v.internal_id, SecretKind::Pin, T0, &ev)
         .await
         .unwrap();
     reserve(&*s, &v, "a").await;
@@ -226,7 +238,10 @@ async fn user_with_wraps(s: &dyn Store, e: &Entity, user_id: &str) -> UserRecord
         wallets: vec![],
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
-    s.user(&e.id, user_id).await.unwrap().unwrap()
+    s.user(&e.id, Environment::Test, user_id)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 const STRONG: KdfParams = KdfParams {
@@ -274,7 +289,11 @@ async fn a_rewrap_replaces_only_the_wrap_it_was_made_from() {
         .rewrap_key(id, internal, &rewrap(&u, SecretKind::Answers, 2, 4))
         .await
         .unwrap());
-    let got = s.user(id, "rewrap-user").await.unwrap().unwrap();
+    let got = s
+        .user(id, Environment::Test, "rewrap-user")
+        .await
+        .unwrap()
+        .unwrap();
     let strong = |tag| WrappedKey {
         params: STRONG,
         ..wrap(tag)
@@ -290,7 +309,11 @@ async fn a_rewrap_replaces_only_the_wrap_it_was_made_from() {
         .await
         .unwrap());
     assert_eq!(
-        s.user(id, "rewrap-user").await.unwrap().unwrap().pin_wrap,
+        s.user(id, Environment::Test, "rewrap-user")
+            .await
+            .unwrap()
+            .unwrap()
+            .pin_wrap,
         Some(strong(3))
     );
     assert_eq!(
@@ -327,7 +350,11 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
         s.complete_challenge(&commit).await.unwrap(),
         Err(CommitRefused::UserChanged)
     );
-    let got = s.user(&e.id, "commit-rewrap").await.unwrap().unwrap();
+    let got = s
+        .user(&e.id, Environment::Test, "commit-rewrap")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         got.recovery_wrap,
         Some(wrap(2)),
@@ -339,7 +366,11 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
         ..commit
     };
     assert_eq!(s.complete_challenge(&ok).await.unwrap(), Ok(()));
-    let got = s.user(&e.id, "commit-rewrap").await.unwrap().unwrap();
+    let got = s
+        .user(&e.id, Environment::Test, "commit-rewrap")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.recovery_wrap.map(|w| w.params), Some(STRONG));
     assert_eq!(actions(&*s, &u).await, vec!["answers.rewrapped"]);
 }

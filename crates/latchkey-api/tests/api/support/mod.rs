@@ -149,6 +149,39 @@ impl TestApp {
         .await
     }
 
+    /// The same server and entity seen through a new API key of `environment`: every helper
+    /// (users, challenges, subscriptions) then acts in that environment.
+    pub async fn with_key_of(&self, environment: Environment) -> TestApp {
+        let api_key = self
+            .lk
+            .create_api_key(&self.entity_id, "other", environment)
+            .await
+            .unwrap();
+        TestApp {
+            base: self.base.clone(),
+            dev: DeveloperClient::new(&self.base, &api_key),
+            api_key,
+            app_id: self.app_id.clone(),
+            entity_id: self.entity_id.clone(),
+            clock: self.clock.clone(),
+            lk: self.lk.clone(),
+            master: self.master.clone(),
+            database_url: self.database_url.clone(),
+            sqlite_dir: self.sqlite_dir.clone(),
+            http: self.http.clone(),
+            webhooks: self.webhooks.clone(),
+        }
+    }
+
+    /// The environment of this view's API key.
+    pub fn environment(&self) -> Environment {
+        if self.api_key.starts_with(Environment::Live.key_prefix()) {
+            Environment::Live
+        } else {
+            Environment::Test
+        }
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -317,6 +350,7 @@ impl TestApp {
         self.lk
             .lift_lock(
                 &self.entity_id,
+                self.environment(),
                 &u.user_id,
                 latchkey_core::model::SecretKind::Pin,
             )
@@ -338,7 +372,7 @@ impl TestApp {
     pub async fn user_row(&self, u: &TestUser) -> latchkey_core::model::UserRecord {
         self.lk
             .store()
-            .user(&self.entity_id, &u.user_id)
+            .user(&self.entity_id, self.environment(), &u.user_id)
             .await
             .unwrap()
             .unwrap()

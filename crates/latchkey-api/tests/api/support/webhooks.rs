@@ -98,7 +98,7 @@ pub async fn subscribe(app: &TestApp, endpoint: &str, types: Option<Vec<&str>>) 
 pub async fn first_subscription(app: &TestApp) -> latchkey_core::webhooks::SubscriptionRecord {
     app.lk
         .store()
-        .list_subscriptions(&app.entity_id)
+        .list_subscriptions(&app.entity_id, latchkey_core::model::Environment::Test)
         .await
         .unwrap()
         .remove(0)
