@@ -229,13 +229,9 @@ pub enum WrapPurpose {
 }
 
 impl WrapPurpose {
-    /// The older name of [`WrapPurpose::Answers`], kept for callers written before the rename.
-    #[allow(non_upper_case_globals)]
-    #[doc(hidden)]
-    pub const Recovery: WrapPurpose = WrapPurpose::Answers;
-
     fn label(self) -> &'static [u8] {
-        // The labels are bound into every stored wrap: they never change.
+        // The labels are bound into every stored wrap: they never change (the answers' label
+        // keeps the name the answers wrap had when the first wraps were made).
         match self {
             WrapPurpose::Pin => b"pin",
             WrapPurpose::Answers => b"recovery",

@@ -71,7 +71,7 @@ pub struct ApiKeyRecord {
     pub created_at: Timestamp,
 }
 
-/// A security question as stored (the answer exists only inside the recovery wrap).
+/// A security question as stored (the answer exists only inside the answers wrap).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredQuestion {
     /// Question text.
@@ -132,7 +132,7 @@ pub struct UserRecord {
     /// Bumped on every PIN rewrap; compare-and-swap guard for CHANGE_PIN / RESTORE_PIN.
     pub pin_version: i64,
     /// The user key wrapped under the security answers.
-    pub recovery_wrap: Option<WrappedKey>,
+    pub answers_wrap: Option<WrappedKey>,
     /// The questions (and hints) the user set.
     pub questions: Vec<StoredQuestion>,
     /// PIN guesses.
@@ -155,7 +155,7 @@ impl UserRecord {
 
     /// Circle's `securityQuestionStatus`.
     pub fn security_question_status(&self, now: Timestamp) -> &'static str {
-        if self.recovery_wrap.is_none() {
+        if self.answers_wrap.is_none() {
             "UNSET"
         } else if self.answer_guesses.is_locked(now) {
             "LOCKED"

@@ -40,7 +40,7 @@ pub fn normalize_answer(answer: &str) -> Zeroizing<String> {
     out
 }
 
-/// Encodes normalised answers, in question order, as the secret of the recovery wrap:
+/// Encodes normalised answers, in question order, as the secret of the answers wrap:
 /// each answer length-prefixed so that no two lists encode alike.
 pub fn encode_answers<S: AsRef<str>>(answers: &[S]) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::new());

@@ -146,9 +146,9 @@ pub struct PinUpdate {
     pub expected_version: Option<i64>,
 }
 
-/// A recovery wrap with its questions, written only if none is set.
+/// An answers wrap with its questions, written only if none is set.
 #[derive(Debug, Clone)]
-pub struct RecoveryUpdate {
+pub struct AnswersUpdate {
     /// The user key wrapped under the answers.
     pub wrap: WrappedKey,
     /// The questions (with hints).
@@ -183,8 +183,8 @@ pub struct ChallengeCommit {
     pub now: Timestamp,
     /// New PIN wrap, if the PIN changes.
     pub pin: Option<PinUpdate>,
-    /// New recovery wrap, if questions are set.
-    pub recovery: Option<RecoveryUpdate>,
+    /// New answers wrap, if questions are set.
+    pub answers: Option<AnswersUpdate>,
     /// The PIN was replaced through the answers (RESTORE_PIN): its guess count and lock
     /// clear. A passed check never resets a count: it gives back only its own guess, when
     /// it passes ([`Store::release_guess`]).

@@ -1,5 +1,5 @@
 //! Completing a challenge: every change it makes (the challenge itself, the PIN under a CAS
-//! on `pin_version`, the recovery wrap, the PIN guess reset of a restore, weak wraps made
+//! on `pin_version`, the answers wrap, the PIN guess reset of a restore, weak wraps made
 //! again, new wallets, audit, the notification) in one transaction, or nothing.
 
 use crate::db::Db;
@@ -8,7 +8,7 @@ use crate::guesses::prefix;
 use crate::row::to_json;
 use crate::{audit, outbox, users, wallets};
 use latchkey_core::model::SecretKind;
-use latchkey_core::store::{ChallengeCommit, CommitRefused, PinUpdate, RecoveryUpdate};
+use latchkey_core::store::{AnswersUpdate, ChallengeCommit, CommitRefused, PinUpdate};
 use sqlx::AnyConnection;
 
 /// Completes an open challenge; `Err(refused)` (with nothing written) when it is no longer
@@ -41,11 +41,11 @@ pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<()
         Some(pin) => set_pin(&mut tx, c, pin).await?,
         None => true,
     };
-    let recovery_kept = match &c.recovery {
-        Some(rec) if pin_kept => set_recovery(&mut tx, c, rec).await?,
+    let answers_kept = match &c.answers {
+        Some(update) if pin_kept => set_answers(&mut tx, c, update).await?,
         _ => pin_kept,
     };
-    if !recovery_kept {
+    if !answers_kept {
         tx.rollback().await?;
         return Ok(Err(CommitRefused::UserChanged));
     }
@@ -94,20 +94,20 @@ async fn set_pin(conn: &mut AnyConnection, c: &ChallengeCommit, pin: &PinUpdate)
     Ok(query.execute(&mut *conn).await?.rows_affected() == 1)
 }
 
-/// Writes the recovery wrap and questions if none is set; `false` when one is.
-async fn set_recovery(
+/// Writes the answers wrap and questions if none is set; `false` when one is.
+async fn set_answers(
     conn: &mut AnyConnection,
     c: &ChallengeCommit,
-    rec: &RecoveryUpdate,
+    update: &AnswersUpdate,
 ) -> DbResult<bool> {
     let n = sqlx::query(
-        "UPDATE users SET rec_salt = $1, rec_params = $2, rec_sealed = $3, questions = $4 \
-         WHERE entity_id = $5 AND internal_id = $6 AND rec_sealed IS NULL",
+        "UPDATE users SET answers_salt = $1, answers_params = $2, answers_sealed = $3, questions = $4 \
+         WHERE entity_id = $5 AND internal_id = $6 AND answers_sealed IS NULL",
     )
-    .bind(&rec.wrap.salt)
-    .bind(rec.wrap.params.encode())
-    .bind(&rec.wrap.sealed)
-    .bind(to_json("users", "questions", &rec.questions)?)
+    .bind(&update.wrap.salt)
+    .bind(update.wrap.params.encode())
+    .bind(&update.wrap.sealed)
+    .bind(to_json("users", "questions", &update.questions)?)
     .bind(&c.entity_id)
     .bind(&c.user_internal_id)
     .execute(&mut *conn)

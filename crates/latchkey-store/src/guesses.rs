@@ -11,11 +11,11 @@ use latchkey_core::model::SecretKind;
 use latchkey_core::store::{LockPolicy, Reservation};
 use std::sync::LazyLock;
 
-/// The prefix of `kind`'s guess columns in `users` (`pin_failed`, `sq_lock_expiry`, …).
+/// The prefix of `kind`'s guess columns in `users` (`pin_failed`, `answers_lock_expiry`, …).
 pub(crate) fn prefix(kind: SecretKind) -> &'static str {
     match kind {
         SecretKind::Pin => "pin",
-        SecretKind::Answers => "sq",
+        SecretKind::Answers => "answers",
     }
 }
 
@@ -41,10 +41,10 @@ pub(crate) fn columns(kind: SecretKind) -> GuessColumns {
             override_at: "pin_override_at",
         },
         SecretKind::Answers => GuessColumns {
-            failed: "sq_failed",
-            locked_at: "sq_locked_at",
-            lock_expiry: "sq_lock_expiry",
-            override_at: "sq_override_at",
+            failed: "answers_failed",
+            locked_at: "answers_locked_at",
+            lock_expiry: "answers_lock_expiry",
+            override_at: "answers_override_at",
         },
     }
 }

@@ -17,9 +17,9 @@ use std::sync::LazyLock;
 
 /// Columns of `users`, as [`user_from_row`] reads them.
 const USER_COLUMNS: &str = "entity_id, environment, internal_id, user_id, created_at, disabled, \
-    pin_salt, pin_params, pin_sealed, pin_version, rec_salt, rec_params, rec_sealed, questions, \
+    pin_salt, pin_params, pin_sealed, pin_version, answers_salt, answers_params, answers_sealed, questions, \
     pin_failed, pin_locked_at, pin_lock_expiry, pin_override_at, \
-    sq_failed, sq_locked_at, sq_lock_expiry, sq_override_at";
+    answers_failed, answers_locked_at, answers_lock_expiry, answers_override_at";
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -80,7 +80,7 @@ fn user_from_row(r: &AnyRow) -> DbResult<UserRecord> {
         disabled: c.flag("disabled")?,
         pin_wrap: wrap_from(&c, "pin_salt", "pin_params", "pin_sealed")?,
         pin_version: c.get("pin_version")?,
-        recovery_wrap: wrap_from(&c, "rec_salt", "rec_params", "rec_sealed")?,
+        answers_wrap: wrap_from(&c, "answers_salt", "answers_params", "answers_sealed")?,
         questions: c.opt_json("questions")?.unwrap_or_default(),
         pin_guesses: guesses_from(&c, SecretKind::Pin)?,
         answer_guesses: guesses_from(&c, SecretKind::Answers)?,
@@ -141,10 +141,10 @@ fn status_condition(kind: SecretKind, status: &str) -> Option<&'static str> {
         (SecretKind::Pin, "ENABLED") => {
             "pin_sealed IS NOT NULL AND (pin_lock_expiry IS NULL OR pin_lock_expiry <= $7)"
         }
-        (SecretKind::Answers, "UNSET") => "rec_sealed IS NULL",
-        (SecretKind::Answers, "LOCKED") => "rec_sealed IS NOT NULL AND sq_lock_expiry > $7",
+        (SecretKind::Answers, "UNSET") => "answers_sealed IS NULL",
+        (SecretKind::Answers, "LOCKED") => "answers_sealed IS NOT NULL AND answers_lock_expiry > $7",
         (SecretKind::Answers, "ENABLED") => {
-            "rec_sealed IS NOT NULL AND (sq_lock_expiry IS NULL OR sq_lock_expiry <= $7)"
+            "answers_sealed IS NOT NULL AND (answers_lock_expiry IS NULL OR answers_lock_expiry <= $7)"
         }
         _ => return None,
     })
@@ -293,8 +293,8 @@ pub(crate) async fn rewrap_in(
              WHERE entity_id = $4 AND internal_id = $5 AND pin_salt = $6"
         }
         SecretKind::Answers => {
-            "UPDATE users SET rec_salt = $1, rec_params = $2, rec_sealed = $3 \
-             WHERE entity_id = $4 AND internal_id = $5 AND rec_salt = $6"
+            "UPDATE users SET answers_salt = $1, answers_params = $2, answers_sealed = $3 \
+             WHERE entity_id = $4 AND internal_id = $5 AND answers_salt = $6"
         }
     };
     let n = sqlx::query(sql)

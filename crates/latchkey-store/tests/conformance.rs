@@ -549,7 +549,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
             wrap: wrap(1),
             expected_version: None,
         }),
-        recovery: Some(RecoveryUpdate {
+        answers: Some(AnswersUpdate {
             wrap: wrap(2),
             questions: vec![StoredQuestion {
                 question: "q?".into(),
@@ -570,7 +570,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (got.pin_wrap, got.recovery_wrap, got.pin_version),
+        (got.pin_wrap, got.answers_wrap, got.pin_version),
         (Some(wrap(1)), Some(wrap(2)), 1)
     );
     let stored = s
@@ -597,7 +597,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
             wrap: wrap(3),
             expected_version: Some(0),
         }),
-        recovery: None,
+        answers: None,
         audit: vec![AuditEvent::user(
             &e.id,
             &u.internal_id,
@@ -1062,7 +1062,7 @@ async fn completing_or_failing_a_challenge_queues_its_notification_in_the_same_t
             wrap: wrap(1),
             expected_version: Some(7),
         }),
-        recovery: None,
+        answers: None,
         reset_pin_guesses: false,
         rewraps: vec![],
         correlation_ids: vec![],

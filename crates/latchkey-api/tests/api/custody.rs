@@ -17,7 +17,7 @@ async fn custody_nothing_opens_without_the_pin_or_with_another_master_key() {
         user_internal_id: &user.internal_id,
     };
     let pin_wrap = user.pin_wrap.clone().unwrap();
-    let rec_wrap = user.recovery_wrap.clone().unwrap();
+    let rec_wrap = user.answers_wrap.clone().unwrap();
     // The database alone (even with the right PIN) opens nothing: the pepper is missing.
     assert!(ctx
         .unwrap(
@@ -33,21 +33,16 @@ async fn custody_nothing_opens_without_the_pin_or_with_another_master_key() {
             .unwrap(&app.master, WrapPurpose::Pin, guess.as_bytes(), &pin_wrap)
             .is_err());
     }
-    // Answers do not open the PIN wrap, nor the PIN the recovery wrap.
+    // Answers do not open the PIN wrap, nor the PIN the answers wrap.
     let answers = latchkey_core::rules::encode_answers(&["rex", "lyon"]);
     assert!(ctx
         .unwrap(&app.master, WrapPurpose::Pin, &answers, &pin_wrap)
         .is_err());
     assert!(ctx
-        .unwrap(
-            &app.master,
-            WrapPurpose::Recovery,
-            PIN.as_bytes(),
-            &rec_wrap
-        )
+        .unwrap(&app.master, WrapPurpose::Answers, PIN.as_bytes(), &rec_wrap)
         .is_err());
     let a = ctx
-        .unwrap(&app.master, WrapPurpose::Recovery, &answers, &rec_wrap)
+        .unwrap(&app.master, WrapPurpose::Answers, &answers, &rec_wrap)
         .unwrap();
     let b = ctx
         .unwrap(&app.master, WrapPurpose::Pin, PIN.as_bytes(), &pin_wrap)
@@ -115,7 +110,7 @@ async fn weak_wraps_are_made_again_under_the_current_policy() {
     );
     assert_ne!(pin_wrap.salt, before.pin_wrap.unwrap().salt);
     assert_eq!(
-        after.recovery_wrap.unwrap().params,
+        after.answers_wrap.unwrap().params,
         KdfParams::DEV,
         "only the wrap that was opened"
     );
@@ -132,7 +127,7 @@ async fn weak_wraps_are_made_again_under_the_current_policy() {
         .await
         .unwrap();
     let restored = prod.user_row(&u).await;
-    assert_eq!(restored.recovery_wrap.unwrap().params, strong);
+    assert_eq!(restored.answers_wrap.unwrap().params, strong);
     assert_eq!(count(prod.audit_actions(&u).await, "answers.rewrapped"), 1);
     assert_eq!(
         evm_message_signer(&prod, &u, w, "after restore", NEW_PIN).await,

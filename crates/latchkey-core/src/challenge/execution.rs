@@ -112,7 +112,7 @@ impl Execution<'_> {
             challenge_id: self.challenge.id.clone(),
             now,
             pin: None,
-            recovery: None,
+            answers: None,
             reset_pin_guesses: false,
             rewraps: Vec::new(),
             correlation_ids: Vec::new(),
@@ -152,7 +152,7 @@ impl Execution<'_> {
         let Completion { mut commit, data } = completion;
         commit.notification =
             Some(self.notification(ChallengeStatus::Complete, &commit.correlation_ids, None));
-        let (new_pin, new_answers) = (commit.pin.is_some(), commit.recovery.is_some());
+        let (new_pin, new_answers) = (commit.pin.is_some(), commit.answers.is_some());
         commit.rewraps = self
             .take_rewraps()
             .into_iter()

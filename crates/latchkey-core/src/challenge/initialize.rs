@@ -23,7 +23,7 @@ pub struct InitializePayload {
 }
 
 fn check_not_initialized(user: &UserRecord) -> Result<(), ApiError> {
-    if user.pin_wrap.is_some() || user.recovery_wrap.is_some() {
+    if user.pin_wrap.is_some() || user.answers_wrap.is_some() {
         return Err(codes::USER_ALREADY_INITIALIZED);
     }
     Ok(())

@@ -46,7 +46,7 @@ impl ChallengeSpec for RestorePin {
     }
 
     fn check_user(user: &UserRecord) -> Result<(), ApiError> {
-        if user.recovery_wrap.is_none() {
+        if user.answers_wrap.is_none() {
             return Err(codes::QUESTIONS_NOT_SET);
         }
         Ok(())
@@ -72,7 +72,7 @@ impl ChallengeSpec for RestorePin {
         input: RestorePinInput,
     ) -> Result<Completion, ApiError> {
         let user = run.user();
-        let wrap = user.recovery_wrap.clone().ok_or(codes::QUESTIONS_NOT_SET)?;
+        let wrap = user.answers_wrap.clone().ok_or(codes::QUESTIONS_NOT_SET)?;
         if input.answers.len() != user.questions.len() {
             return Err(ApiError::invalid_field(
                 "securityAnswers",

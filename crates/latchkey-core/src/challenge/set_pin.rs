@@ -40,7 +40,7 @@ impl ChallengeSpec for SetPin {
     fn requires(user: &UserRecord) -> Requires {
         Requires {
             new_pin: true,
-            security_questions: user.recovery_wrap.is_none(),
+            security_questions: user.answers_wrap.is_none(),
             ..Requires::default()
         }
     }

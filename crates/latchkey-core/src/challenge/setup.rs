@@ -8,7 +8,7 @@ use super::wallets::WalletPlan;
 use crate::error::{codes, ApiError};
 use crate::model::UserRecord;
 use crate::service::SecretString;
-use crate::store::{PinUpdate, RecoveryUpdate};
+use crate::store::{AnswersUpdate, PinUpdate};
 use serde_json::json;
 
 /// What setting up needs from the execute body.
@@ -25,7 +25,7 @@ pub(crate) fn check_fresh(user: &UserRecord) -> Result<(), ApiError> {
     if user.pin_wrap.is_some() {
         return Err(codes::PIN_ALREADY_SET);
     }
-    if user.recovery_wrap.is_some() {
+    if user.answers_wrap.is_some() {
         // A user with answers but no PIN would need their key opened by the answers:
         // that is RESTORE_PIN, never a new key that would orphan existing wallets.
         return Err(codes::QUESTIONS_ALREADY_SET.with_message(
@@ -63,7 +63,7 @@ pub(crate) async fn set_up(
         wrap: pin_wrap,
         expected_version: None,
     });
-    commit.recovery = Some(RecoveryUpdate {
+    commit.answers = Some(AnswersUpdate {
         wrap: answers_wrap,
         questions: body::stored_questions(&input.questions),
     });

@@ -226,7 +226,7 @@ async fn user_with_wraps(s: &dyn Store, e: &Entity, user_id: &str) -> UserRecord
             wrap: wrap(1),
             expected_version: None,
         }),
-        recovery: Some(RecoveryUpdate {
+        answers: Some(AnswersUpdate {
             wrap: wrap(2),
             questions: vec![],
         }),
@@ -299,7 +299,7 @@ async fn a_rewrap_replaces_only_the_wrap_it_was_made_from() {
         ..wrap(tag)
     };
     assert_eq!(
-        (got.pin_wrap, got.recovery_wrap, got.pin_version),
+        (got.pin_wrap, got.answers_wrap, got.pin_version),
         (Some(strong(3)), Some(strong(4)), u.pin_version),
         "same PIN, same version"
     );
@@ -338,7 +338,7 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
             wrap: wrap(6),
             expected_version: Some(u.pin_version + 1),
         }),
-        recovery: None,
+        answers: None,
         reset_pin_guesses: false,
         rewraps: vec![rewrap(&u, SecretKind::Answers, 2, 7)],
         correlation_ids: vec![],
@@ -356,7 +356,7 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        got.recovery_wrap,
+        got.answers_wrap,
         Some(wrap(2)),
         "a refused commit rewraps nothing"
     );
@@ -371,6 +371,6 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.recovery_wrap.map(|w| w.params), Some(STRONG));
+    assert_eq!(got.answers_wrap.map(|w| w.params), Some(STRONG));
     assert_eq!(actions(&*s, &u).await, vec!["answers.rewrapped"]);
 }
