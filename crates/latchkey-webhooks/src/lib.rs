@@ -10,7 +10,7 @@ mod worker;
 
 // The address filter is public for the fuzz target (fuzz/fuzz_targets/webhook_endpoint.rs).
 pub use address::{check_url, is_refused, RefusedAddress};
-pub use subscriptions::{subscription_json, SubscriptionInput};
+pub use subscriptions::{subscription_json, SubscriptionInput, MAX_NOTIFICATION_TYPES};
 pub use worker::envelope;
 
 use latchkey_core::defaults;

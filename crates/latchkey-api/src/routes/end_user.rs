@@ -80,7 +80,7 @@ pub struct WalletMetadata {
     ref_id: Option<String>,
 }
 
-/// `blockchains`: Circle's enum values (the document's view of what the service checks; a
+/// `blockchains`: Circle's enum values, each at most once, at most `MAX_BLOCKCHAINS` (the document's view of what the service checks; a
 /// mainnet with a test key answers 156006, NEAR 155511, Aptos 155510).
 fn blockchain_list(min_items: usize, nullable: bool) -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
@@ -101,6 +101,8 @@ fn blockchain_list(min_items: usize, nullable: bool) -> utoipa::openapi::schema:
                 .enum_values(Some(names)),
         )
         .min_items(Some(min_items))
+        .max_items(Some(latchkey_core::challenge::MAX_BLOCKCHAINS))
+        .unique_items(true)
         .build()
 }
 

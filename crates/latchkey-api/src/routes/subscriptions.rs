@@ -125,6 +125,7 @@ fn notification_patterns() -> utoipa::openapi::schema::Array {
                 .schema_type(Type::String)
                 .enum_values(Some(patterns)),
         )
+        .max_items(Some(latchkey_webhooks::MAX_NOTIFICATION_TYPES))
         .build()
 }
 

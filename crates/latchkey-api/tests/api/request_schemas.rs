@@ -221,3 +221,38 @@ async fn user_id_limits_are_the_documented_ones() {
         .await;
     assert_code_2(s, &b, "userId", "a control character");
 }
+
+#[tokio::test]
+async fn collection_bounds_are_the_documented_ones() {
+    let app = spawn_app().await;
+    let doc = document(&app.base).await;
+    for path in ["/v1/w3s/user/initialize", "/v1/w3s/user/wallets"] {
+        let (_, schema) = body_schema(&doc, "post", path);
+        let chains = &schema["properties"]["blockchains"];
+        assert_eq!(
+            (chains["maxItems"].as_u64(), chains["uniqueItems"].as_bool()),
+            (Some(20), Some(true)),
+            "{path}: {chains}"
+        );
+    }
+    let (_, schema) = body_schema(&doc, "post", "/v2/notifications/subscriptions");
+    let types = &schema["properties"]["notificationTypes"];
+    assert_eq!(types["maxItems"].as_u64(), Some(64), "{types}");
+
+    // And the server refuses one past each bound with code 2 naming the field.
+    let u = app.user().await;
+    let chains: Vec<&str> = latchkey_chains::Blockchain::ALL
+        .iter()
+        .map(|b| b.as_str())
+        .take(21)
+        .collect();
+    assert_eq!(chains.len(), 21, "the enum has fewer than 21 blockchains");
+    let (status, body, _) = app
+        .post(
+            "/v1/w3s/user/wallets",
+            Some(&u.token),
+            json!({ "idempotencyKey": uuid::Uuid::new_v4().to_string(), "blockchains": chains }),
+        )
+        .await;
+    assert_code_2(status, &body, "blockchains", "21 blockchains");
+}

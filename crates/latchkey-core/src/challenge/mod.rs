@@ -30,7 +30,7 @@ pub use registry::{ChallengePayload, PayloadError};
 pub use setup::SetUpInput;
 pub use signing::{PinInput, SignRequest, WalletView};
 pub use spec::{ChallengeSpec, Creation, NoRequest, Requires};
-pub use wallets::{WalletPlan, WalletRequest};
+pub use wallets::{WalletPlan, WalletRequest, MAX_BLOCKCHAINS};
 
 pub use change_pin::ChangePin;
 pub use create_wallet::CreateWallet;
