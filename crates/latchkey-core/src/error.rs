@@ -191,6 +191,52 @@ pub mod codes {
         API_KEY_NOT_FOUND = 156007, 401, "TEST_API key or LIVE_API key is not found for the request.";
         IDEMPOTENCY_KEY_REUSED = 156020, 403, "Please use a new idempotency key.";
         TOO_MANY_REQUESTS = 155713, 429, "Too many requests. Try again later";
+        // The money half (transfers, fees, balances, tokens); 155254/155258/155264 have no
+        // published status, and 400 is what their siblings use.
+        INSUFFICIENT_FUNDS = 155201, 400, "Not enough funds to fulfill the withdraw request.";
+        ESTIMATE_COST_ABOVE_BALANCE = 155204, 400, "The total cost of executing transaction is higher than the balance of the user's account when estimating fee.";
+        ESTIMATE_INSUFFICIENT_TOKEN = 155205, 400, "Failed to execute this request on EVM due to insufficient token when estimating fee.";
+        ESTIMATE_NOT_OWNER = 155206, 400, "The sender address is not token owner or approved when estimating token transfer.";
+        ESTIMATE_GAS_EXCEEDS_ALLOWANCE = 155207, 400, "Gas required exceeds allowance when estimating fee.";
+        ESTIMATE_REVERTED = 155208, 400, "Estimate fee execution reverted.";
+        ABI_PACK_FAILED = 155209, 400, "ABI function signature can’t pack ABI parameter.";
+        ESTIMATE_FAILED = 155210, 400, "Fails to perform transaction estimation.";
+        FEE_ABOVE_MAX = 155211, 400, "MaxFee * GasLimit exceed configurable max transaction fee (default is 1 native token).";
+        UNSUPPORTED_TRANSACTION_OPERATION = 155215, 400, "Unsupported operation for transaction.";
+        INVALID_NFT_COUNT = 155218, 400, "Invalid number of nft in transaction request.";
+        INVALID_DESTINATION_ADDRESS = 155219, 400, "Invalid destination address.";
+        WALLET_TOKEN_CHAIN_MISMATCH = 155220, 400, "Wallet and token's blockchain mismatch.";
+        INVALID_AMOUNTS = 155221, 400, "Invalid amounts in transfer request.";
+        UNSUPPORTED_USER_ID = 155223, 400, "Unsupported userId for get transactions.";
+        UNPARSABLE_AMOUNTS = 155224, 400, "Failed to parse the provided amounts in request to decimals.";
+        WALLET_REQUEST_CHAIN_MISMATCH = 155225, 400, "Wallet and request's blockchain mismatch.";
+        INVALID_SOURCE_ADDRESS = 155226, 400, "Invalid source address.";
+        INVALID_TRANSACTION_TYPE = 155227, 400, "Invalid transaction type.";
+        MISSING_TOKEN_ID = 155228, 400, "Missing token ID.";
+        TRANSACTION_NOT_ELIGIBLE = 155229, 400, "Transaction is not eligible for operation.";
+        NO_CALL_DATA = 155230, 400, "No call data or abi signature provided.";
+        FEE_LEVEL_OR_GAS_LIMIT = 155231, 400, "Transaction needs feeLevel or gasLimit provided.";
+        GAS_LIMIT_TOO_LOW = 155233, 400, "Provided gasLimit is too low to complete the requested transaction.";
+        FEE_LEVEL_AND_FEES = 155234, 400, "Transaction can't have both feeLevel and fee parameters provided.";
+        EIP1559_FEES_REQUIRED = 155235, 400, "EIP1559 chains need maxFee/priorityFee provided.";
+        UNPARSABLE_FEE = 155236, 400, "Failed to parse the provided fee in request to decimals.";
+        PRIORITY_ABOVE_MAX_FEE = 155237, 400, "PriorityFee cannot be larger than maxFee in creating transaction request.";
+        GAS_PRICE_REQUIRED = 155238, 400, "Non-EIP1559 chains need gasPrice provided.";
+        INVALID_TOKEN_ADDRESS = 155239, 400, "Invalid token address for transfer.";
+        INVALID_TOKEN_STANDARD = 155240, 400, "Invalid token standard for transfer.";
+        INVALID_TOKEN_DECIMALS = 155241, 400, "Invalid token decimal for transfer.";
+        AMOUNTS_NFT_LENGTH = 155242, 400, "The lengths of amounts and nft tokens don't match.";
+        WALLET_ID_AND_ADDRESS = 155244, 400, "Cannot provide both WalletID and SourceAddress/Blockchain.";
+        INVALID_CONTRACT_AMOUNT = 155245, 400, "Invalid amount in contract execution request.";
+        CALL_DATA_AND_ABI = 155247, 400, "Cannot provide both CallData and AbiFunctionSignature/AbiParameters.";
+        LEGACY_CHAIN_EIP1559_FEES = 155254, 400, "Non-EIP1559 chains don't support maxFee/priorityFee.";
+        INSUFFICIENT_ASSET = 155258, 400, "The asset amount owned by the wallet is insufficient for the transaction.";
+        TOO_MANY_PENDING = 155264, 400, "Wait for pending transactions to be included on the blockchain before submitting new requests. EVM chains restrict the number of queued transactions per sender address.";
+        TOKEN_NOT_FOUND_ID = 156002, 404, "Cannot find target token in the system. Either the specified token doesn't exist or it's not accessible to the caller.";
+        TRANSACTION_NOT_FOUND = 156003, 404, "Cannot find target transaction in the system. Either the specified transaction doesn't exist or it's not accessible to the caller.";
+        ID_NOT_UUID = 156009, 400, "Fail to parse id as UUID in url.";
+        NFT_TOKEN_ID_NOT_FOUND = 156011, 404, "Cannot find target nftTokenId in the system.";
+        BLOCKCHAIN_NOT_SUPPORTED = 156027, 400, "The specified blockchain is either not supported or deprecated.";
     }
 }
 

@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod error;
 pub mod kdf_pool;
 pub mod model;
+pub mod money;
 pub mod rules;
 pub mod service;
 pub mod session;

@@ -256,7 +256,11 @@ pub struct ClaimedDelivery {
 
 /// Storage for latchkey; implemented for SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// The money areas have their own traits (`money::TokenStore`, `money::TransactionStore`), so
+/// this one stays about users, challenges, wallets and webhooks.
+pub trait Store:
+    crate::money::TokenStore + crate::money::TransactionStore + Send + Sync + 'static
+{
     /// The default entity, created (with `app_id`) on first call; `true` when created now.
     async fn ensure_default_entity(&self, candidate: &Entity) -> StoreResult<(Entity, bool)>;
     /// Creates another entity (a second developer account on the same server).

@@ -39,6 +39,8 @@ mod outbox;
 mod page;
 mod row;
 mod store;
+mod tokens;
+mod transactions;
 mod users;
 mod wallets;
 mod webhooks;

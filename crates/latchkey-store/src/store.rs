@@ -14,7 +14,7 @@ use std::time::Duration;
 /// latchkey's store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl SqlStore {

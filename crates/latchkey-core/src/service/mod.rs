@@ -20,6 +20,7 @@ use crate::defaults;
 use crate::error::{codes, ApiError};
 use crate::kdf_pool::KdfPool;
 use crate::model::{ApiKeyRecord, Entity, Environment, UserRecord};
+use crate::money::ChainSet;
 use crate::session::{SessionClaims, SessionKeys};
 use crate::store::{LockPolicy, Store, StoreError};
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub struct Latchkey {
     pub(crate) settings: Arc<Settings>,
     audit: AuditSender,
     api_keys: Arc<ApiKeyCache>,
+    pub(crate) chains: Arc<ChainSet>,
 }
 
 /// Recently verified API keys, so that the hot paths skip one database read per request.
@@ -178,7 +180,20 @@ impl Latchkey {
             settings: Arc::new(settings),
             audit,
             api_keys: Arc::default(),
+            chains: Arc::default(),
         }
+    }
+
+    /// The same services with the chains money moves on (none by default: the money routes
+    /// then answer 156027 naming the setting).
+    pub fn with_chains(mut self, chains: ChainSet) -> Self {
+        self.chains = Arc::new(chains);
+        self
+    }
+
+    /// The configured chains.
+    pub fn chains(&self) -> &ChainSet {
+        &self.chains
     }
 
     /// The store.
