@@ -4,16 +4,20 @@
 //!
 //! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
 //! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
-//! [`transactions`] the transaction records, each with its storage trait.
+//! [`transactions`] the transaction records, each with its storage trait. [`fees`] prices gas
+//! and checks fee fields.
 
 pub mod chains;
+pub mod fees;
 pub mod node;
+mod serde_as;
 pub mod tokens;
 pub mod transactions;
 
 pub use chains::{Chain, ChainInfo, ChainSet};
+pub use fees::{
+    EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
+};
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
-pub use tokens::{TokenOrigin, TokenRecord, TokenStandard, TokenStore};
-pub use transactions::TransactionStore;
