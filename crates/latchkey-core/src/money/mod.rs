@@ -5,11 +5,14 @@
 //! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
 //! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
 //! [`transactions`] the transaction records, each with its storage trait. [`fees`] prices gas
-//! and checks fee fields.
+//! and checks fee fields, and [`plan`] turns a transfer or contract-execution request into the
+//! transaction it signs.
 
 pub mod chains;
 pub mod fees;
 pub mod node;
+pub mod plan;
+mod plan_rules;
 mod serde_as;
 pub mod tokens;
 pub mod transactions;
@@ -21,3 +24,10 @@ pub use fees::{
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
+pub use plan::{
+    CallPlan, CreateContractExecutionRequest, CreateTransferRequest,
+    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,
+    TransferPlan, WalletOwner,
+};
+pub use tokens::{TokenOrigin, TokenRecord, TokenStandard, TokenStore};
+pub use transactions::TransactionStore;
