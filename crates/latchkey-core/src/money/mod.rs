@@ -5,10 +5,11 @@
 //! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
 //! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
 //! [`transactions`] the transaction records, each with its storage trait. [`fees`] prices gas
-//! and checks fee fields, and [`plan`] turns a transfer or contract-execution request into the
-//! transaction it signs.
+//! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
+//! transaction it signs, and [`estimate`] prices such a plan on its chain.
 
 pub mod chains;
+pub mod estimate;
 pub mod fees;
 pub mod node;
 pub mod plan;
