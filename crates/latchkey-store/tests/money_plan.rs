@@ -138,7 +138,8 @@ fn transfer(
         wallet_id: wallet_id.map(Into::into),
         wallet_address: address.map(Into::into),
         blockchain: chain.map(Into::into),
-        token_id: Some("36b6931a-873a-56a8-8a27-b706b17104ee".into()),
+        // No registry has this token (the tests must not depend on which tokens are seeded).
+        token_id: Some(uuid::Uuid::new_v4().to_string()),
         destination_address: Some(DEST.into()),
         amounts: Some(vec!["1".into()]),
         ..CreateTransferRequest::default()
@@ -239,8 +240,8 @@ async fn transfers_resolve_the_wallet_then_the_token() {
     let alice = w.owner(&w.alice);
     let bob = w.owner(&w.bob);
 
-    // A token the registry does not have (by id, by address, or no native row) is 156002,
-    // after the wallet was found to be the caller's.
+    // A token the registry does not have (by id or by address) is 156002, after the wallet
+    // was found to be the caller's.
     assert_eq!(
         code(transfer(Some("w-alice"), None, None).plan(s, alice).await),
         156002
@@ -251,7 +252,7 @@ async fn transfers_resolve_the_wallet_then_the_token() {
     );
     let by_address = CreateTransferRequest {
         token_id: None,
-        token_address: Some("0x41e94eb019c0762f9bfcf9fb1e58725bfb0e7582".into()),
+        token_address: Some("0x4444444444444444444444444444444444444444".into()),
         ..transfer(None, Some(ADDRESS), Some("MATIC-AMOY"))
     };
     assert_eq!(code(by_address.plan(s, alice).await), 156002);
@@ -282,5 +283,70 @@ async fn transfers_resolve_the_wallet_then_the_token() {
         ..EstimateTransferFeeRequest::default()
     };
     assert_eq!(code(estimate.plan(s, bob).await), 156001);
-    assert_eq!(code(estimate.plan(s, alice).await), 156002);
+}
+
+/// The estimate services validate the request first, then need the chain's node: without one
+/// the answer is 156027 naming the setting.
+#[tokio::test]
+async fn estimates_without_a_node_name_the_setting() {
+    use latchkey_core::clock::SystemClock;
+    use latchkey_core::crypto::{KdfParams, MasterKey};
+    use latchkey_core::kdf_pool::KdfPool;
+    use latchkey_core::session::SessionClaims;
+    use latchkey_core::{Latchkey, Settings, UserSession};
+
+    let w = world().await;
+    let lk = Latchkey::new(
+        w.store.clone(),
+        Arc::new(SystemClock),
+        MasterKey::generate(),
+        KdfPool::new(1, 8),
+        Settings {
+            kdf: KdfParams::DEV,
+            ..Settings::default()
+        },
+    );
+    let session = |u: &UserRecord| UserSession {
+        claims: SessionClaims {
+            sub: u.user_id.clone(),
+            iat: 0,
+            exp: 0,
+            jti: "j".into(),
+            iss: "latchkey".into(),
+            entity_id: w.entity.clone(),
+            internal_user_id: u.internal_id.clone(),
+            environment: "TEST".into(),
+        },
+        user: u.clone(),
+    };
+    let request = EstimateContractExecutionFeeRequest {
+        wallet_id: Some("w-alice".into()),
+        contract_address: Some(CONTRACT.into()),
+        call_data: Some("0x42966c68".into()),
+        ..EstimateContractExecutionFeeRequest::default()
+    };
+    let e = lk
+        .estimate_contract_execution_fee(&session(&w.alice), &request)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 156027);
+    assert!(e.message.contains("--rpc MATIC-AMOY=URL"), "{}", e.message);
+    let e = lk
+        .estimate_contract_execution_fee(&session(&w.bob), &request)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 156001);
+    let transfer = EstimateTransferFeeRequest {
+        wallet_id: Some("w-alice".into()),
+        token_id: Some(uuid::Uuid::new_v4().to_string()),
+        destination_address: Some(DEST.into()),
+        amounts: Some(vec!["1".into()]),
+        ..EstimateTransferFeeRequest::default()
+    };
+    // A token no registry has: the request is refused before any node is needed.
+    let e = lk
+        .estimate_transfer_fee(&session(&w.alice), &transfer)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 156002);
 }
