@@ -19,6 +19,10 @@ mod fresh_database;
 #[path = "conformance/guesses.rs"]
 mod guesses;
 
+/// Transactions: every column, Circle's list filters, paging, lowest nonce, unique indexes.
+#[path = "conformance/transactions.rs"]
+mod transactions;
+
 async fn fresh_store() -> Arc<dyn Store> {
     let (url, _) = fresh_database::fresh_database_url().await;
     latchkey_store::open(&url, 8).await.unwrap()

@@ -23,6 +23,7 @@ pub const DEFAULT_MAX_FEE_NATIVE: &str = "1";
 
 /// Circle's `feeLevel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FeeLevel {
     /// The 10th percentile of recent tips.
@@ -208,6 +209,7 @@ pub fn gas_limit_with_margin(estimate: u64) -> u64 {
 /// Circle's `TransactionFee`: gas in units, prices in gwei, fees in native units, all strings
 /// (absent fields are left out, as Circle does).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionFee {
     /// Gas units.

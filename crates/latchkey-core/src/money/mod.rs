@@ -4,24 +4,28 @@
 //!
 //! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
 //! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
-//! [`transactions`] the transaction records, each with its storage trait. [`fees`] prices gas
+//! [`transactions`] the transaction records, each with its storage trait; [`history`] reads
+//! transactions for the API and [`view`] is their one wire form. [`fees`] prices gas
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
 //! transaction it signs, and [`estimate`] prices such a plan on its chain.
 
 pub mod chains;
 pub mod estimate;
 pub mod fees;
+pub mod history;
 pub mod node;
 pub mod plan;
 mod plan_rules;
 mod serde_as;
 pub mod tokens;
 pub mod transactions;
+pub mod view;
 
 pub use chains::{Chain, ChainInfo, ChainSet};
 pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
 };
+pub use history::TransactionQuery;
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
@@ -31,4 +35,8 @@ pub use plan::{
     TransferPlan, WalletOwner,
 };
 pub use tokens::{TokenOrigin, TokenRecord, TokenStandard, TokenStore};
-pub use transactions::TransactionStore;
+pub use transactions::{
+    TransactionFilter, TransactionRecord, TransactionStore, TxOperation, TxState, TxType,
+    WalletSelector,
+};
+pub use view::TransactionView;
