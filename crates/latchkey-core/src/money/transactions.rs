@@ -16,8 +16,11 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // Circle's spellings are the variants in SCREAMING_SNAKE_CASE (a test checks each
+        // against `$wire`): one enum-level rule, which the OpenAPI derive reads too.
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)*
+            $($(#[$vmeta])* $variant,)*
         }
 
         impl $name {
@@ -243,4 +246,29 @@ pub trait TransactionStore: Send + Sync {
         environment: Environment,
         wallet: &WalletSelector,
     ) -> StoreResult<Option<TransactionRecord>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire<T: Serialize>(v: T) -> String {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn serde_spells_every_value_as_circle_does() {
+        for v in TxState::ALL {
+            assert_eq!(wire(v), v.as_str());
+        }
+        for v in TxType::ALL {
+            assert_eq!(wire(v), v.as_str());
+        }
+        for v in TxOperation::ALL {
+            assert_eq!(wire(v), v.as_str());
+        }
+    }
 }

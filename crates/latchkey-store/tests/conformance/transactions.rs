@@ -360,7 +360,10 @@ async fn lists_filter_by_each_of_circles_filters() {
         to: Some(T0.plus_ms(2)),
         ..all.clone()
     };
-    assert_eq!(ids(&*s, &u, &d(), &window).await.unwrap(), [b.id.clone()]);
+    assert_eq!(
+        ids(&*s, &u, &d(), &window).await.unwrap(),
+        vec![b.id.clone()]
+    );
 }
 
 #[tokio::test]
