@@ -4,6 +4,7 @@
 pub mod dev;
 pub mod end_user;
 pub mod entity;
+pub mod history;
 pub mod sdk;
 pub mod subscriptions;
 pub mod unimplemented;
@@ -22,6 +23,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(end_user::routes())
         .merge(wallets::routes())
+        .merge(history::routes())
         .merge(sdk::routes())
         .merge(subscriptions::routes())
         .merge(dev::routes(dev))

@@ -1,6 +1,6 @@
-//! Circle's user-controlled-wallets routes that latchkey does not implement yet (transactions,
-//! balances, NFTs, tokens, monitored tokens, fee estimates, address validation, the faucet,
-//! social/email login). Each answers a Circle-shaped error instead of "No such route", so the
+//! Circle's user-controlled-wallets routes that latchkey does not implement yet (transfers and
+//! contract calls, balances, NFTs, tokens, monitored tokens, fee estimates, address
+//! validation, the faucet, social/email login). Each answers a Circle-shaped error instead of "No such route", so the
 //! official SDK raises a typed error the caller can recognise.
 //!
 //! The code is Circle's 175406 ("This feature is temporarily disabled.", HTTP 400): the
@@ -75,13 +75,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
         "POST",
         "/v1/w3s/user/transactions/{id}/cancel",
         "cancelTransaction",
-    ),
-    route("GET", "/v1/w3s/transactions", "listTransactions"),
-    route("GET", "/v1/w3s/transactions/{id}", "getTransaction"),
-    route(
-        "GET",
-        "/v1/w3s/transactions/lowestNonceTransaction",
-        "getLowestNonceTransaction",
     ),
     route(
         "POST",

@@ -191,7 +191,7 @@ async fn every_route_is_in_the_document() {
 }
 
 /// Validates `body` against the document's schema for `method path` answering `status`.
-fn check(doc: &Value, method: &str, path: &str, status: u16, body: &Value) {
+pub(crate) fn check(doc: &Value, method: &str, path: &str, status: u16, body: &Value) {
     let op = &doc["paths"][path][method.to_ascii_lowercase()];
     assert!(op.is_object(), "{method} {path} is not documented");
     let response = &op["responses"][status.to_string()];
