@@ -19,6 +19,10 @@ mod fresh_database;
 #[path = "conformance/guesses.rs"]
 mod guesses;
 
+/// The stored token registry and the monitored-token configuration.
+#[path = "conformance/tokens.rs"]
+mod tokens;
+
 /// Transactions: every column, Circle's list filters, paging, lowest nonce, unique indexes.
 #[path = "conformance/transactions.rs"]
 mod transactions;

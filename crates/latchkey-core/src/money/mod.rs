@@ -3,9 +3,11 @@
 //! landed, then in `docs/transactions.md`.
 //!
 //! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
-//! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
-//! [`transactions`] the transaction records, each with its storage trait; [`history`] reads
-//! transactions for the API and [`view`] is their one wire form. [`fees`] prices gas
+//! [`chains`] holds one node per configured blockchain; [`tokens`] holds the token records and
+//! their storage trait, [`registry`] resolves token ids and addresses (Circle's published
+//! tokens are a table there), [`monitored`] is the monitored-token configuration and the
+//! [`Visibility`] it gives; [`transactions`] holds the transaction records, [`history`] reads
+//! them for the API and [`view`] is their one wire form. [`fees`] prices gas
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
 //! transaction it signs, and [`estimate`] prices such a plan on its chain.
 
@@ -13,9 +15,11 @@ pub mod chains;
 pub mod estimate;
 pub mod fees;
 pub mod history;
+pub mod monitored;
 pub mod node;
 pub mod plan;
 mod plan_rules;
+pub mod registry;
 mod serde_as;
 pub mod tokens;
 pub mod transactions;
@@ -26,6 +30,7 @@ pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
 };
 pub use history::TransactionQuery;
+pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
@@ -34,7 +39,11 @@ pub use plan::{
     EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,
     TransferPlan, WalletOwner,
 };
-pub use tokens::{TokenOrigin, TokenRecord, TokenStandard, TokenStore};
+pub use registry::SeenToken;
+pub use tokens::{
+    MonitorScope, MonitoredConfig, MonitoredEntry, MonitoredFilter, TokenOrigin, TokenRecord,
+    TokenStandard, TokenStore,
+};
 pub use transactions::{
     TransactionFilter, TransactionRecord, TransactionStore, TxOperation, TxState, TxType,
     WalletSelector,
