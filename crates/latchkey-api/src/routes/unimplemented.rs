@@ -1,6 +1,6 @@
 //! Circle's user-controlled-wallets routes that latchkey does not implement yet (transfers and
-//! contract calls, balances, NFTs, tokens, monitored tokens, fee estimates, address
-//! validation, the faucet, social/email login). Each answers a Circle-shaped error instead of "No such route", so the
+//! contract calls, balances, NFTs, fee estimates, address validation, the faucet,
+//! social/email login). Each answers a Circle-shaped error instead of "No such route", so the
 //! official SDK raises a typed error the caller can recognise.
 //!
 //! The code is Circle's 175406 ("This feature is temporarily disabled.", HTTP 400): the
@@ -90,32 +90,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
         "POST",
         "/v1/w3s/transactions/validateAddress",
         "validateAddress",
-    ),
-    route("GET", "/v1/w3s/tokens/{id}", "getToken"),
-    route(
-        "GET",
-        "/v1/w3s/config/entity/monitoredTokens",
-        "listMonitoredTokens",
-    ),
-    route(
-        "POST",
-        "/v1/w3s/config/entity/monitoredTokens",
-        "createMonitoredTokens",
-    ),
-    route(
-        "PUT",
-        "/v1/w3s/config/entity/monitoredTokens",
-        "updateMonitoredTokens",
-    ),
-    route(
-        "POST",
-        "/v1/w3s/config/entity/monitoredTokens/delete",
-        "deleteMonitoredTokens",
-    ),
-    route(
-        "PUT",
-        "/v1/w3s/config/entity/monitoredTokens/scope",
-        "updateMonitoredTokensScope",
     ),
     route("POST", "/v1/faucet/drips", "requestTestnetTokens"),
     route(

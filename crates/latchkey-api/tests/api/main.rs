@@ -16,6 +16,7 @@ mod guess_limits;
 mod hosted_page;
 mod input_hygiene;
 mod money_history;
+mod money_tokens;
 mod openapi_contract;
 mod pin_change;
 mod pin_restore;

@@ -354,6 +354,62 @@ async fn real_responses_match_the_document() {
         .await;
     check(&doc, "GET", "/v2/notifications/subscriptions", s, &b);
 
+    // Tokens and monitored tokens: every status they answer.
+    let usdc = "36b6931a-873a-56a8-8a27-b706b17104ee";
+    let monitored = "/v1/w3s/config/entity/monitoredTokens";
+    for (method, path, body, status) in [
+        ("GET", format!("/v1/w3s/tokens/{usdc}"), None, 200),
+        ("GET", "/v1/w3s/tokens/nope".to_string(), None, 400),
+        (
+            "GET",
+            format!("/v1/w3s/tokens/{}", uuid::Uuid::new_v4()),
+            None,
+            404,
+        ),
+        ("GET", monitored.to_string(), None, 204),
+        (
+            "POST",
+            monitored.to_string(),
+            Some(json!({ "tokenIds": [usdc] })),
+            201,
+        ),
+        (
+            "POST",
+            monitored.to_string(),
+            Some(json!({ "tokenIds": [usdc] })),
+            200,
+        ),
+        (
+            "PUT",
+            monitored.to_string(),
+            Some(json!({ "tokenIds": [usdc] })),
+            200,
+        ),
+        ("GET", monitored.to_string(), None, 200),
+        (
+            "PUT",
+            format!("{monitored}/scope"),
+            Some(json!({ "scope": "MONITOR_ALL" })),
+            200,
+        ),
+        (
+            "POST",
+            format!("{monitored}/delete"),
+            Some(json!({ "tokenIds": [usdc] })),
+            200,
+        ),
+    ] {
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let (s, b, _) = app.call(m, &path, None, body).await;
+        assert_eq!(s, status, "{method} {path}: {b}");
+        let template = if path.starts_with("/v1/w3s/tokens/") {
+            "/v1/w3s/tokens/{id}"
+        } else {
+            &path
+        };
+        check(&doc, method, template, s, &b);
+    }
+
     // Errors: unknown user, unauthenticated, bad query, bad path encoding, unimplemented.
     let (s, b, _) = app
         .call(Method::GET, "/v1/w3s/users/nobody-here", None, None)
