@@ -279,7 +279,7 @@ async fn monitored_lists_filter_stored_and_static_tokens_and_page_by_token_id() 
     };
     assert_eq!(
         listed(&*s, &e, env, &by_symbol, &page10).await,
-        [stored_id.clone()]
+        std::slice::from_ref(&stored_id)
     );
     let by_address = MonitoredFilter {
         token_address: Some(address.into()),
@@ -287,7 +287,7 @@ async fn monitored_lists_filter_stored_and_static_tokens_and_page_by_token_id() 
     };
     assert_eq!(
         listed(&*s, &e, env, &by_address, &page10).await,
-        [stored_id.clone()]
+        std::slice::from_ref(&stored_id)
     );
     let nothing = MonitoredFilter {
         symbol: Some("NONE".into()),
