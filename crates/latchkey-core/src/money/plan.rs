@@ -510,15 +510,17 @@ async fn resolve_token(
     chain: Blockchain,
 ) -> Result<TokenRecord, ApiError> {
     let found = match *token {
-        plan_rules::TokenRef::Id(id) => store.token(id).await,
-        plan_rules::TokenRef::Native => store.token_by_address(chain, None).await,
+        plan_rules::TokenRef::Id(id) => super::registry::find_token(store, id).await,
+        plan_rules::TokenRef::Native => {
+            super::registry::find_token_by_address(store, chain, None).await
+        }
         plan_rules::TokenRef::Address(address) => {
             if !latchkey_chains::validate_address(chain, address) {
                 return Err(codes::INVALID_TOKEN_ADDRESS.with_message(format!(
                     "Invalid token address for transfer: {address:?} is not a {chain} address."
                 )));
             }
-            store.token_by_address(chain, Some(address)).await
+            super::registry::find_token_by_address(store, chain, Some(address)).await
         }
     };
     found

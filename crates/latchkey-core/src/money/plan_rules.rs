@@ -283,6 +283,11 @@ fn debit(
                 }
             }
         }
+        // Solana and Aptos standards: no EVM transfer moves them (the registry has such
+        // tokens, SOL-DEVNET and APTOS-TESTNET USDC, and their chains are not EVM).
+        Some(TokenStandard::Fungible | TokenStandard::FungibleAsset) => {
+            Err(codes::INVALID_TOKEN_STANDARD)
+        }
         Some(TokenStandard::Erc721) => {
             let ids: Vec<U256> = nfts(|n| n == 1)?;
             if amounts != ["1"] {

@@ -11,10 +11,11 @@
 //! `aa7bb533…`. Operator pins of Circle's ids for native coins (`[tokens]` in the
 //! configuration) will be added here as aliases too.
 
-use super::tokens::{TokenOrigin, TokenRecord, TokenStandard};
+use super::tokens::{TokenOrigin, TokenRecord, TokenStandard, TokenStore};
 use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
 use crate::service::{store_failed, ApiCaller, Latchkey};
+use crate::store::StoreResult;
 use latchkey_chains::{token_uuid, Blockchain, Family};
 use std::sync::LazyLock;
 
@@ -216,14 +217,46 @@ pub struct SeenToken {
     pub decimals: Option<u8>,
 }
 
+/// The token `id` names (an alias resolves to its token): a stored row first, since one with
+/// a static token's id overrides it, then the static table. For callers holding only a store
+/// (the plan checks); services use [`Latchkey::token`].
+pub async fn find_token<S: TokenStore + ?Sized>(
+    store: &S,
+    id: &str,
+) -> StoreResult<Option<TokenRecord>> {
+    let id = canonical_id(id);
+    let stored = store.token(&id).await?;
+    Ok(stored.or_else(|| static_token(&id).cloned()))
+}
+
+/// The token at `address` on `blockchain` (`None` or `""`: the native coin), stored or static.
+pub async fn find_token_by_address<S: TokenStore + ?Sized>(
+    store: &S,
+    blockchain: Blockchain,
+    address: Option<&str>,
+) -> StoreResult<Option<TokenRecord>> {
+    let address = address
+        .filter(|a| !a.is_empty())
+        .map(|a| normalize_address(blockchain, a));
+    let stored = store
+        .token_by_address(blockchain, address.as_deref())
+        .await?;
+    if stored.is_some() {
+        return Ok(stored);
+    }
+    let Some(t) = static_by_address(blockchain, address.as_deref()) else {
+        return Ok(None);
+    };
+    // A stored row with this id moved the token elsewhere (a faucet-deployed USDC).
+    let overridden = store.token(&t.id).await?;
+    Ok(overridden.is_none().then(|| t.clone()))
+}
+
 impl Latchkey {
-    /// The token `id` names (an alias resolves to its token): a stored row first, since one
-    /// with a static token's id overrides it, then the static table.
+    /// The token `id` names (an alias resolves to its token), stored or static.
     #[tracing::instrument(skip_all, fields(token = %id))]
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, ApiError> {
-        let id = canonical_id(id);
-        let stored = self.store.token(&id).await.map_err(store_failed)?;
-        Ok(stored.or_else(|| static_token(&id).cloned()))
+        find_token(&*self.store, id).await.map_err(store_failed)
     }
 
     /// `GET /tokens/{id}`: any token latchkey knows, whoever's wallets saw it (token ids are
@@ -243,23 +276,9 @@ impl Latchkey {
         blockchain: Blockchain,
         address: Option<&str>,
     ) -> Result<Option<TokenRecord>, ApiError> {
-        let address = address
-            .filter(|a| !a.is_empty())
-            .map(|a| normalize_address(blockchain, a));
-        let stored = self
-            .store
-            .token_by_address(blockchain, address.as_deref())
+        find_token_by_address(&*self.store, blockchain, address)
             .await
-            .map_err(store_failed)?;
-        if stored.is_some() {
-            return Ok(stored);
-        }
-        let Some(t) = static_by_address(blockchain, address.as_deref()) else {
-            return Ok(None);
-        };
-        // A stored row with this id moved the token elsewhere (a faucet-deployed USDC).
-        let overridden = self.store.token(&t.id).await.map_err(store_failed)?;
-        Ok(overridden.is_none().then(|| t.clone()))
+            .map_err(store_failed)
     }
 
     /// Registers a token seen on chain: the known token at that address, or a new SEEN row
