@@ -7,6 +7,7 @@ pub mod entity;
 pub mod history;
 pub mod sdk;
 pub mod subscriptions;
+pub mod transactions;
 pub mod unimplemented;
 pub mod users;
 pub mod wallets;
@@ -26,6 +27,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(history::routes())
         .merge(sdk::routes())
         .merge(subscriptions::routes())
+        .merge(transactions::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())

@@ -2,13 +2,14 @@
 //! and the engines that move them. The design is in `docs/plans/evm-money.md` until it has
 //! landed, then in `docs/transactions.md`.
 //!
-//! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
+//! Layout: [`address`] answers `validateAddress` without a node; [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
 //! [`chains`] holds one node per configured blockchain; [`tokens`] is the token registry and
 //! [`transactions`] the transaction records, each with its storage trait; [`history`] reads
 //! transactions for the API and [`view`] is their one wire form. [`fees`] prices gas
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
 //! transaction it signs, and [`estimate`] prices such a plan on its chain.
 
+pub mod address;
 pub mod chains;
 pub mod estimate;
 pub mod fees;
