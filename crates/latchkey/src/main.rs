@@ -3,6 +3,7 @@
 mod admin;
 mod at_rest;
 mod bootstrap;
+mod chain_config;
 mod config;
 mod execute;
 mod listen;
