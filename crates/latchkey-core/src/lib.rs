@@ -10,6 +10,7 @@ pub mod error;
 pub mod kdf_pool;
 pub mod model;
 pub mod money;
+pub mod redact;
 pub mod rules;
 pub mod service;
 pub mod session;

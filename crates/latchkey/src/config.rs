@@ -1,6 +1,7 @@
 //! Configuration: command-line flags over `LATCHKEY_*` environment variables over an optional
 //! TOML file (`--config`) over defaults. Every knob is documented in docs/configuration.md.
 
+use crate::chain_config::{self, ChainArgs, ChainConfig, FileChains};
 use clap::Args;
 use latchkey_api::limits::LimitSettings;
 use latchkey_core::crypto::KdfParams;
@@ -10,6 +11,7 @@ use latchkey_core::store::LockPolicy;
 use latchkey_core::webhooks::RetrySchedule;
 use latchkey_core::Settings;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,6 +47,8 @@ pub struct ServeArgs {
     pub webhook_retention_days: Option<u32>,
     #[command(flatten)]
     pub throttle: ThrottleArgs,
+    #[command(flatten)]
+    pub chains: ChainArgs,
 }
 
 /// Throttling and connection hygiene flags of `latchkey serve` (each also an environment
@@ -135,6 +139,11 @@ pub struct FileConfig {
     body_read_timeout_seconds: Option<u64>,
     request_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
+    rpc: Option<BTreeMap<String, String>>,
+    rpc_timeout_seconds: Option<u64>,
+    rpc_retries: Option<u32>,
+    confirmations: Option<BTreeMap<String, u64>>,
+    stuck_after_seconds: Option<u64>,
 }
 
 /// Everything resolved.
@@ -172,6 +181,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The chains with a JSON-RPC node (money routes), in the order configured.
+    pub chains: Vec<ChainConfig>,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
@@ -208,6 +219,21 @@ impl Config {
         let dev = serve.is_some_and(|s| s.dev) || file.dev.unwrap_or(false);
         let throttle = serve.map(|s| s.throttle.clone()).unwrap_or_default();
         let hygiene = resolve_throttle(&throttle, &file, dev)?;
+        // Only `serve` talks to nodes: the other commands ignore the chain settings.
+        let chains = match serve {
+            Some(s) => chain_config::resolve(
+                &s.chains,
+                |name| std::env::var(name).ok(),
+                FileChains {
+                    rpc: file.rpc.clone(),
+                    rpc_timeout_seconds: file.rpc_timeout_seconds,
+                    rpc_retries: file.rpc_retries,
+                    confirmations: file.confirmations.clone(),
+                    stuck_after_seconds: file.stuck_after_seconds,
+                },
+            )?,
+            None => Vec::new(),
+        };
         let data_dir = storage
             .data_dir
             .clone()
@@ -362,6 +388,7 @@ impl Config {
             ..Default::default()
         };
         Ok(Self {
+            chains,
             limits: hygiene.limits,
             header_read_timeout: hygiene.header_read_timeout,
             max_connections: hygiene.max_connections,
@@ -499,4 +526,30 @@ fn resolve_throttle(t: &ThrottleArgs, file: &FileConfig, dev: bool) -> Result<Hy
             defaults::MAX_CONNECTIONS,
         )?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileConfig;
+
+    #[test]
+    fn the_chain_tables_parse_from_toml() {
+        let file: FileConfig = toml::from_str(
+            "rpc_timeout_seconds = 4\nrpc_retries = 0\nstuck_after_seconds = 30\n\
+             [rpc]\n\"MATIC-AMOY\" = \"https://node.example/?apikey=a=b\"\n\
+             [confirmations]\n\"MATIC-AMOY\" = 2\n",
+        )
+        .unwrap();
+        let rpc = file.rpc.unwrap();
+        assert_eq!(rpc["MATIC-AMOY"], "https://node.example/?apikey=a=b");
+        assert_eq!(file.confirmations.unwrap()["MATIC-AMOY"], 2);
+        assert_eq!(
+            (
+                file.rpc_timeout_seconds,
+                file.rpc_retries,
+                file.stuck_after_seconds
+            ),
+            (Some(4), Some(0), Some(30))
+        );
+    }
 }

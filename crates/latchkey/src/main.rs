@@ -3,6 +3,7 @@
 mod admin;
 mod at_rest;
 mod bootstrap;
+mod chain_config;
 mod config;
 mod execute;
 mod listen;
@@ -29,8 +30,9 @@ enum Command {
     Serve {
         #[command(flatten)]
         storage: StorageArgs,
+        // Boxed: the serve flags outweigh every other command's.
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
     },
     /// Manage API keys.
     Apikey {

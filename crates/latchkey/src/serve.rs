@@ -1,9 +1,12 @@
 //! `latchkey serve`.
 
+use crate::chain_config::ChainConfig;
 use crate::config::{Config, ServeArgs, StorageArgs};
 use crate::{bootstrap, listen};
 use latchkey_api::AppState;
 use latchkey_core::model::Environment;
+use latchkey_core::money::ChainSet;
+use latchkey_core::redact::{redact_rpc_url, redact_url};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,6 +26,8 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let opened = bootstrap::open(&config).await?;
     crate::at_rest::warn_if_wide(&opened.widely_readable);
+    let chains = connect_chains(&config.chains).await?;
+    let lk = opened.lk.clone().with_chains(chains);
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
@@ -32,8 +37,7 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     let _ = writeln!(out, "  data dir:   {}", config.data_dir.display());
     let _ = writeln!(out, "  App ID:     {}", opened.entity.app_id);
     if opened.first_start {
-        let key = opened
-            .lk
+        let key = lk
             .create_api_key(&opened.entity.id, "first-start", Environment::Test)
             .await
             .map_err(|e| e.message.to_string())?;
@@ -47,8 +51,9 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     let _ = out.flush();
     drop(out);
 
-    let lk = opened.lk.clone();
+    let purge_lk = lk.clone();
     let purge = tokio::spawn(async move {
+        let lk = purge_lk;
         loop {
             if let Err(e) = lk.purge_expired_idempotency_keys().await {
                 tracing::warn!(code = e.code, "idempotency purge failed");
@@ -56,12 +61,11 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
-    let webhooks =
-        latchkey_webhooks::Webhooks::try_new(opened.lk.clone(), config.webhooks.clone())?;
+    let webhooks = latchkey_webhooks::Webhooks::try_new(lk.clone(), config.webhooks.clone())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(webhooks.clone().run_worker(wait_for(stopped)));
     let state = AppState {
-        lk: opened.lk.clone(),
+        lk: lk.clone(),
         public_url: config.public_url.clone(),
         frame_ancestors: config.frame_ancestors.clone(),
         webhooks,
@@ -75,23 +79,30 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     purge.abort();
     let _ = stop.send(true);
     let _ = worker.await;
-    opened.lk.flush_audit().await;
+    lk.flush_audit().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-/// The database URL without its password.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
+/// Connects every configured chain: each node must answer with its blockchain's chain id, or
+/// start-up stops with that chain's one-line error.
+async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> {
+    let mut set = ChainSet::new();
+    for c in configured {
+        let chain = latchkey_evm::connect(c.blockchain, &c.url, &c.options)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            blockchain = %chain.info.blockchain,
+            chain_id = chain.info.chain_id,
+            url = %redact_rpc_url(&c.url),
+            local = chain.info.is_local,
+            confirmations = chain.info.confirmations,
+            "chain connected"
+        );
+        set.insert(chain);
     }
+    Ok(set)
 }
 
 async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
@@ -116,18 +127,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redacts_password() {
-        assert_eq!(
-            super::redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 
+#[path = "../../latchkey-api/tests/api/support/anvil.rs"]
+#[allow(dead_code)]
+mod anvil;
+
 fn temp_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("latchkey-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d).unwrap();
@@ -802,4 +806,73 @@ fn admin_user_commands_name_the_environment() {
     assert!(out.contains("LIVE"), "{out}");
     s.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rpc_nodes_are_checked_at_start() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let other = rt.block_on(anvil::Anvil::start(31_337));
+    let amoy = rt.block_on(anvil::Anvil::start(80_002));
+    let dir = temp_dir();
+    let refused = |args: &[&str]| {
+        let (code, _, err) = run(
+            &[&["serve", "--listen", "127.0.0.1:0"], args].concat(),
+            &dir,
+        );
+        assert_eq!(code, 1, "{err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        errors[0].to_string()
+    };
+    let wrong = format!("MATIC-AMOY={}", other.url);
+    assert_eq!(
+        refused(&["--rpc", &wrong]),
+        format!(
+            "error: --rpc MATIC-AMOY: the node at {} is chain 31337, MATIC-AMOY is chain 80002",
+            other.url
+        )
+    );
+    assert!(refused(&["--rpc", "ETH-GOERLI=http://127.0.0.1:1"])
+        .starts_with("error: --rpc: unknown blockchain \"ETH-GOERLI\""));
+    assert!(refused(&["--rpc", "EVM-TESTNET=http://127.0.0.1:1"])
+        .starts_with("error: --rpc EVM-TESTNET: latchkey moves no money on EVM-TESTNET"));
+    let dead = refused(&["--rpc", "ETH-SEPOLIA=http://127.0.0.1:1/v2/SECRET"]);
+    assert!(
+        dead.starts_with(
+            "error: --rpc ETH-SEPOLIA: the node at http://127.0.0.1:1/*** cannot be reached"
+        ),
+        "{dead}"
+    );
+
+    // A matching node, from the environment, with an operator's confirmation count.
+    let s = Server::start_with_env(
+        &dir,
+        &["--confirmations", "MATIC-AMOY=3"],
+        &[
+            (
+                "LATCHKEY_RPC",
+                &format!("MATIC-AMOY={}/?key=SECRET", amoy.url),
+            ),
+            ("LATCHKEY_LOG", "info"),
+        ],
+    );
+    let stderr = s.stop();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("chain connected"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for part in [
+        "blockchain=MATIC-AMOY",
+        "chain_id=80002",
+        "local=true",
+        "confirmations=3",
+        &format!("url={}?***", amoy.url),
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    assert!(!stderr.contains("SECRET"), "{stderr}");
 }

@@ -8,6 +8,7 @@ pub mod history;
 pub mod sdk;
 pub mod subscriptions;
 pub mod tokens;
+pub mod transactions;
 pub mod unimplemented;
 pub mod users;
 pub mod wallets;
@@ -28,6 +29,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(sdk::routes())
         .merge(subscriptions::routes())
         .merge(tokens::routes())
+        .merge(transactions::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())

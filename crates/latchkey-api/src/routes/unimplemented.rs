@@ -86,11 +86,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
         "/v1/w3s/transactions/contractExecution/estimateFee",
         "estimateContractExecutionFee",
     ),
-    route(
-        "POST",
-        "/v1/w3s/transactions/validateAddress",
-        "validateAddress",
-    ),
     route("POST", "/v1/faucet/drips", "requestTestnetTokens"),
     route(
         "POST",

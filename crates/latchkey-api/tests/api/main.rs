@@ -15,6 +15,7 @@ mod failures;
 mod guess_limits;
 mod hosted_page;
 mod input_hygiene;
+mod money_chains;
 mod money_history;
 mod money_tokens;
 mod openapi_contract;

@@ -444,6 +444,16 @@ async fn real_responses_match_the_document() {
         .await;
     assert_eq!((s, b["code"].as_i64()), (400, Some(175406)), "{b}");
     check(&doc, "GET", "/v1/w3s/wallets/{id}/balances", s, &b);
+
+    let path = "/v1/w3s/transactions/validateAddress";
+    for body in [
+        json!({"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "blockchain": "ETH"}),
+        json!({"address": "nope", "blockchain": "SOL"}),
+        json!({"address": "nope", "blockchain": "ETH-GOERLI"}),
+    ] {
+        let (s, b, _) = app.post(path, None, body).await;
+        check(&doc, "POST", path, s, &b);
+    }
 }
 
 #[tokio::test]

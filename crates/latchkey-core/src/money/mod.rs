@@ -2,8 +2,8 @@
 //! and the engines that move them. The design is in `docs/plans/evm-money.md` until it has
 //! landed, then in `docs/transactions.md`.
 //!
-//! Layout: [`node`] is the only way to a chain (a trait, implemented by `latchkey-evm`);
-//! [`chains`] holds one node per configured blockchain; [`tokens`] holds the token records and
+//! Layout: [`address`] answers `validateAddress` without a node; [`node`] is the only way to
+//! a chain (a trait, implemented by `latchkey-evm`); [`chains`] holds one node per configured blockchain; [`tokens`] holds the token records and
 //! their storage trait, [`registry`] resolves token ids and addresses (Circle's published
 //! tokens are a table there), [`monitored`] is the monitored-token configuration and the
 //! [`Visibility`] it gives; [`transactions`] holds the transaction records, [`history`] reads
@@ -11,6 +11,7 @@
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
 //! transaction it signs, and [`estimate`] prices such a plan on its chain.
 
+pub mod address;
 pub mod chains;
 pub mod estimate;
 pub mod fees;

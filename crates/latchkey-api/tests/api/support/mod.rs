@@ -13,14 +13,18 @@ mod fresh_database;
 
 pub use fresh_database::fresh_database_url;
 
+use anvil::Anvil;
 use latchkey_api::AppState;
+use latchkey_chains::Blockchain;
 use latchkey_client::{ChallengeExecutor, ClientError, DeveloperClient};
 use latchkey_core::clock::{Clock, ManualClock, SystemClock};
 use latchkey_core::crypto::{KdfParams, MasterKey};
 use latchkey_core::kdf_pool::KdfPool;
 use latchkey_core::model::Environment;
+use latchkey_core::money::ChainSet;
 use latchkey_core::store::Store;
 use latchkey_core::{Latchkey, Settings};
+use latchkey_evm::RpcOptions;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -74,12 +78,37 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     spawn_app_on(&url, dir, MasterKey::generate(), settings).await
 }
 
+/// A server with these settings on a fresh database whose money routes use these anvils:
+/// each is connected with `latchkey_evm::connect` (so it must run the blockchain's chain id,
+/// `Anvil::start(Blockchain::MaticAmoy.chain_id()…)`), the way `latchkey serve --rpc` does.
+pub async fn spawn_app_with_chains(settings: Settings, chains: &[(Blockchain, &Anvil)]) -> TestApp {
+    let mut set = ChainSet::new();
+    for (blockchain, anvil) in chains {
+        let chain = latchkey_evm::connect(*blockchain, &anvil.url, &RpcOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        set.insert(chain);
+    }
+    let (url, dir) = fresh_database_url().await;
+    spawn_app_full(&url, dir, MasterKey::generate(), settings, set).await
+}
+
 /// Another server instance on the same database and master key (a cluster of two).
 pub async fn spawn_app_on(
     url: &str,
     sqlite_dir: Option<PathBuf>,
     master: MasterKey,
     settings: Settings,
+) -> TestApp {
+    spawn_app_full(url, sqlite_dir, master, settings, ChainSet::new()).await
+}
+
+async fn spawn_app_full(
+    url: &str,
+    sqlite_dir: Option<PathBuf>,
+    master: MasterKey,
+    settings: Settings,
+    chains: ChainSet,
 ) -> TestApp {
     let store: Arc<dyn Store> = latchkey_store::open(url, 8).await.expect("open store");
     let clock = ManualClock::new(SystemClock.now());
@@ -89,7 +118,8 @@ pub async fn spawn_app_on(
         master.clone(),
         KdfPool::new(1, 256),
         settings,
-    );
+    )
+    .with_chains(chains);
     let (entity, _) = lk.ensure_default_entity().await.unwrap();
     let api_key = lk
         .create_api_key(&entity.id, "test", Environment::Test)
@@ -140,11 +170,12 @@ impl TestApp {
     /// Another server instance on this one's database and master key (a restart, or the
     /// second node of a cluster), with its own clock.
     pub async fn second_instance(&self) -> TestApp {
-        spawn_app_on(
+        spawn_app_full(
             &self.database_url,
             None,
             self.master.clone(),
             test_settings(),
+            self.lk.chains().clone(),
         )
         .await
     }
