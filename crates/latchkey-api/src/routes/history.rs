@@ -65,8 +65,10 @@ pub struct TransactionData {
 #[allow(non_snake_case)]
 pub struct ListTransactionsQuery {
     /// Only this blockchain (Circle's name, e.g. `MATIC-AMOY`; else code 2).
+    #[param(min_length = 1)]
     pub blockchain: Option<String>,
     /// Only to this address.
+    #[param(min_length = 1)]
     pub destinationAddress: Option<String>,
     /// `true`: also transactions of tokens outside the monitored set.
     pub includeAll: Option<bool>,
@@ -77,13 +79,16 @@ pub struct ListTransactionsQuery {
     #[param(inline, value_type = Option<TxState>)]
     pub state: Option<String>,
     /// Only this transaction hash.
+    #[param(min_length = 1)]
     pub txHash: Option<String>,
     /// Only this direction; also shows `estimatedFee` and `feeLevel` in the list.
     #[param(inline, value_type = Option<TxType>)]
     pub txType: Option<String>,
     /// The SDK sends it: the token's own user (another userId gives an empty page).
+    #[param(min_length = 1)]
     pub userId: Option<String>,
     /// Only these wallets (comma-separated ids).
+    #[param(min_length = 1)]
     pub walletIds: Option<String>,
     /// Created at or after (RFC 3339); after `to` gives an empty page.
     #[param(format = DateTime)]
@@ -122,10 +127,13 @@ pub struct GetTransactionQuery {
 #[allow(non_snake_case)]
 pub struct LowestNonceQuery {
     /// The wallet's blockchain (required with `address`).
+    #[param(min_length = 1)]
     pub blockchain: Option<String>,
     /// The wallet's address.
+    #[param(min_length = 1)]
     pub address: Option<String>,
     /// The wallet's id.
+    #[param(min_length = 1)]
     pub walletId: Option<String>,
 }
 
