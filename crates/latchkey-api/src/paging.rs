@@ -207,3 +207,17 @@ pub fn base_url(configured: Option<&str>, headers: &HeaderMap) -> String {
         .unwrap_or("localhost");
     format!("http://{host}")
 }
+
+/// The document's schema for a `blockchain` query value: one of Circle's
+/// names, so a generated request never carries a name the handlers refuse.
+pub fn blockchain_names() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names: Vec<&str> = latchkey_chains::Blockchain::ALL
+        .iter()
+        .map(|b| b.as_str())
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .build()
+}

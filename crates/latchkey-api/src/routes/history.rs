@@ -65,7 +65,7 @@ pub struct TransactionData {
 #[allow(non_snake_case)]
 pub struct ListTransactionsQuery {
     /// Only this blockchain (Circle's name, e.g. `MATIC-AMOY`; else code 2).
-    #[param(min_length = 1)]
+    #[param(schema_with = paging::blockchain_names)]
     pub blockchain: Option<String>,
     /// Only to this address.
     #[param(min_length = 1)]
@@ -127,7 +127,7 @@ pub struct GetTransactionQuery {
 #[allow(non_snake_case)]
 pub struct LowestNonceQuery {
     /// The wallet's blockchain (required with `address`).
-    #[param(min_length = 1)]
+    #[param(schema_with = paging::blockchain_names)]
     pub blockchain: Option<String>,
     /// The wallet's address.
     #[param(min_length = 1)]

@@ -220,16 +220,6 @@ fn optional_token_ids() -> utoipa::openapi::schema::Array {
     token_id_list(true)
 }
 
-/// `blockchain`: Circle's names.
-fn blockchain_names() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let names: Vec<&str> = Blockchain::ALL.iter().map(|b| b.as_str()).collect();
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(names))
-        .build()
-}
-
 /// Body of `PUT …/monitoredTokens/scope`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateScopeRequest {
@@ -283,7 +273,7 @@ pub async fn update_monitored_tokens(
 #[allow(non_snake_case)]
 pub struct ListMonitoredTokensQuery {
     /// Only this blockchain.
-    #[param(schema_with = blockchain_names)]
+    #[param(schema_with = paging::blockchain_names)]
     pub blockchain: Option<String>,
     /// Only the token at this address (hex addresses compared case-insensitively).
     pub tokenAddress: Option<String>,
