@@ -259,7 +259,12 @@ pub struct ClaimedDelivery {
 /// The money areas have their own traits (`money::TokenStore`, `money::TransactionStore`), so
 /// this one stays about users, challenges, wallets and webhooks.
 pub trait Store:
-    crate::money::TokenStore + crate::money::TransactionStore + Send + Sync + 'static
+    crate::money::TokenStore
+    + crate::money::TransactionStore
+    + crate::money::OutboundStore
+    + Send
+    + Sync
+    + 'static
 {
     /// The default entity, created (with `app_id`) on first call; `true` when created now.
     async fn ensure_default_entity(&self, candidate: &Entity) -> StoreResult<(Entity, bool)>;

@@ -35,6 +35,7 @@ mod error;
 mod guesses;
 mod idempotency;
 mod migrate;
+mod nonces;
 mod outbox;
 mod page;
 mod row;

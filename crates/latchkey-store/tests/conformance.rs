@@ -27,6 +27,10 @@ mod tokens;
 #[path = "conformance/transactions.rs"]
 mod transactions;
 
+/// Nonce reservation: per challenge, concurrent, released first, the sweeper.
+#[path = "conformance/nonces.rs"]
+mod nonces;
+
 async fn fresh_store() -> Arc<dyn Store> {
     let (url, _) = fresh_database::fresh_database_url().await;
     latchkey_store::open(&url, 8).await.unwrap()

@@ -9,6 +9,7 @@ pub mod sdk;
 pub mod subscriptions;
 pub mod tokens;
 pub mod transactions;
+pub mod transfers;
 pub mod unimplemented;
 pub mod users;
 pub mod wallets;
@@ -30,6 +31,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(subscriptions::routes())
         .merge(tokens::routes())
         .merge(transactions::routes())
+        .merge(transfers::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())

@@ -53,11 +53,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
     route("GET", "/v1/w3s/wallets/{id}/nfts", "getWalletNFTBalance"),
     route(
         "POST",
-        "/v1/w3s/user/transactions/transfer",
-        "createTransaction",
-    ),
-    route(
-        "POST",
         "/v1/w3s/user/transactions/contractExecution",
         "createUserTransactionContractExecutionChallenge",
     ),

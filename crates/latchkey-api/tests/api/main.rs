@@ -18,6 +18,7 @@ mod input_hygiene;
 mod money_chains;
 mod money_history;
 mod money_tokens;
+mod money_transfers;
 mod openapi_contract;
 mod pin_change;
 mod pin_restore;

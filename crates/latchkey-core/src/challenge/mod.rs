@@ -15,6 +15,7 @@ mod unlock;
 mod wallets;
 
 pub mod change_pin;
+pub mod create_transaction;
 pub mod create_wallet;
 pub mod initialize;
 pub mod restore_pin;
@@ -33,6 +34,7 @@ pub use spec::{ChallengeSpec, Creation, NoRequest, Requires};
 pub use wallets::{WalletPlan, WalletRequest, MAX_BLOCKCHAINS};
 
 pub use change_pin::ChangePin;
+pub use create_transaction::{CreateTransaction, CreateTransactionPayload, TransferView};
 pub use create_wallet::CreateWallet;
 pub use initialize::Initialize;
 pub use restore_pin::RestorePin;

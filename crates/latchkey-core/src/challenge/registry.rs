@@ -6,8 +6,8 @@ use super::engine::{run, Idempotency};
 use super::execution::Execution;
 use super::spec::{ChallengeSpec, Requires};
 use super::{
-    change_pin, create_wallet, initialize, restore_pin, set_pin, sign_message, sign_transaction,
-    sign_typed_data,
+    change_pin, create_transaction, create_wallet, initialize, restore_pin, set_pin, sign_message,
+    sign_transaction, sign_typed_data,
 };
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
@@ -52,6 +52,9 @@ macro_rules! challenge_types {
     ($($variant:ident => $spec:ty),* $(,)?) => {
         /// What a challenge keeps from its creation: one variant per registered type, each
         /// holding that type's payload.
+        // A transfer's payload (plan, quote, summary) is much larger than a PIN change's;
+        // one payload lives per request, so boxing would buy nothing measurable.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum ChallengePayload {
             $(
@@ -134,7 +137,7 @@ macro_rules! challenge_types {
             idempotency: Idempotency<'_>,
         ) -> Result<(String, bool), ApiError> {
             $(
-                if kind == <$spec>::KIND {
+                if kind == <$spec>::KIND && <$spec>::FROM_EMPTY_REQUEST {
                     return lk
                         .create_challenge::<$spec>(caller, session, Default::default(), idempotency)
                         .await;
@@ -155,6 +158,7 @@ challenge_types! {
     SignMessage => sign_message::SignMessage,
     SignTypedData => sign_typed_data::SignTypedData,
     SignTransaction => sign_transaction::SignTransaction,
+    CreateTransaction => create_transaction::CreateTransaction,
 }
 
 #[cfg(test)]
@@ -231,8 +235,8 @@ mod tests {
         assert!(ChallengePayload::decode(ChallengeType::SignMessage, "{}").is_err());
         assert!(ChallengePayload::decode(ChallengeType::SetPin, "null").is_err());
         assert!(matches!(
-            ChallengePayload::decode(ChallengeType::CreateTransaction, "{}"),
-            Err(PayloadError::Unsupported("CREATE_TRANSACTION"))
+            ChallengePayload::decode(ChallengeType::ContractExecution, "{}"),
+            Err(PayloadError::Unsupported("CONTRACT_EXECUTION"))
         ));
     }
 }

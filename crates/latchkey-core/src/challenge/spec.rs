@@ -49,6 +49,10 @@ pub trait ChallengeSpec: Send + Sync + 'static {
     /// The webhook notification type sent when a challenge of this type ends.
     const NOTIFICATION: &'static str;
 
+    /// Whether the emulator's shortcut may create this type from an empty request (a money
+    /// challenge cannot: an empty transfer names no wallet, token or amount).
+    const FROM_EMPTY_REQUEST: bool = true;
+
     /// What the developer's create call asks for; hashed into the idempotency fingerprint.
     type Request: Serialize + Default + Send + Sync;
     /// What the challenge keeps between creation and execution (stored as JSON).

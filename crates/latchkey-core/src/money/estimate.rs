@@ -74,6 +74,22 @@ pub async fn fee_levels(chain: &Chain) -> Result<FeeLevels, ApiError> {
     }
 }
 
+/// What pricing a call read from its chain: the fee levels, the wallet's native balance, the
+/// gas (the node's figure and the gasLimit to sign with) and the OP-stack L1 fee in wei.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priced {
+    /// The LOW/MEDIUM/HIGH levels now.
+    pub levels: FeeLevels,
+    /// The sender's native balance at `latest`, in wei.
+    pub balance: U256,
+    /// `eth_estimateGas`'s figure (21000 for a plain transfer).
+    pub raw_gas: u64,
+    /// The gasLimit to sign with (the estimate and its margin).
+    pub gas_limit: u64,
+    /// The L1 data fee on an OP-stack chain, in wei.
+    pub l1_fee: Option<u128>,
+}
+
 /// Prices `call` on `chain` at the three levels, after checking that the wallet holds what
 /// it sends: 155204 when the native balance is below the value plus the LOW level's most
 /// expensive gas, 155205 / 155206 for a token shortfall, then the node's verdict on the call
@@ -83,6 +99,30 @@ pub async fn estimate_call(
     call: &OutboundCall,
     debit: &TokenDebit,
 ) -> Result<EstimatedFees, ApiError> {
+    let p = price_call(chain, call, debit).await?;
+    let cheapest = U256::from(p.gas_limit) * U256::from(p.levels.low.max_per_gas())
+        + U256::from(p.l1_fee.unwrap_or(0));
+    if p.balance < call.value.saturating_add(cheapest) {
+        return Err(codes::ESTIMATE_COST_ABOVE_BALANCE);
+    }
+    let decimals = chain.info.blockchain.native_decimals();
+    let fee =
+        |g: &GasPricing| TransactionFee::estimate(g, p.gas_limit, p.raw_gas, p.l1_fee, decimals);
+    Ok(EstimatedFees {
+        low: fee(&p.levels.low),
+        medium: fee(&p.levels.medium),
+        high: fee(&p.levels.high),
+    })
+}
+
+/// The reads behind an estimate, with its checks except the final cost one (which depends on
+/// the level or the explicit fee the caller prices with): 155204 when the balance is below the
+/// value alone, 155205 / 155206 for a token shortfall, the node's verdict on the call.
+pub async fn price_call(
+    chain: &Chain,
+    call: &OutboundCall,
+    debit: &TokenDebit,
+) -> Result<Priced, ApiError> {
     let blockchain = chain.info.blockchain;
     let node = chain.node.as_ref();
     let failed = |e| estimate_error(blockchain, e);
@@ -101,17 +141,12 @@ pub async fn estimate_call(
     let l1_fee = l1_fee(chain, call, gas_limit, &levels.high)
         .await
         .map_err(failed)?;
-    let cheapest = U256::from(gas_limit) * U256::from(levels.low.max_per_gas())
-        + U256::from(l1_fee.unwrap_or(0));
-    if balance < call.value.saturating_add(cheapest) {
-        return Err(codes::ESTIMATE_COST_ABOVE_BALANCE);
-    }
-    let decimals = blockchain.native_decimals();
-    let fee = |p: &GasPricing| TransactionFee::estimate(p, gas_limit, raw_gas, l1_fee, decimals);
-    Ok(EstimatedFees {
-        low: fee(&levels.low),
-        medium: fee(&levels.medium),
-        high: fee(&levels.high),
+    Ok(Priced {
+        levels,
+        balance,
+        raw_gas,
+        gas_limit,
+        l1_fee,
     })
 }
 

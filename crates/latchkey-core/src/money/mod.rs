@@ -9,17 +9,22 @@
 //! [`Visibility`] it gives; [`transactions`] holds the transaction records, [`history`] reads
 //! them for the API and [`view`] is their one wire form. [`fees`] prices gas
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
-//! transaction it signs, and [`estimate`] prices such a plan on its chain.
+//! transaction it signs, [`estimate`] prices such a plan on its chain, and [`quote`] prices it
+//! for a challenge (what the user is shown, and the cap the signature keeps to).
 
 pub mod address;
 pub mod chains;
 pub mod estimate;
+#[cfg(test)]
+mod fake_node;
 pub mod fees;
 pub mod history;
 pub mod monitored;
 pub mod node;
+pub mod outbound;
 pub mod plan;
 mod plan_rules;
+pub mod quote;
 pub mod registry;
 mod serde_as;
 pub mod tokens;
@@ -35,6 +40,7 @@ pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
+pub use outbound::{ChainNonces, OutboundStore};
 pub use plan::{
     CallPlan, CreateContractExecutionRequest, CreateTransferRequest,
     EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,

@@ -7,7 +7,12 @@ use latchkey_chains::Blockchain;
 use latchkey_core::money::*;
 
 /// Wallets for `u`, one per chain, written the way a completed challenge writes them.
-async fn wallets(s: &dyn Store, e: &Entity, u: &UserRecord, chains: &[&str]) -> Vec<WalletRecord> {
+pub(super) async fn wallets(
+    s: &dyn Store,
+    e: &Entity,
+    u: &UserRecord,
+    chains: &[&str],
+) -> Vec<WalletRecord> {
     let c = challenge(e, u, ChallengeType::Initialize);
     s.create_challenge(&c, &claim(&c.id, 1), 100).await.unwrap();
     let ws: Vec<WalletRecord> = chains
