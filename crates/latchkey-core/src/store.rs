@@ -199,6 +199,8 @@ pub struct ChallengeCommit {
     pub notification: Option<NotificationDraft>,
     /// Wallets the challenge creates.
     pub wallets: Vec<WalletRecord>,
+    /// The outbound transaction the challenge approved (money challenges).
+    pub outbound: Option<crate::money::OutboundWrite>,
 }
 
 /// Filters of `GET /wallets`.
@@ -221,6 +223,9 @@ pub enum CommitRefused {
     ChallengeNotOpen,
     /// The PIN or the questions changed since they were read.
     UserChanged,
+    /// The nonce claim the signed transaction uses is no longer this challenge's (the
+    /// sweeper released it: the challenge expired while it ran).
+    NonceLost,
 }
 
 /// A challenge ending in failure.
@@ -262,6 +267,7 @@ pub trait Store:
     crate::money::TokenStore
     + crate::money::TransactionStore
     + crate::money::OutboundStore
+    + crate::money::EngineStore
     + Send
     + Sync
     + 'static

@@ -6,8 +6,9 @@ use crate::db::Db;
 use crate::error::DbResult;
 use crate::guesses::prefix;
 use crate::row::to_json;
-use crate::{audit, outbox, users, wallets};
+use crate::{audit, engine, outbox, transactions, users, wallets};
 use latchkey_core::model::SecretKind;
+use latchkey_core::money::OutboundWrite;
 use latchkey_core::store::{AnswersUpdate, ChallengeCommit, CommitRefused, PinUpdate};
 use sqlx::AnyConnection;
 
@@ -59,12 +60,55 @@ pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<()
     for w in &c.wallets {
         wallets::insert_in(&mut tx, w).await?;
     }
+    if let Some(out) = &c.outbound {
+        if !write_outbound(&mut tx, c, out).await? {
+            tx.rollback().await?;
+            return Ok(Err(CommitRefused::NonceLost));
+        }
+    }
     audit::insert(&mut tx, &c.audit).await?;
     if let Some(n) = &c.notification {
         outbox::enqueue_in(&mut tx, n, c.now).await?;
     }
     tx.commit().await?;
     Ok(Ok(()))
+}
+
+/// Writes an approved outbound transaction: its nonce claim becomes USED by it (`false`,
+/// nothing to keep, when the claim is no longer this challenge's), then the transaction, its
+/// signed attempt and its notification.
+async fn write_outbound(
+    conn: &mut AnyConnection,
+    c: &ChallengeCommit,
+    out: &OutboundWrite,
+) -> DbResult<bool> {
+    let t = &out.transaction;
+    if let Some(nonce) = out.claimed_nonce {
+        let used = sqlx::query(
+            "UPDATE nonce_claims SET state = 'USED', transaction_id = $1, challenge_id = NULL, \
+             updated_at = $2 \
+             WHERE wallet_id = $3 AND nonce = $4 AND challenge_id = $5 AND state = 'RESERVED'",
+        )
+        .bind(&t.id)
+        .bind(c.now.0)
+        .bind(&t.wallet_id)
+        .bind(i64::try_from(nonce).unwrap_or(i64::MAX))
+        .bind(&c.challenge_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if used != 1 {
+            return Ok(false);
+        }
+    }
+    transactions::insert_in(conn, t).await?;
+    if let Some(a) = &out.attempt {
+        engine::insert_attempt_in(conn, a).await?;
+    }
+    if let Some(n) = &out.notification {
+        outbox::enqueue_in(conn, n, c.now).await?;
+    }
+    Ok(true)
 }
 
 /// Writes the new PIN wrap if the PIN is still what the caller read (unset, or at

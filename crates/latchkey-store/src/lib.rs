@@ -30,6 +30,7 @@ mod audit;
 mod challenges;
 mod commit;
 mod db;
+mod engine;
 mod entities;
 mod error;
 mod guesses;

@@ -16,6 +16,7 @@ use latchkey_core::money::{
 };
 use latchkey_core::store::{Page, PageQuery, StoreResult};
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use std::sync::LazyLock;
 
 const TABLE: &str = "transactions";
@@ -71,7 +72,7 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
 
 /// `SELECT … FROM transactions t JOIN users u`: every column of `t`, and the owner's
 /// developer userId, which [`from_row`] reads as `owner_user_id`.
-static SELECT: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static SELECT: LazyLock<String> = LazyLock::new(|| {
     let cols: Vec<String> = COLUMNS.iter().map(|c| format!("t.{c}")).collect();
     format!(
         "SELECT {}, u.user_id AS owner_user_id FROM transactions t \
@@ -80,7 +81,7 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn from_row(r: &AnyRow) -> DbResult<TransactionRecord> {
+pub(crate) fn from_row(r: &AnyRow) -> DbResult<TransactionRecord> {
     let c = Columns::new(r, TABLE);
     Ok(TransactionRecord {
         id: c.get("id")?,
@@ -193,6 +194,12 @@ impl Where {
 
 #[tracing::instrument(skip_all)]
 async fn insert(db: &Db, t: &TransactionRecord) -> DbResult<()> {
+    let mut conn = db.writer.acquire().await?;
+    insert_in(&mut conn, t).await
+}
+
+/// Inserts `t` inside the caller's transaction (the outbound commit).
+pub(crate) async fn insert_in(conn: &mut AnyConnection, t: &TransactionRecord) -> DbResult<()> {
     let amounts = to_json(TABLE, "amounts", &t.amounts)?;
     let nfts = t
         .nft_token_ids
@@ -246,7 +253,7 @@ async fn insert(db: &Db, t: &TransactionRecord) -> DbResult<()> {
         .bind(&t.lease_token)
         .bind(t.created_at.0)
         .bind(t.updated_at.0)
-        .execute(&db.writer)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

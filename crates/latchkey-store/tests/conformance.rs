@@ -574,6 +574,7 @@ async fn completing_a_challenge_is_all_or_nothing() {
         audit,
         notification: None,
         wallets: vec![],
+        outbound: None,
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
     let got = s
@@ -1081,6 +1082,7 @@ async fn completing_or_failing_a_challenge_queues_its_notification_in_the_same_t
         audit: vec![],
         notification: Some(draft(&e, "challenges.setPin")),
         wallets: vec![],
+        outbound: None,
     };
     assert_eq!(
         s.complete_challenge(&commit).await.unwrap(),

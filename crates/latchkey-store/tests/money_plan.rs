@@ -115,6 +115,7 @@ async fn world() -> World {
         audit: vec![],
         notification: None,
         wallets: vec![wallet],
+        outbound: None,
     };
     assert_eq!(store.complete_challenge(&commit).await.unwrap(), Ok(()));
     World {

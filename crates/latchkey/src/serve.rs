@@ -5,6 +5,7 @@ use crate::config::{Config, ServeArgs, StorageArgs};
 use crate::{bootstrap, listen};
 use latchkey_api::AppState;
 use latchkey_core::model::Environment;
+use latchkey_core::money::engine::{Engine, EngineSettings};
 use latchkey_core::money::ChainSet;
 use latchkey_core::redact::{redact_rpc_url, redact_url};
 use std::io::Write;
@@ -63,7 +64,12 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     });
     let webhooks = latchkey_webhooks::Webhooks::try_new(lk.clone(), config.webhooks.clone())?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(webhooks.clone().run_worker(wait_for(stopped)));
+    let worker = tokio::spawn(webhooks.clone().run_worker(wait_for(stopped.clone())));
+    // The outbound engine: only chains with a node have transactions to move.
+    let engine = (!lk.chains().is_empty()).then(|| {
+        let engine = Engine::new(lk.clone(), EngineSettings::default());
+        tokio::spawn(engine.run(wait_for(stopped)))
+    });
     let state = AppState {
         lk: lk.clone(),
         public_url: config.public_url.clone(),
@@ -79,6 +85,9 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     purge.abort();
     let _ = stop.send(true);
     let _ = worker.await;
+    if let Some(engine) = engine {
+        let _ = engine.await;
+    }
     lk.flush_audit().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

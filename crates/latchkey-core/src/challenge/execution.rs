@@ -119,6 +119,7 @@ impl Execution<'_> {
             audit: Vec::new(),
             notification: None,
             wallets: Vec::new(),
+            outbound: None,
         }
     }
 
@@ -166,6 +167,9 @@ impl Execution<'_> {
             Ok(Err(CommitRefused::ChallengeNotOpen)) => None,
             Ok(Err(CommitRefused::UserChanged)) => Some(codes::CHALLENGE_INVALID.with_message(
                 "The user's PIN or security questions changed while this challenge ran; create a new challenge.",
+            )),
+            Ok(Err(CommitRefused::NonceLost)) => Some(codes::CHALLENGE_INVALID.with_message(
+                "The transaction's nonce was given back while this challenge ran; create a new challenge.",
             )),
             Err(e) => Some(store_failed(e)),
         };

@@ -7,6 +7,7 @@
 mod body;
 mod engine;
 mod execution;
+mod outbound;
 mod registry;
 mod setup;
 mod signing;

@@ -128,14 +128,7 @@ where
         .map_err(store_failed)?
         .ok_or(codes::WALLET_NOT_FOUND)?;
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
-    let (key, ad) = crypto::wallet_sealing_key(
-        &user_key,
-        &wallet.entity_id,
-        &wallet.user_internal_id,
-        &wallet.id,
-    );
-    let secret: Zeroizing<Vec<u8>> =
-        crypto::open(&key, &ad, &wallet.sealed_key).map_err(|_| ApiError::internal())?;
+    let secret = wallet_secret(&user_key, &wallet)?;
     let chain = Blockchain::parse(&wallet.blockchain).ok_or_else(ApiError::internal)?;
     let data = sign(&secret, chain)?;
     commit.audit.push(run.audit(
@@ -144,6 +137,20 @@ where
         commit.now,
     ));
     Ok(Completion { commit, data })
+}
+
+/// The wallet's chain secret, opened with the user key (zeroized when dropped).
+pub(crate) fn wallet_secret(
+    user_key: &crypto::SecretKey,
+    wallet: &WalletRecord,
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+    let (key, ad) = crypto::wallet_sealing_key(
+        user_key,
+        &wallet.entity_id,
+        &wallet.user_internal_id,
+        &wallet.id,
+    );
+    crypto::open(&key, &ad, &wallet.sealed_key).map_err(|_| ApiError::internal())
 }
 
 /// A message as the bytes to sign: hex-decoded when `encoded_by_hex`.

@@ -14,6 +14,7 @@
 
 pub mod address;
 pub mod chains;
+pub mod engine;
 pub mod estimate;
 #[cfg(test)]
 mod fake_node;
@@ -40,7 +41,10 @@ pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
-pub use outbound::{ChainNonces, OutboundStore};
+pub use outbound::{
+    AttemptChange, AttemptKind, AttemptRecord, AttemptStatus, ChainNonces, EngineStore,
+    OutboundStore, OutboundWrite, TxProgress,
+};
 pub use plan::{
     CallPlan, CreateContractExecutionRequest, CreateTransferRequest,
     EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,

@@ -7,9 +7,12 @@
 //! sweeper ([`OutboundStore::release_abandoned_nonces`]) and handed out again first, so a
 //! crash between reservation and commit never leaves a permanent gap in the wallet's nonces.
 
+use super::transactions::TransactionRecord;
 use crate::clock::Timestamp;
 use crate::store::StoreResult;
+use crate::webhooks::NotificationDraft;
 use async_trait::async_trait;
+use latchkey_chains::Blockchain;
 
 /// What the chain said about a wallet's nonces when the execution read it (preflight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,4 +43,168 @@ pub trait OutboundStore: Send + Sync {
     /// The sweeper: RESERVED claims whose challenge has ended (completed without using the
     /// claim, failed, or expired by `now`) become RELEASED. Returns how many.
     async fn release_abandoned_nonces(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+/// Declares a stored enum with its spelling, `as_str` and `parse`.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// The stored spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// Parses the stored spelling.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+stored_enum! {
+    /// Which signed artefact of a transaction an attempt is.
+    AttemptKind {
+        /// The transaction as the user first approved it.
+        Original = "ORIGINAL",
+        /// The same nonce and call at a higher fee.
+        Accelerate = "ACCELERATE",
+        /// A zero-value self-send at the same nonce and a higher fee.
+        Cancel = "CANCEL",
+    }
+}
+
+stored_enum! {
+    /// Where one signed attempt stands.
+    AttemptStatus {
+        /// Signed and stored, never accepted by a node.
+        Stored = "STORED",
+        /// A node accepted it.
+        Broadcast = "BROADCAST",
+        /// In a block.
+        Mined = "MINED",
+        /// A sibling attempt (same nonce) was mined instead.
+        Replaced = "REPLACED",
+        /// Refused by the node for good.
+        Rejected = "REJECTED",
+    }
+}
+
+/// One signed artefact of an outbound transaction, stored before any broadcast
+/// (`tx_attempts`): the engine only ever sends bytes it finds here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// Attempt id (UUID).
+    pub id: String,
+    /// The transaction it belongs to.
+    pub transaction_id: String,
+    /// Original, accelerate or cancel.
+    pub kind: AttemptKind,
+    /// The challenge whose PIN approved it.
+    pub challenge_id: String,
+    /// Its nonce (the transaction's).
+    pub nonce: u64,
+    /// The signed transaction, as `eth_sendRawTransaction` takes it.
+    pub raw: Vec<u8>,
+    /// Its hash (`0x…`).
+    pub tx_hash: String,
+    /// Gas units it is signed with.
+    pub gas_limit: u64,
+    /// EIP-1559 `maxFeePerGas` (wei).
+    pub max_fee: Option<u128>,
+    /// EIP-1559 `maxPriorityFeePerGas` (wei).
+    pub priority_fee: Option<u128>,
+    /// Legacy `gasPrice` (wei).
+    pub gas_price: Option<u128>,
+    /// Where it stands.
+    pub status: AttemptStatus,
+    /// The node's last refusal, if any.
+    pub last_error: Option<String>,
+    /// How many times it was sent.
+    pub broadcasts: i64,
+    /// When it was last sent.
+    pub last_broadcast_at: Option<Timestamp>,
+    /// Signed at.
+    pub created_at: Timestamp,
+}
+
+/// What an approved outbound challenge writes in the transaction that completes it: the
+/// transaction, its signed attempt, and the nonce claim the attempt uses (marked USED, or the
+/// commit is refused with [`crate::store::CommitRefused::NonceLost`]).
+#[derive(Debug, Clone)]
+pub struct OutboundWrite {
+    /// The new transaction (INITIATED, or FAILED when doomed before signing).
+    pub transaction: TransactionRecord,
+    /// Its signed attempt (`None` for a transaction that failed before signing).
+    pub attempt: Option<AttemptRecord>,
+    /// The nonce of the wallet's claim this challenge holds.
+    pub claimed_nonce: Option<u64>,
+    /// `transactions.outbound`, when the transaction is written FAILED.
+    pub notification: Option<NotificationDraft>,
+}
+
+/// A change to an attempt, written with its transaction's progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptChange {
+    /// The attempt.
+    pub id: String,
+    /// Its new status.
+    pub status: AttemptStatus,
+    /// The node's refusal, if this change records one.
+    pub last_error: Option<String>,
+    /// It was sent now (counts a broadcast).
+    pub sent_at: Option<Timestamp>,
+}
+
+/// One step of the engine on a transaction it holds the lease of: the transaction's new
+/// state and fields, its attempts' changes and the notification, written together only if the
+/// lease is still this one (`transaction.lease_token`). The lease is given back.
+#[derive(Debug, Clone)]
+pub struct TxProgress {
+    /// The transaction as it is now (its id and lease token select the row).
+    pub transaction: TransactionRecord,
+    /// Changes to its attempts.
+    pub attempts: Vec<AttemptChange>,
+    /// `transactions.outbound` for each state it passed through in this step, in order.
+    pub notifications: Vec<NotificationDraft>,
+    /// The transaction failed before any of its bytes reached a node: its nonce claim goes
+    /// back (RELEASED) for the wallet's next transaction.
+    pub release_nonce: bool,
+}
+
+/// Storage for the outbound engine's work queue (implemented by `latchkey-store`).
+#[async_trait]
+pub trait EngineStore: Send + Sync {
+    /// Leases up to `limit` OUTBOUND transactions of `blockchain` that are due (`next_check_at`
+    /// passed, not terminal, no live lease) for `lease_ms`; each returned record carries the
+    /// new lease token.
+    async fn claim_due_transactions(
+        &self,
+        blockchain: Blockchain,
+        now: Timestamp,
+        lease_ms: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<TransactionRecord>>;
+
+    /// A transaction's attempts, oldest first.
+    async fn attempts(&self, transaction_id: &str) -> StoreResult<Vec<AttemptRecord>>;
+
+    /// Whether an OUTBOUND transaction of the wallet with a lower nonce is still INITIATED
+    /// or QUEUED (a nonce must not reach the node before the ones below it).
+    async fn lower_nonce_waiting(&self, wallet_id: &str, nonce: i64) -> StoreResult<bool>;
+
+    /// Writes `progress` if its lease is still held; `false` (nothing written) when another
+    /// instance took the transaction meanwhile.
+    async fn save_progress(&self, progress: &TxProgress) -> StoreResult<bool>;
 }

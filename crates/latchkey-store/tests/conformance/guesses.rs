@@ -236,6 +236,7 @@ async fn user_with_wraps(s: &dyn Store, e: &Entity, user_id: &str) -> UserRecord
         audit: vec![],
         notification: None,
         wallets: vec![],
+        outbound: None,
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
     s.user(&e.id, Environment::Test, user_id)
@@ -345,6 +346,7 @@ async fn a_completion_writes_its_rewraps_or_nothing() {
         audit: vec![],
         notification: None,
         wallets: vec![],
+        outbound: None,
     };
     assert_eq!(
         s.complete_challenge(&commit).await.unwrap(),

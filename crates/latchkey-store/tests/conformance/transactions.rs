@@ -48,6 +48,7 @@ pub(super) async fn wallets(
         audit: vec![],
         notification: None,
         wallets: ws.clone(),
+        outbound: None,
     };
     assert_eq!(s.complete_challenge(&commit).await.unwrap(), Ok(()));
     ws

@@ -65,6 +65,8 @@ pub struct TestApp {
     pub dev: DeveloperClient,
     pub http: reqwest::Client,
     pub webhooks: latchkey_webhooks::Webhooks,
+    /// The outbound engine, stepped by the tests (`run_once`) rather than on a timer.
+    pub engine: latchkey_core::money::engine::Engine,
 }
 
 /// A server with `test_settings()` on a fresh database.
@@ -143,6 +145,7 @@ async fn spawn_app_full(
         webhooks: webhooks.clone(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let engine = latchkey_core::money::engine::Engine::new(lk.clone(), Default::default());
     TestApp {
         dev: DeveloperClient::new(&base, &api_key),
         base,
@@ -156,6 +159,7 @@ async fn spawn_app_full(
         sqlite_dir,
         http: reqwest::Client::new(),
         webhooks,
+        engine,
     }
 }
 
@@ -201,6 +205,7 @@ impl TestApp {
             sqlite_dir: self.sqlite_dir.clone(),
             http: self.http.clone(),
             webhooks: self.webhooks.clone(),
+            engine: self.engine.clone(),
         }
     }
 

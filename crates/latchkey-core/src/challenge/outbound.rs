@@ -1,0 +1,297 @@
+//! Executing an approved outbound transaction (CREATE_TRANSACTION, and the contract-execution,
+//! accelerate and cancel types as they land): the only place a wallet key signs something
+//! that latchkey itself broadcasts.
+//!
+//! The order is the custody and crash story (docs/transactions.md):
+//! 1. **Preflight**, before the PIN, chain reads only: the wallet's nonces, the fee level's
+//!    fresh prices, the native balance. An unreachable node answers 503 and the challenge stays
+//!    open with no guess counted.
+//! 2. **PIN**: a wrong PIN stops here and nothing about the transaction is written.
+//! 3. A wallet that can no longer pay is written as a FAILED transaction
+//!    (`INSUFFICIENT_NATIVE_TOKEN`) with the completed challenge: the user approved, the
+//!    operation failed, as Circle reports it.
+//! 4. **Nonce**: reserved in the database for this challenge (a re-execution gets it back).
+//! 5. **Sign** in memory with a zeroizing secret, at a fee no higher than the one shown.
+//! 6. **Commit**: the challenge completes with the transaction (INITIATED), its signed attempt
+//!    and the nonce claim marked USED, in one database transaction. Nothing is broadcast before
+//!    it: the engine sends only stored bytes.
+
+use super::execution::{Completion, Execution};
+use super::signing::{self, PinInput};
+use crate::error::{codes, ApiError};
+use crate::model::ChallengeType;
+use crate::money::engine::outbound_notification;
+use crate::money::estimate::{fee_levels, node_unavailable};
+use crate::money::quote::Quote;
+use crate::money::{
+    AttemptKind, AttemptRecord, AttemptStatus, BlockTag, Chain, ChainNonces, FeeChoice, GasPricing,
+    NodeError, OutboundCall, OutboundWrite, TransactionRecord, TxState,
+};
+use crate::service::store_failed;
+use latchkey_chains::{EvmFee, UnsignedEvmTx, U256};
+use serde_json::json;
+
+/// An approved transaction, as its challenge describes it.
+pub(crate) struct Approved<'a> {
+    /// The challenge type (for the audit entry).
+    pub kind: ChallengeType,
+    /// The call to sign.
+    pub call: &'a OutboundCall,
+    /// How it pays for gas, as requested.
+    pub fee: &'a FeeChoice,
+    /// The price the user approved (the signing cap).
+    pub quote: &'a Quote,
+    /// The transaction to write: every descriptive field filled by the challenge type
+    /// (id, wallet, chain, operation, token, amounts, addresses, fee level, estimated fee);
+    /// state, nonce, challenge and times are set here.
+    pub record: TransactionRecord,
+}
+
+/// Runs steps 1–6 of the module doc for `approved`.
+pub(crate) async fn execute(
+    run: &Execution<'_>,
+    approved: Approved<'_>,
+    input: PinInput,
+) -> Result<Completion, ApiError> {
+    let lk = run.lk();
+    let blockchain = approved.record.blockchain;
+    let chain = lk.chains().require(blockchain)?;
+    let pre = preflight(chain, &approved).await?;
+
+    let wrap = run.pin_wrap()?;
+    let user = run.user();
+    let wallet = lk
+        .store
+        .wallet(
+            &user.entity_id,
+            &user.internal_id,
+            &approved.record.wallet_id,
+        )
+        .await
+        .map_err(store_failed)?
+        .ok_or(codes::WALLET_NOT_FOUND)?;
+    let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
+    let now = commit.now;
+    let mut record = approved.record;
+    record.challenge_id = Some(run.challenge.id.clone());
+    record.created_at = now;
+    record.updated_at = now;
+    record.next_check_at = now;
+    commit.correlation_ids = vec![record.id.clone()];
+
+    let cost = U256::from(approved.quote.gas_limit) * U256::from(pre.fee.max_per_gas())
+        + U256::from(l1_fee(approved.quote));
+    if pre.balance < approved.call.value.saturating_add(cost) {
+        record.state = TxState::Failed;
+        record.error_reason = Some("INSUFFICIENT_NATIVE_TOKEN".into());
+        record.error_details = Some(
+            "the wallet's native balance no longer covers the amount and the network fee".into(),
+        );
+        commit.audit.push(run.audit(
+            "transaction.failed",
+            json!({ "transactionId": record.id, "errorReason": "INSUFFICIENT_NATIVE_TOKEN" }),
+            now,
+        ));
+        let notification = Some(outbound_notification(&record, user.environment));
+        commit.outbound = Some(OutboundWrite {
+            transaction: record,
+            attempt: None,
+            claimed_nonce: None,
+            notification,
+        });
+        return Ok(Completion::new(commit));
+    }
+
+    let nonce = lk
+        .store
+        .reserve_nonce(&wallet.id, &run.challenge.id, pre.nonces, now)
+        .await
+        .map_err(store_failed)?;
+    let unsigned = UnsignedEvmTx {
+        chain_id: chain.info.chain_id,
+        nonce,
+        to: approved.call.to,
+        value: approved.call.value,
+        data: approved.call.data.clone(),
+        gas_limit: approved.quote.gas_limit,
+        fee: evm_fee(pre.fee),
+    };
+    let signed = {
+        let secret = signing::wallet_secret(&user_key, &wallet)?;
+        signing::signed(latchkey_chains::sign_evm_tx(&secret, &unsigned))?
+    };
+    let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
+        .map_err(|_| ApiError::internal())?;
+    record.nonce = Some(i64::try_from(nonce).map_err(|_| ApiError::internal())?);
+    let (max_fee, priority_fee, gas_price) = match pre.fee {
+        GasPricing::Eip1559 {
+            priority_fee,
+            max_fee,
+            ..
+        } => (Some(max_fee), Some(priority_fee), None),
+        GasPricing::Legacy { gas_price } => (None, None, Some(gas_price)),
+    };
+    let attempt = AttemptRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        transaction_id: record.id.clone(),
+        kind: AttemptKind::Original,
+        challenge_id: run.challenge.id.clone(),
+        nonce,
+        raw,
+        tx_hash: signed.tx_hash,
+        gas_limit: approved.quote.gas_limit,
+        max_fee,
+        priority_fee,
+        gas_price,
+        status: AttemptStatus::Stored,
+        last_error: None,
+        broadcasts: 0,
+        last_broadcast_at: None,
+        created_at: now,
+    };
+    commit.audit.push(run.audit(
+        "wallet.signed",
+        json!({
+            "walletId": wallet.id,
+            "type": approved.kind.as_str(),
+            "transactionId": record.id,
+            "nonce": nonce,
+        }),
+        now,
+    ));
+    commit.outbound = Some(OutboundWrite {
+        transaction: record,
+        attempt: Some(attempt),
+        claimed_nonce: Some(nonce),
+        notification: None,
+    });
+    Ok(Completion::new(commit))
+}
+
+/// What the chain said before the PIN was asked.
+struct Preflight {
+    nonces: ChainNonces,
+    balance: U256,
+    /// The price per gas to sign with (never above the approved cap).
+    fee: GasPricing,
+}
+
+async fn preflight(chain: &Chain, approved: &Approved<'_>) -> Result<Preflight, ApiError> {
+    let node = chain.node.as_ref();
+    let from = approved.call.from;
+    let down = |_: NodeError| node_unavailable(chain.info.blockchain);
+    let latest = node.nonce(from, BlockTag::Latest).await.map_err(down)?;
+    let pending = node.nonce(from, BlockTag::Pending).await.map_err(down)?;
+    let balance = node.balance(from, BlockTag::Latest).await.map_err(down)?;
+    let cap = approved.quote.pricing;
+    let fee = match *approved.fee {
+        FeeChoice::Level { level, .. } => capped(fee_levels(chain).await?.level(level), cap),
+        FeeChoice::Eip1559 { .. } | FeeChoice::Legacy { .. } => cap,
+    };
+    Ok(Preflight {
+        nonces: ChainNonces {
+            latest,
+            pending: pending.max(latest),
+        },
+        balance,
+        fee,
+    })
+}
+
+/// The level's fresh price, never above what the user approved: if fees rose since, the
+/// transaction is signed at the approved cap (it may wait, it never costs more).
+fn capped(fresh: GasPricing, cap: GasPricing) -> GasPricing {
+    match (fresh, cap) {
+        (
+            GasPricing::Eip1559 {
+                base_fee,
+                priority_fee,
+                max_fee,
+            },
+            GasPricing::Eip1559 {
+                priority_fee: cap_priority,
+                max_fee: cap_max,
+                ..
+            },
+        ) => {
+            let max_fee = max_fee.min(cap_max);
+            GasPricing::Eip1559 {
+                base_fee,
+                priority_fee: priority_fee.min(cap_priority).min(max_fee),
+                max_fee,
+            }
+        }
+        (
+            GasPricing::Legacy { gas_price },
+            GasPricing::Legacy {
+                gas_price: cap_price,
+            },
+        ) => GasPricing::Legacy {
+            gas_price: gas_price.min(cap_price),
+        },
+        // The chain's fee model cannot change under a challenge; keep what was approved.
+        _ => cap,
+    }
+}
+
+fn evm_fee(pricing: GasPricing) -> EvmFee {
+    match pricing {
+        GasPricing::Eip1559 {
+            priority_fee,
+            max_fee,
+            ..
+        } => EvmFee::Eip1559 {
+            max_fee,
+            max_priority: priority_fee.min(max_fee),
+        },
+        GasPricing::Legacy { gas_price } => EvmFee::Legacy { gas_price },
+    }
+}
+
+fn l1_fee(quote: &Quote) -> u128 {
+    quote
+        .l1_fee
+        .as_deref()
+        .and_then(|wei| wei.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_level_is_capped_by_the_approved_price() {
+        let cap = GasPricing::Eip1559 {
+            base_fee: 10,
+            priority_fee: 2,
+            max_fee: 22,
+        };
+        let higher = GasPricing::Eip1559 {
+            base_fee: 30,
+            priority_fee: 5,
+            max_fee: 65,
+        };
+        assert_eq!(
+            capped(higher, cap),
+            GasPricing::Eip1559 {
+                base_fee: 30,
+                priority_fee: 2,
+                max_fee: 22
+            }
+        );
+        let lower = GasPricing::Eip1559 {
+            base_fee: 5,
+            priority_fee: 1,
+            max_fee: 11,
+        };
+        assert_eq!(capped(lower, cap), lower);
+        assert_eq!(
+            capped(
+                GasPricing::Legacy { gas_price: 9 },
+                GasPricing::Legacy { gas_price: 7 }
+            ),
+            GasPricing::Legacy { gas_price: 7 }
+        );
+    }
+}

@@ -1,0 +1,542 @@
+//! The outbound engine: takes the transactions the users approved (stored with their signed
+//! bytes by the challenge's commit) to the chain and follows them to a final state.
+//!
+//! Each pass leases the due transactions of a chain (`EngineStore::claim_due_transactions`;
+//! two instances never work on one), takes each one step, and writes the step only if the
+//! lease is still held, with one `transactions.outbound` notification per state passed, in the
+//! same database transaction:
+//! - INITIATED → QUEUED when first picked up;
+//! - QUEUED → SENT once a node accepts the newest stored attempt (a wallet's nonces go out in
+//!   order; a node that already has it counts as accepted, so a crash between the broadcast
+//!   and its write only repeats the send);
+//! - SENT/STUCK → CONFIRMED (or CANCELLED, when the cancel attempt was mined; FAILED
+//!   `FAILED_ON_CHAIN` when it reverted) on a receipt of any of its attempts;
+//! - CONFIRMED → COMPLETE once the chain's confirmation depth is reached and the block is
+//!   still canonical; back to SENT when a reorg dropped it (the same bytes are sent again).
+//!
+//! A node error leaves the transaction where it is for the next pass. The engine never signs:
+//! without the user's PIN it can only send what was signed with it.
+
+use super::chains::Chain;
+use super::node::{BlockTag, EvmNode, NodeError, Receipt, RejectKind};
+use super::outbound::{AttemptChange, AttemptKind, AttemptRecord, AttemptStatus, TxProgress};
+use super::transactions::{TransactionRecord, TxState};
+use super::view::TransactionView;
+use crate::clock::Timestamp;
+use crate::model::Environment;
+use crate::service::Latchkey;
+use crate::webhooks::NotificationDraft;
+use latchkey_chains::{format_units, B256, U256};
+use std::time::Duration;
+
+/// How the engine paces itself (docs/configuration.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Pause between passes when nothing was due.
+    pub poll: Duration,
+    /// How long a pass holds a transaction (another instance takes it after that).
+    pub lease_ms: i64,
+    /// Transactions per chain per pass.
+    pub batch: u32,
+    /// When a transaction is looked at again while it waits (mempool, confirmations).
+    pub recheck_ms: i64,
+    /// A sent transaction the node no longer knows is sent again at most this often.
+    pub rebroadcast_ms: i64,
+    /// How long a transaction the node refuses for lack of funds waits for a deposit before
+    /// it fails with `INSUFFICIENT_NATIVE_TOKEN`.
+    pub insufficient_funds_grace_ms: i64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(500),
+            lease_ms: 30_000,
+            batch: 32,
+            recheck_ms: 1_000,
+            rebroadcast_ms: 30_000,
+            insufficient_funds_grace_ms: 600_000,
+        }
+    }
+}
+
+/// `transactions.outbound` carrying the transaction as `GET /transactions/{id}` shows it.
+pub fn outbound_notification(
+    record: &TransactionRecord,
+    environment: Environment,
+) -> NotificationDraft {
+    NotificationDraft {
+        entity_id: record.entity_id.clone(),
+        environment,
+        notification_type: "transactions.outbound".into(),
+        payload: serde_json::to_value(TransactionView::new(record)).unwrap_or_default(),
+        only_subscription: None,
+    }
+}
+
+/// The outbound engine of one server instance.
+#[derive(Clone)]
+pub struct Engine {
+    lk: Latchkey,
+    settings: EngineSettings,
+}
+
+impl Engine {
+    /// An engine over `lk`'s chains and store.
+    pub fn new(lk: Latchkey, settings: EngineSettings) -> Self {
+        Self { lk, settings }
+    }
+
+    /// Passes until `shutdown` resolves, pausing `poll` whenever a pass found nothing due.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let worked = self.run_once().await;
+            if worked == 0 {
+                tokio::select! {
+                    () = &mut shutdown => return,
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                }
+            }
+        }
+    }
+
+    /// One pass over every chain (and the nonce sweeper); how many transactions it stepped.
+    pub async fn run_once(&self) -> usize {
+        let now = self.lk.now();
+        if let Err(e) = self.lk.store.release_abandoned_nonces(now).await {
+            tracing::warn!(error = %e, "cannot release abandoned nonces");
+        }
+        let mut worked = 0;
+        for chain in self.lk.chains().iter() {
+            worked += self.pass(chain).await;
+        }
+        worked
+    }
+
+    async fn pass(&self, chain: &Chain) -> usize {
+        let now = self.lk.now();
+        let claimed = match self
+            .lk
+            .store
+            .claim_due_transactions(
+                chain.info.blockchain,
+                now,
+                self.settings.lease_ms,
+                self.settings.batch,
+            )
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, blockchain = %chain.info.blockchain, "cannot claim transactions");
+                return 0;
+            }
+        };
+        let n = claimed.len();
+        for t in claimed {
+            let id = t.id.clone();
+            if let Err(e) = self.step(chain, t).await {
+                tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
+            }
+        }
+        n
+    }
+
+    #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
+    async fn step(&self, chain: &Chain, t: TransactionRecord) -> Result<(), String> {
+        let store = &self.lk.store;
+        let attempts = store.attempts(&t.id).await.map_err(|e| e.to_string())?;
+        let environment = store
+            .user_by_internal_id(&t.entity_id, &t.user_internal_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|u| u.environment)
+            .ok_or("the transaction's user is gone")?;
+        let mut s = Step {
+            now: self.lk.now(),
+            settings: self.settings,
+            chain,
+            environment,
+            attempts,
+            progress: TxProgress {
+                transaction: t,
+                attempts: Vec::new(),
+                notifications: Vec::new(),
+                release_nonce: false,
+            },
+        };
+        s.progress.transaction.next_check_at = s.now.plus_ms(self.settings.recheck_ms);
+        s.run(store.as_ref()).await;
+        let saved = store
+            .save_progress(&s.progress)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !saved {
+            tracing::info!("lease lost to another instance; its step stands");
+        }
+        Ok(())
+    }
+}
+
+/// One step on one leased transaction.
+struct Step<'a> {
+    now: Timestamp,
+    settings: EngineSettings,
+    chain: &'a Chain,
+    environment: Environment,
+    attempts: Vec<AttemptRecord>,
+    progress: TxProgress,
+}
+
+impl Step<'_> {
+    fn tx(&mut self) -> &mut TransactionRecord {
+        &mut self.progress.transaction
+    }
+
+    fn node(&self) -> &dyn EvmNode {
+        self.chain.node.as_ref()
+    }
+
+    /// Moves to `state` and queues its notification (STUCK has none: Circle sends none).
+    fn enter(&mut self, state: TxState) {
+        let now = self.now;
+        let t = self.tx();
+        t.state = state;
+        t.updated_at = now;
+        if state != TxState::Stuck {
+            let note = outbound_notification(&self.progress.transaction, self.environment);
+            self.progress.notifications.push(note);
+        }
+    }
+
+    fn fail(&mut self, reason: &str, details: impl Into<String>) {
+        let t = self.tx();
+        t.error_reason = Some(reason.to_owned());
+        t.error_details = Some(details.into());
+        self.enter(TxState::Failed);
+    }
+
+    fn attempt_changed(
+        &mut self,
+        id: &str,
+        status: AttemptStatus,
+        error: Option<String>,
+        sent: bool,
+    ) {
+        let sent_at = sent.then_some(self.now);
+        if let Some(a) = self.attempts.iter_mut().find(|a| a.id == id) {
+            a.status = status;
+        }
+        self.progress.attempts.push(AttemptChange {
+            id: id.to_owned(),
+            status,
+            last_error: error,
+            sent_at,
+        });
+    }
+
+    async fn run(&mut self, store: &dyn crate::store::Store) {
+        if self.progress.transaction.state == TxState::Initiated {
+            self.enter(TxState::Queued);
+        }
+        if self.progress.transaction.state == TxState::Queued {
+            self.broadcast(store).await;
+        }
+        if matches!(
+            self.progress.transaction.state,
+            TxState::Sent | TxState::Stuck
+        ) {
+            self.follow().await;
+        }
+        if self.progress.transaction.state == TxState::Confirmed {
+            self.confirm().await;
+        }
+    }
+
+    /// The attempt to send: the newest one not refused for good (a cancel or acceleration
+    /// supersedes the original).
+    fn sendable(&self) -> Option<AttemptRecord> {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.status != AttemptStatus::Rejected)
+            .cloned()
+    }
+
+    async fn broadcast(&mut self, store: &dyn crate::store::Store) {
+        let t = &self.progress.transaction;
+        let nonce = t.nonce.unwrap_or(0);
+        match store.lower_nonce_waiting(&t.wallet_id, nonce).await {
+            Ok(false) => {}
+            Ok(true) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the wallet's queue");
+                return;
+            }
+        }
+        let Some(attempt) = self.sendable() else {
+            self.fail("INTERNAL_ERROR", "no signed transaction is stored");
+            return;
+        };
+        let sent = self.node().send_raw(&attempt.raw).await;
+        match sent {
+            Ok(_) | Err(NodeError::Rejected(RejectKind::AlreadyKnown, _)) => {
+                self.sent(&attempt);
+            }
+            Err(NodeError::Rejected(RejectKind::ReplacementUnderpriced, _)) => {
+                // An earlier attempt of ours holds the nonce in the pool.
+                self.sent(&attempt);
+            }
+            Err(NodeError::Rejected(RejectKind::NonceTooLow, msg)) => {
+                self.nonce_used(msg).await;
+            }
+            Err(NodeError::Rejected(RejectKind::FeeTooLow, msg)) => {
+                self.attempt_changed(&attempt.id, attempt.status, Some(msg), false);
+                let created = self.progress.transaction.created_at;
+                if self.now.0 - created.0 > self.chain.info.stuck_after_ms {
+                    self.enter(TxState::Stuck);
+                }
+            }
+            Err(NodeError::Rejected(RejectKind::InsufficientFunds, msg)) => {
+                let created = self.progress.transaction.created_at;
+                if self.now.0 - created.0 > self.settings.insufficient_funds_grace_ms {
+                    self.attempt_changed(
+                        &attempt.id,
+                        AttemptStatus::Rejected,
+                        Some(msg.clone()),
+                        false,
+                    );
+                    self.progress.release_nonce = !self.ever_sent();
+                    self.fail("INSUFFICIENT_NATIVE_TOKEN", msg);
+                } else {
+                    self.attempt_changed(&attempt.id, attempt.status, Some(msg), false);
+                }
+            }
+            Err(NodeError::Rejected(RejectKind::Permanent, msg)) => {
+                self.attempt_changed(
+                    &attempt.id,
+                    AttemptStatus::Rejected,
+                    Some(msg.clone()),
+                    false,
+                );
+                self.progress.release_nonce = !self.ever_sent();
+                self.fail(
+                    "INTERNAL_ERROR",
+                    format!("the node refused the transaction: {msg}"),
+                );
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "broadcast failed; retried on the next pass");
+            }
+        }
+    }
+
+    fn ever_sent(&self) -> bool {
+        self.attempts.iter().any(|a| a.broadcasts > 0)
+    }
+
+    /// A node accepted `attempt` (or already had it).
+    fn sent(&mut self, attempt: &AttemptRecord) {
+        self.attempt_changed(&attempt.id, AttemptStatus::Broadcast, None, true);
+        let now = self.now;
+        let t = self.tx();
+        t.tx_hash = Some(attempt.tx_hash.clone());
+        t.sent_at.get_or_insert(now);
+        self.enter(TxState::Sent);
+    }
+
+    /// The node says the nonce is used: by one of our attempts (a crash after a broadcast),
+    /// or by something else.
+    async fn nonce_used(&mut self, msg: String) {
+        let attempts = self.attempts.clone();
+        for a in attempts.iter().rev() {
+            let Some(hash) = parse_hash(&a.tx_hash) else {
+                continue;
+            };
+            match self.node().transaction(hash).await {
+                Ok(Some(_)) => {
+                    self.sent(a);
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::info!(error = %e, "cannot look the attempt up; retried");
+                    return;
+                }
+            }
+        }
+        let nonce = self.progress.transaction.nonce.unwrap_or(0);
+        self.fail(
+            "INTERNAL_ERROR",
+            format!("nonce {nonce} was used by another transaction of the wallet ({msg})"),
+        );
+    }
+
+    /// SENT / STUCK: looks for a receipt of any attempt the node accepted.
+    async fn follow(&mut self) {
+        let attempts = self.attempts.clone();
+        for a in attempts.iter().rev() {
+            if !matches!(a.status, AttemptStatus::Broadcast | AttemptStatus::Mined) {
+                continue;
+            }
+            let Some(hash) = parse_hash(&a.tx_hash) else {
+                continue;
+            };
+            match self.node().receipt(hash).await {
+                Ok(Some(r)) => {
+                    self.mined(a, &r);
+                    return;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::info!(error = %e, "cannot read a receipt; retried");
+                    return;
+                }
+            }
+        }
+        let t = &self.progress.transaction;
+        let sent_at = t.sent_at.unwrap_or(t.created_at);
+        if t.state == TxState::Sent && self.now.0 - sent_at.0 > self.chain.info.stuck_after_ms {
+            self.enter(TxState::Stuck);
+        }
+        self.rebroadcast_if_dropped().await;
+    }
+
+    /// A node that no longer knows the newest attempt (evicted, or dropped by a reorg) gets
+    /// the same bytes again.
+    async fn rebroadcast_if_dropped(&mut self) {
+        let Some(a) = self.sendable() else { return };
+        let recent = a
+            .last_broadcast_at
+            .is_some_and(|at| self.now.0 - at.0 < self.settings.rebroadcast_ms);
+        if recent {
+            return;
+        }
+        let Some(hash) = parse_hash(&a.tx_hash) else {
+            return;
+        };
+        if let Ok(None) = self.node().transaction(hash).await {
+            match self.node().send_raw(&a.raw).await {
+                Ok(_) | Err(NodeError::Rejected(RejectKind::AlreadyKnown, _)) => {
+                    self.attempt_changed(&a.id, AttemptStatus::Broadcast, None, true);
+                }
+                Err(e) => tracing::info!(error = %e, "rebroadcast refused"),
+            }
+        }
+    }
+
+    /// Attempt `a` is in a block.
+    fn mined(&mut self, a: &AttemptRecord, r: &Receipt) {
+        let others: Vec<String> = self
+            .attempts
+            .iter()
+            .filter(|o| o.id != a.id && o.status == AttemptStatus::Broadcast)
+            .map(|o| o.id.clone())
+            .collect();
+        for id in others {
+            self.attempt_changed(&id, AttemptStatus::Replaced, None, false);
+        }
+        self.attempt_changed(&a.id, AttemptStatus::Mined, None, false);
+        let decimals = self.chain.info.blockchain.native_decimals();
+        let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price)
+            + U256::from(r.l1_fee.unwrap_or(0));
+        let now = self.now;
+        let t = self.tx();
+        t.tx_hash = Some(a.tx_hash.clone());
+        t.block_hash = Some(format!("{:#x}", r.block_hash));
+        t.block_height = i64::try_from(r.block_number).ok();
+        t.first_confirm_date.get_or_insert(now);
+        t.network_fee = Some(format_units(fee, decimals));
+        if !r.success {
+            let reason = if r.gas_used >= a.gas_limit {
+                "GAS_LIMIT_TOO_LOW"
+            } else {
+                "FAILED_ON_CHAIN"
+            };
+            self.fail(reason, "the transaction reverted on chain");
+        } else if a.kind == AttemptKind::Cancel {
+            self.enter(TxState::Cancelled);
+        } else {
+            self.enter(TxState::Confirmed);
+        }
+    }
+
+    /// CONFIRMED: COMPLETE once deep enough on the canonical chain; SENT again if a reorg
+    /// took its block away.
+    async fn confirm(&mut self) {
+        let t = &self.progress.transaction;
+        let (Some(height), Some(block_hash)) = (t.block_height, t.block_hash.clone()) else {
+            return;
+        };
+        let Ok(height) = u64::try_from(height) else {
+            return;
+        };
+        let head = match self.node().block_number().await {
+            Ok(head) => head,
+            Err(e) => {
+                tracing::info!(error = %e, "cannot read the head; retried");
+                return;
+            }
+        };
+        let block = match self.node().block(BlockTag::Number(height), false).await {
+            Ok(block) => block,
+            Err(e) => {
+                tracing::info!(error = %e, "cannot read the block; retried");
+                return;
+            }
+        };
+        let canonical = block.is_some_and(|b| format!("{:#x}", b.hash) == block_hash);
+        if !canonical {
+            self.reorged().await;
+            return;
+        }
+        if head.saturating_sub(height) + 1 >= self.chain.info.confirmations {
+            self.enter(TxState::Complete);
+        }
+    }
+
+    /// The block of a CONFIRMED transaction left the chain: its receipt moved (another block
+    /// holds it) or it is gone (back to SENT, the same bytes go out again).
+    async fn reorged(&mut self) {
+        let attempts = self.attempts.clone();
+        for a in attempts.iter().rev() {
+            if a.status != AttemptStatus::Mined {
+                continue;
+            }
+            let Some(hash) = parse_hash(&a.tx_hash) else {
+                continue;
+            };
+            match self.node().receipt(hash).await {
+                Ok(Some(r)) => {
+                    let t = self.tx();
+                    t.block_hash = Some(format!("{:#x}", r.block_hash));
+                    t.block_height = i64::try_from(r.block_number).ok();
+                    return;
+                }
+                Ok(None) => {
+                    self.attempt_changed(&a.id, AttemptStatus::Broadcast, None, false);
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "cannot read a receipt; retried");
+                    return;
+                }
+            }
+        }
+        let t = self.tx();
+        t.block_hash = None;
+        t.block_height = None;
+        t.network_fee = None;
+        t.first_confirm_date = None;
+        self.enter(TxState::Sent);
+        // Force the resend now rather than after rebroadcast_ms.
+        for a in &mut self.attempts {
+            a.last_broadcast_at = None;
+        }
+        self.rebroadcast_if_dropped().await;
+    }
+}
+
+fn parse_hash(s: &str) -> Option<B256> {
+    s.parse().ok()
+}
