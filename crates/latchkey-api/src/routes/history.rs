@@ -178,7 +178,7 @@ fn list_query(pairs: &Pairs) -> Result<TransactionQuery, ApiError> {
             ))
         }
     };
-    let wallet_ids = paging::get(pairs, "walletIds")
+    let wallet_ids = paging::constrained(pairs, "walletIds")?
         .map(|csv| {
             csv.split(',')
                 .map(str::trim)
@@ -190,7 +190,8 @@ fn list_query(pairs: &Pairs) -> Result<TransactionQuery, ApiError> {
     Ok(TransactionQuery {
         filter: TransactionFilter {
             blockchain: blockchain_param(pairs)?,
-            destination_address: paging::get(pairs, "destinationAddress").map(String::from),
+            destination_address: paging::constrained(pairs, "destinationAddress")?
+                .map(String::from),
             operation: enum_param(
                 pairs,
                 "operation",
@@ -198,13 +199,13 @@ fn list_query(pairs: &Pairs) -> Result<TransactionQuery, ApiError> {
                 "TRANSFER or CONTRACT_EXECUTION",
             )?,
             state: enum_param(pairs, "state", TxState::parse, "a TransactionState")?,
-            tx_hash: paging::get(pairs, "txHash").map(String::from),
+            tx_hash: paging::constrained(pairs, "txHash")?.map(String::from),
             tx_type: tx_type_param(pairs)?,
             wallet_ids,
             visible_token_ids: None,
         },
         include_all,
-        user_id: paging::get(pairs, "userId").map(String::from),
+        user_id: paging::constrained(pairs, "userId")?.map(String::from),
     })
 }
 
@@ -284,13 +285,13 @@ pub async fn get_transaction(
 fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
     let blockchain = blockchain_param(pairs)?;
     match (
-        paging::get(pairs, "walletId"),
-        paging::get(pairs, "address"),
+        paging::constrained(pairs, "walletId")?,
+        paging::constrained(pairs, "address")?,
     ) {
         (Some(_), Some(_)) => Err(ApiError::invalid_field(
             "address",
             "invalid",
-            "give walletId, or address and blockchain, not both",
+            "walletId, or address and blockchain, is required: not both",
         )),
         (Some(id), None) => Ok(WalletSelector::Id {
             wallet_id: id.to_string(),
@@ -304,7 +305,7 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
             None => Err(ApiError::invalid_field(
                 "blockchain",
                 "required",
-                "blockchain is required with address",
+                "walletId, or address and blockchain, is required: blockchain is missing",
             )),
         },
         (None, None) => Err(ApiError::invalid_field(
@@ -318,6 +319,9 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
 /// `GET /v1/w3s/transactions/lowestNonceTransaction`.
 #[utoipa::path(get, path = "/v1/w3s/transactions/lowestNonceTransaction", tag = "transactions",
     operation_id = "getLowestNonceTransaction", security(("apiKey" = [])),
+    description = "Names the wallet with `walletId`, or with `address` and `blockchain`, not \
+        both: any other combination is refused with code 2 (\"walletId, or address and \
+        blockchain, …\"), a rule between parameters the schema cannot state.",
     params(LowestNonceQuery),
     responses((status = 200,
         description = "The wallet's lowest-nonce outbound transaction in QUEUED, SENT or STUCK \
