@@ -9,17 +9,17 @@ use latchkey_chains::Blockchain;
 use serde_json::{json, Value};
 
 const TRANSFER: &str = "/v1/w3s/user/transactions/transfer";
-const DEST: &str = "0x2222222222222222222222222222222222222222";
+pub(crate) const DEST: &str = "0x2222222222222222222222222222222222222222";
 /// Circle's USDC on MATIC-AMOY: its token id and contract address.
 const USDC_AMOY_ID: &str = "36b6931a-873a-56a8-8a27-b706b17104ee";
 const USDC_AMOY: &str = "0x41e94eb019c0762f9bfcf9fb1e58725bfb0e7582";
 
-fn key() -> String {
+pub(crate) fn key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
 /// POSTs a transfer body; returns (status, Circle code or 0).
-async fn create(app: &TestApp, u: &TestUser, body: Value) -> (u16, i64, Value) {
+pub(crate) async fn create(app: &TestApp, u: &TestUser, body: Value) -> (u16, i64, Value) {
     let (status, body, _) = app.post(TRANSFER, Some(&u.token), body).await;
     (status, body["code"].as_i64().unwrap_or(0), body)
 }
@@ -184,13 +184,13 @@ async fn a_funded_wallet_gets_a_challenge_showing_what_it_will_sign() {
 }
 
 /// `eth_getBalance` of `address` in wei.
-async fn native_balance(node: &Anvil, address: &str) -> u128 {
+pub(crate) async fn native_balance(node: &Anvil, address: &str) -> u128 {
     let hex = node.rpc("eth_getBalance", json!([address, "latest"])).await;
     u128::from_str_radix(hex.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
 /// TestUsdc's `balanceOf(address)` in base units.
-async fn usdc_balance(node: &Anvil, token: &str, address: &str) -> u128 {
+pub(crate) async fn usdc_balance(node: &Anvil, token: &str, address: &str) -> u128 {
     let data = format!(
         "{}{:0>64}",
         selector("TestUsdc", "balanceOf(address)"),
@@ -203,7 +203,7 @@ async fn usdc_balance(node: &Anvil, token: &str, address: &str) -> u128 {
 }
 
 /// The transaction as the user's `GET /transactions/{id}` shows it.
-async fn transaction(app: &TestApp, u: &TestUser, id: &str) -> Value {
+pub(crate) async fn transaction(app: &TestApp, u: &TestUser, id: &str) -> Value {
     let (s, body, _) = app
         .get(&format!("/v1/w3s/transactions/{id}"), Some(&u.token))
         .await;
@@ -212,7 +212,7 @@ async fn transaction(app: &TestApp, u: &TestUser, id: &str) -> Value {
 }
 
 /// Steps the engine (the clock moving a second per pass) until the transaction is `state`.
-async fn engine_until(app: &TestApp, u: &TestUser, id: &str, state: &str) -> Value {
+pub(crate) async fn engine_until(app: &TestApp, u: &TestUser, id: &str, state: &str) -> Value {
     let mut seen = Value::Null;
     for _ in 0..60 {
         app.engine.run_once().await;
@@ -228,7 +228,7 @@ async fn engine_until(app: &TestApp, u: &TestUser, id: &str, state: &str) -> Val
 
 /// Creates a transfer challenge with `body`, approves it with the PIN, and returns the
 /// transaction id it names.
-async fn approve(app: &TestApp, u: &TestUser, body: Value) -> String {
+pub(crate) async fn approve(app: &TestApp, u: &TestUser, body: Value) -> String {
     let (s, _, reply) = create(app, u, body).await;
     assert_eq!(s, 201, "{reply}");
     let challenge = reply["data"]["challengeId"].as_str().unwrap().to_owned();

@@ -84,9 +84,19 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 /// each is connected with `latchkey_evm::connect` (so it must run the blockchain's chain id,
 /// `Anvil::start(Blockchain::MaticAmoy.chain_id()…)`), the way `latchkey serve --rpc` does.
 pub async fn spawn_app_with_chains(settings: Settings, chains: &[(Blockchain, &Anvil)]) -> TestApp {
+    spawn_app_with_chain_options(settings, chains, RpcOptions::default()).await
+}
+
+/// [`spawn_app_with_chains`] with these chain options (confirmations, stuck_after) for every
+/// chain, as `--confirmations` and `--stuck-after-seconds` give them.
+pub async fn spawn_app_with_chain_options(
+    settings: Settings,
+    chains: &[(Blockchain, &Anvil)],
+    options: RpcOptions,
+) -> TestApp {
     let mut set = ChainSet::new();
     for (blockchain, anvil) in chains {
-        let chain = latchkey_evm::connect(*blockchain, &anvil.url, &RpcOptions::default())
+        let chain = latchkey_evm::connect(*blockchain, &anvil.url, &options)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         set.insert(chain);
