@@ -88,10 +88,11 @@ def schema_valid_request_not_malformed(ctx, response, case):
     # once, in its description, rather than as a pattern on every string schema.
     if "must not contain the NUL character" in str(body.get("message", "")) if isinstance(body, dict) else False:
         return None
-    # A rule between query parameters (lowestNonceTransaction names its wallet by walletId, or
-    # by address and blockchain): stated in the operation's description, not expressible as a
-    # schema of each parameter.
-    if "walletId, or address and blockchain" in str(body.get("message", "")) if isinstance(body, dict) else False:
+    # A rule between fields (a wallet by walletId, or by address and blockchain; a token by
+    # tokenId, or by tokenAddress and blockchain): a schema of each field cannot state it, so
+    # the operation's description does, and the server words every such refusal
+    # "<one way>, or <another>, is required" (ApiError::missing_one_of).
+    if _ONE_OF_REQUIRED.search(str(body.get("message", ""))) if isinstance(body, dict) else False:
         return None
     if isinstance(body, dict) and body.get("code") == 2:
         raise AssertionError(
@@ -99,6 +100,10 @@ def schema_valid_request_not_malformed(ctx, response, case):
             f"what the server refuses.\n{body.get('message')}"
         )
     return None
+
+
+# The wording of a requirement between fields (see schema_valid_request_not_malformed).
+_ONE_OF_REQUIRED = re.compile(r"\w+, or [^,]+, is required")
 
 
 # An absolute http(s) URL as the document admits it (`^[hH][tT][tT][pP][sS]?://`).

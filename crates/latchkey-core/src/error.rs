@@ -90,6 +90,19 @@ impl ApiError {
         Self::invalid_field(location, "required", format!("{location} is required"))
     }
 
+    /// A requirement between fields, one of several ways to give something, worded always as
+    /// `"<one way>, or <another>, is required"` (then `: <what is wrong>`): a schema of each
+    /// field cannot state it, so the document states it in prose, and the schemathesis hooks
+    /// recognise this wording.
+    pub fn missing_one_of(location: &str, ways: &str, detail: &str) -> Self {
+        let message = if detail.is_empty() {
+            format!("{ways}, is required")
+        } else {
+            format!("{ways}, is required: {detail}")
+        };
+        Self::invalid_field(location, "required", message)
+    }
+
     /// Any failure the caller cannot fix: logged by the caller, reported without detail.
     pub fn internal() -> Self {
         Self::new(-1, 500, "Something went wrong")

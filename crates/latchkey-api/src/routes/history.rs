@@ -288,10 +288,10 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
         paging::constrained(pairs, "walletId")?,
         paging::constrained(pairs, "address")?,
     ) {
-        (Some(_), Some(_)) => Err(ApiError::invalid_field(
+        (Some(_), Some(_)) => Err(ApiError::missing_one_of(
             "address",
-            "invalid",
-            "walletId, or address and blockchain, is required: not both",
+            "walletId, or address and blockchain",
+            "not both",
         )),
         (Some(id), None) => Ok(WalletSelector::Id {
             wallet_id: id.to_string(),
@@ -302,16 +302,16 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
                 address: address.to_string(),
                 blockchain,
             }),
-            None => Err(ApiError::invalid_field(
+            None => Err(ApiError::missing_one_of(
                 "blockchain",
-                "required",
-                "walletId, or address and blockchain, is required: blockchain is missing",
+                "walletId, or address and blockchain",
+                "blockchain is missing",
             )),
         },
-        (None, None) => Err(ApiError::invalid_field(
+        (None, None) => Err(ApiError::missing_one_of(
             "walletId",
-            "required",
-            "walletId, or address and blockchain, is required",
+            "walletId, or address and blockchain",
+            "",
         )),
     }
 }
@@ -321,7 +321,7 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
     operation_id = "getLowestNonceTransaction", security(("apiKey" = [])),
     description = "Names the wallet with `walletId`, or with `address` and `blockchain`, not \
         both: any other combination is refused with code 2 (\"walletId, or address and \
-        blockchain, …\"), a rule between parameters the schema cannot state.",
+        blockchain, is required\"), a rule between parameters the schema cannot state.",
     params(LowestNonceQuery),
     responses((status = 200,
         description = "The wallet's lowest-nonce outbound transaction in QUEUED, SENT or STUCK \

@@ -71,7 +71,7 @@ pub struct CreateTransferTransactionRequest {
     #[serde(default)]
     token_address: Option<String>,
     /// The recipient.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     #[serde(default)]
     destination_address: Option<String>,
     /// Whole-unit amounts (`["0.01"]`).
@@ -102,7 +102,11 @@ pub struct CreateTransferTransactionRequest {
 
 /// `POST /v1/w3s/user/transactions/transfer`.
 #[utoipa::path(post, path = "/v1/w3s/user/transactions/transfer", tag = "user", operation_id = "createTransaction",
-    description = "CREATE_TRANSACTION: a transfer from one of the user's wallets, approved with the PIN.",
+    description = "CREATE_TRANSACTION: a transfer from one of the user's wallets, approved with \
+        the PIN. The wallet is named by `walletId`, or by `walletAddress` and `blockchain`; the \
+        token by `tokenId`, or by `tokenAddress` and `blockchain`: other combinations are \
+        refused with code 2 (\"walletId, or walletAddress and blockchain, is required\"), \
+        rules between fields that a schema of each field cannot state.",
     security(("apiKey" = [], "userToken" = [])), request_body = CreateTransferTransactionRequest,
     responses(
         (status = 201, description = "The new challenge.", body = ChallengeIdResponse),

@@ -84,9 +84,10 @@ impl<'a> Source<'a> {
             (Some(_), Some(_)) => Err(codes::WALLET_ID_AND_ADDRESS),
             (Some(id), None) => Ok(WalletRef::Id(id)),
             (None, Some(address)) => {
-                let chain = self
-                    .blockchain()?
-                    .ok_or_else(|| ApiError::missing_field("blockchain"))?;
+                let ways = format!("walletId, or {} and blockchain", self.address_field);
+                let chain = self.blockchain()?.ok_or_else(|| {
+                    ApiError::missing_one_of("blockchain", &ways, "blockchain is missing")
+                })?;
                 if !validate_address(chain, address) {
                     return Err(codes::INVALID_SOURCE_ADDRESS.with_message(format!(
                         "Invalid source address: {} {address:?} is not a {chain} address.",
@@ -95,7 +96,11 @@ impl<'a> Source<'a> {
                 }
                 Ok(WalletRef::Address { address })
             }
-            (None, None) => Err(ApiError::missing_field("walletId")),
+            (None, None) => Err(ApiError::missing_one_of(
+                "walletId",
+                &format!("walletId, or {} and blockchain", self.address_field),
+                "",
+            )),
         }
     }
 }
@@ -107,10 +112,10 @@ pub(crate) fn token_ref<'a>(
     token_address: Option<&'a str>,
 ) -> Result<TokenRef<'a>, ApiError> {
     match (token_id.filter(|s| !s.is_empty()), token_address) {
-        (Some(_), Some(a)) if !a.is_empty() => Err(ApiError::invalid_field(
+        (Some(_), Some(a)) if !a.is_empty() => Err(ApiError::missing_one_of(
             "tokenAddress",
-            "invalid",
-            "give tokenId or tokenAddress, not both",
+            "tokenId, or tokenAddress and blockchain",
+            "not both",
         )),
         (Some(id), _) => Ok(TokenRef::Id(id)),
         (None, Some("")) => Ok(TokenRef::Native),
