@@ -30,8 +30,10 @@ run_id=$(date +%s)
 data=
 server=
 pg_db=
+anvil=
 cleanup() {
   [ -n "$server" ] && { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; }
+  [ -n "$anvil" ] && { kill "$anvil" 2>/dev/null; wait "$anvil" 2>/dev/null || true; }
   [ -n "$data" ] && rm -rf "$data"
   if [ -n "$pg_db" ]; then
     psql "$pg_base" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
@@ -52,6 +54,7 @@ export LATCHKEY_RATE_LIMITS=true LATCHKEY_RATE_GET_PER_SECOND=10000000 \
 start_server() {
   local db_args=()
   [ -n "${1:-}" ] && db_args=(--database-url "$1")
+  [ -n "${anvil_url:-}" ] && db_args+=(--rpc "MATIC-AMOY=$anvil_url")
   data=$(mktemp -d)
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -139,13 +142,30 @@ if sys.argv[1]:
 PY
 }
 
+# A local anvil as MATIC-AMOY (chain id 80002, automine) for the transfers phase: the binary
+# the compat suite installs (npm ci in tests/compat), or $ANVIL_BIN.
+anvil_bin=${ANVIL_BIN:-tests/compat/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil}
+anvil_url=
+bench_args=()
+if [ -x "$anvil_bin" ]; then
+  anvil_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$anvil_bin" --host 127.0.0.1 --port "$anvil_port" --chain-id 80002 --accounts 1 --balance 1000000 >"$out/anvil.out" 2>&1 &
+  anvil=$!
+  anvil_url="http://127.0.0.1:$anvil_port"
+  for _ in $(seq 1 100); do grep -q "Listening on" "$out/anvil.out" 2>/dev/null && break; sleep 0.1; done
+  bench_args=(--anvil "$anvil_url")
+else
+  echo "(no anvil at $anvil_bin: the transfers phase is skipped; npm ci in tests/compat installs it)"
+fi
+
 start_server ""
 http_table "SQLite (synchronous=FULL)"
 
 echo
 kdf_workers=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
-"$bin/latchkey-bench" --url "$base" --api-key "$key" --seconds "$storm_secs" --kdf-workers "$kdf_workers"
+"$bin/latchkey-bench" --url "$base" --api-key "$key" --seconds "$storm_secs" --kdf-workers "$kdf_workers" "${bench_args[@]}"
 stop_server
+anvil_url=
 
 if [ "${BENCH_POSTGRES:-1}" = 1 ] && psql "$pg_base" -qAtc 'select 1' >/dev/null 2>&1; then
   echo

@@ -2,6 +2,8 @@
 //! once, as a ratio to the raw Argon2id rate of the same policy on the KDF pool's threads, and
 //! the p99 of `GET /v1/w3s/user/challenges/{id}` during that storm against its p99 at rest.
 
+mod transfers;
+
 use clap::Parser;
 use latchkey_client::{ChallengeExecutor, DeveloperClient};
 use latchkey_core::crypto::{argon2id, KdfParams};
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-struct Args {
+pub(crate) struct Args {
     /// The server's base URL.
     #[arg(long)]
     url: String,
@@ -33,15 +35,19 @@ struct Args {
     /// The server's KDF pool threads.
     #[arg(long, default_value_t = 1)]
     kdf_workers: usize,
+    /// The JSON-RPC URL of the local anvil the server serves as MATIC-AMOY (`--rpc`): when
+    /// given, the transfers phase runs too.
+    #[arg(long)]
+    anvil: Option<String>,
 }
 
-fn fail(msg: impl std::fmt::Display) -> ! {
+pub(crate) fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("bench: {msg}");
     std::process::exit(1)
 }
 
 /// Argon2id hashes per second on `threads` threads for `seconds`.
-fn raw_rate(params: KdfParams, threads: usize, seconds: u64) -> f64 {
+pub(crate) fn raw_rate(params: KdfParams, threads: usize, seconds: u64) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -124,9 +130,9 @@ async fn measure_reads(args: &Args, token: &str, id: &str, seconds: u64) -> Vec<
     all
 }
 
-const PINS: [&str; 2] = ["159357", "246813"];
+pub(crate) const PINS: [&str; 2] = ["159357", "246813"];
 
-fn questions() -> serde_json::Value {
+pub(crate) fn questions() -> serde_json::Value {
     json!([{ "question": "First pet?", "answer": "rex" }, { "question": "Birth city?", "answer": "lyon" }])
 }
 
@@ -253,6 +259,9 @@ async fn main() {
     );
 
     signing_phase(&args, &dev, &app_id, params).await;
+    if let Some(anvil) = &args.anvil {
+        transfers::phase(&args, &dev, &app_id, params, anvil).await;
+    }
 }
 
 /// Issue 6's figure: signing challenges completed per second end to end (create → execute →

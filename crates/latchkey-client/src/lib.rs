@@ -122,6 +122,11 @@ impl DeveloperClient {
         ))
     }
 
+    /// Any `GET` of the API (with the user's token when given); returns the body.
+    pub async fn get(&self, path: &str, user_token: Option<&str>) -> Result<Value, ClientError> {
+        send(self.req(reqwest::Method::GET, path, user_token)).await
+    }
+
     /// `GET /v1/w3s/user` with the user's token.
     pub async fn get_user_status(&self, user_token: &str) -> Result<Value, ClientError> {
         send(self.req(reqwest::Method::GET, "/v1/w3s/user", Some(user_token))).await

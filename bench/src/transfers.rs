@@ -1,0 +1,184 @@
+//! Issue 11's figure: native transfers completed per second end to end (create the
+//! CREATE_TRANSACTION challenge → execute it with the PIN → the server's engine broadcasts it
+//! to anvil, automining → the transaction is COMPLETE), against the KDF-bound ceiling (one
+//! Argon2id per transfer: the PIN check).
+
+use crate::{fail, questions, raw_rate, Args, PINS};
+use latchkey_client::{ChallengeExecutor, DeveloperClient};
+use latchkey_core::crypto::KdfParams;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DEST: &str = "0x2222222222222222222222222222222222222222";
+
+async fn rpc(http: &reqwest::Client, url: &str, method: &str, params: Value) -> Value {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let reply: Value = match http.post(url).json(&body).send().await {
+        Ok(r) => r.json().await.unwrap_or_else(|e| fail(e)),
+        Err(e) => fail(e),
+    };
+    if !reply["error"].is_null() {
+        fail(format!("{method}: {}", reply["error"]));
+    }
+    reply["result"].clone()
+}
+
+/// A user with a MATIC-AMOY wallet funded from anvil's first account.
+async fn funded_user(
+    args: &Args,
+    dev: &DeveloperClient,
+    app_id: &str,
+    anvil: &str,
+    user_id: String,
+) -> (String, ChallengeExecutor, String) {
+    let http = reqwest::Client::new();
+    dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
+    let (token, key) = dev
+        .create_user_token(&user_id)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let exec = ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
+    let id = dev
+        .create_challenge(
+            reqwest::Method::POST,
+            "/v1/w3s/user/initialize",
+            &token,
+            json!({ "blockchains": ["MATIC-AMOY"] }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
+    exec.execute(
+        &id,
+        &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
+    )
+    .await
+    .unwrap_or_else(|e| fail(e));
+    let wallets = dev
+        .get("/v1/w3s/wallets", Some(&token))
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let wallet = wallets["data"]["wallets"][0].clone();
+    let address = wallet["address"]
+        .as_str()
+        .unwrap_or_else(|| fail("no wallet"));
+    let accounts = rpc(&http, anvil, "eth_accounts", json!([])).await;
+    rpc(
+        &http,
+        anvil,
+        "eth_sendTransaction",
+        json!([{ "from": accounts[0], "to": address, "value": "0x56bc75e2d63100000" }]),
+    )
+    .await;
+    let wallet_id = wallet["id"]
+        .as_str()
+        .unwrap_or_else(|| fail("no wallet id"));
+    (token, exec, wallet_id.to_owned())
+}
+
+/// One transfer: create, execute, then poll until COMPLETE.
+async fn transfer(dev: &DeveloperClient, exec: &ChallengeExecutor, token: &str, wallet: &str) {
+    let id = dev
+        .create_challenge(
+            reqwest::Method::POST,
+            "/v1/w3s/user/transactions/transfer",
+            token,
+            json!({
+                "walletId": wallet,
+                "tokenAddress": "",
+                "blockchain": "MATIC-AMOY",
+                "destinationAddress": DEST,
+                "amounts": ["0.0001"],
+                "feeLevel": "MEDIUM",
+            }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
+    exec.execute(&id, &json!({ "pin": PINS[0] }))
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let challenge = dev
+        .get_challenge(token, &id)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let tx = challenge["correlationIds"][0]
+        .as_str()
+        .unwrap_or_else(|| fail("no transaction id"))
+        .to_owned();
+    for _ in 0..600 {
+        let t = dev
+            .get(&format!("/v1/w3s/transactions/{tx}"), Some(token))
+            .await
+            .unwrap_or_else(|e| fail(e));
+        match t["data"]["transaction"]["state"].as_str() {
+            Some("COMPLETE") => return,
+            Some("FAILED") => fail(format!("transfer failed: {t}")),
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    fail(format!("transfer {tx} did not complete"));
+}
+
+/// The transfers phase (see the module doc).
+pub async fn phase(
+    args: &Args,
+    dev: &DeveloperClient,
+    app_id: &str,
+    params: KdfParams,
+    anvil: &str,
+) {
+    println!();
+    println!(
+        "transfers: {} users with a funded MATIC-AMOY wallet each (anvil, automine)...",
+        args.concurrency
+    );
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut users = Vec::new();
+    for i in 0..args.concurrency {
+        let user_id = format!("pay-{}-{i}", &run[..8]);
+        users.push(funded_user(args, dev, app_id, anvil, user_id).await);
+    }
+    // One transfer alone: its latency, and the share of it that is the Argon2id check.
+    let (token, exec, wallet) = &users[0];
+    let mut lat = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        transfer(dev, exec, token, wallet).await;
+        lat.push(t.elapsed().as_secs_f64());
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let median = lat[lat.len() / 2];
+    let raw = raw_rate(params, args.kdf_workers, args.seconds.min(10));
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (token, exec, wallet) in users {
+        let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                transfer(&dev, &exec, &token, &wallet).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "transfers completed/s (create -> PIN -> broadcast -> COMPLETE, {} concurrent): {rate:.2}",
+        args.concurrency
+    );
+    println!("KDF-bound ceiling (one Argon2id per transfer, raw rate): {raw:.2}/s");
+    println!("ratio to the ceiling: {:.2}", rate / raw);
+    println!(
+        "one transfer alone: {:.0} ms to COMPLETE, of which Argon2id ~{:.0} ms ({:.0}%)",
+        median * 1000.0,
+        1000.0 / raw,
+        100.0 / raw / median
+    );
+}
