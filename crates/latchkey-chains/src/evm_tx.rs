@@ -495,6 +495,44 @@ pub fn sign_evm_tx(secret: &[u8], tx: &UnsignedEvmTx) -> Result<SignedTx, ChainE
     sign_decoded(&key, &tx.to_tx()?)
 }
 
+/// A signed transaction latchkey built (an attempt the engine stored), back as the
+/// [`UnsignedEvmTx`] it was signed from: what an acceleration re-signs at a higher fee.
+///
+/// Errors: [`codes::INVALID_TRANSACTION`] for a contract creation or an EIP-2930 transaction
+/// (latchkey builds neither) or a fee above `u128`; the decoder's errors otherwise.
+pub fn decode_evm_tx(raw: &[u8]) -> Result<UnsignedEvmTx, ChainError> {
+    let (tx, _) = decode_raw(raw)?;
+    let to = tx
+        .to
+        .ok_or_else(|| ChainError::invalid_tx("the transaction creates a contract"))?;
+    let wei = |v: U256| {
+        u128::try_from(v).map_err(|_| ChainError::invalid_tx("a fee does not fit in 128 bits"))
+    };
+    let fee = match tx.ty {
+        TxType::Legacy => EvmFee::Legacy {
+            gas_price: wei(tx.gas_price)?,
+        },
+        TxType::DynamicFee => EvmFee::Eip1559 {
+            max_fee: wei(tx.max_fee_per_gas)?,
+            max_priority: wei(tx.max_priority_fee_per_gas)?,
+        },
+        TxType::AccessList => {
+            return Err(ChainError::invalid_tx(
+                "an EIP-2930 transaction is not one latchkey builds",
+            ))
+        }
+    };
+    Ok(UnsignedEvmTx {
+        chain_id: tx.chain_id.unwrap_or(0),
+        nonce: tx.nonce,
+        to,
+        value: tx.value,
+        data: tx.data,
+        gas_limit: tx.gas_limit,
+        fee,
+    })
+}
+
 /// The unsigned serialization of `tx` (its signing payload: `0x02 ‖ rlp([...])`, or the
 /// EIP-155 list `[..., chainId, 0, 0]` for legacy), which OP-stack chains' `getL1Fee(bytes)`
 /// prices.

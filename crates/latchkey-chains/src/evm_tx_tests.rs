@@ -461,3 +461,29 @@ fn built_transactions_refuse_what_cannot_be_signed() {
         codes::INTERNAL
     );
 }
+
+#[test]
+fn a_signed_built_transaction_decodes_back_to_what_was_signed() {
+    for (fee, chain_id) in [
+        (
+            EvmFee::Legacy {
+                gas_price: 20_000_000_000,
+            },
+            1,
+        ),
+        (
+            EvmFee::Eip1559 {
+                max_fee: 3_000_000_000,
+                max_priority: 1_000_000_000,
+            },
+            80_002,
+        ),
+    ] {
+        let mut tx = built(fee, chain_id);
+        tx.data = vec![0xa9, 0x05, 0x9c, 0xbb];
+        let signed = sign_evm_tx(&anvil0(), &tx).unwrap();
+        let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x")).unwrap();
+        assert_eq!(decode_evm_tx(&raw).unwrap(), tx);
+    }
+    assert!(decode_evm_tx(&[]).is_err());
+}

@@ -57,7 +57,7 @@ pub use blockchain::{Blockchain, Family};
 pub use eip712::{describe_typed_data, sign_typed_data, typed_data_hash};
 pub use error::{codes, ChainError};
 pub use evm_tx::{
-    check_evm_transaction, describe_evm_transaction, recover_evm_transaction_sender,
+    check_evm_transaction, decode_evm_tx, describe_evm_transaction, recover_evm_transaction_sender,
     sign_evm_transaction, sign_evm_tx, unsigned_rlp, EvmFee, EvmTxInput, UnsignedEvmTx,
 };
 pub use keys::{

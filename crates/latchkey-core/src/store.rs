@@ -226,6 +226,9 @@ pub enum CommitRefused {
     /// The nonce claim the signed transaction uses is no longer this challenge's (the
     /// sweeper released it: the challenge expired while it ran).
     NonceLost,
+    /// The transaction a replacement was signed for is no longer live (it was mined, failed
+    /// or cancelled meanwhile).
+    NotReplaceable,
 }
 
 /// A challenge ending in failure.

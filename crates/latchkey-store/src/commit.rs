@@ -61,9 +61,9 @@ pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<()
         wallets::insert_in(&mut tx, w).await?;
     }
     if let Some(out) = &c.outbound {
-        if !write_outbound(&mut tx, c, out).await? {
+        if let Some(refused) = write_outbound(&mut tx, c, out).await? {
             tx.rollback().await?;
-            return Ok(Err(CommitRefused::NonceLost));
+            return Ok(Err(refused));
         }
     }
     audit::insert(&mut tx, &c.audit).await?;
@@ -74,41 +74,70 @@ pub(crate) async fn complete(db: &Db, c: &ChallengeCommit) -> DbResult<Result<()
     Ok(Ok(()))
 }
 
-/// Writes an approved outbound transaction: its nonce claim becomes USED by it (`false`,
-/// nothing to keep, when the claim is no longer this challenge's), then the transaction, its
-/// signed attempt and its notification.
+/// Writes what an approved outbound challenge produced; the refusal when it must not be
+/// written (nothing of it is kept: the caller rolls back).
 async fn write_outbound(
     conn: &mut AnyConnection,
     c: &ChallengeCommit,
     out: &OutboundWrite,
-) -> DbResult<bool> {
-    let t = &out.transaction;
-    if let Some(nonce) = out.claimed_nonce {
-        let used = sqlx::query(
-            "UPDATE nonce_claims SET state = 'USED', transaction_id = $1, challenge_id = NULL, \
-             updated_at = $2 \
-             WHERE wallet_id = $3 AND nonce = $4 AND challenge_id = $5 AND state = 'RESERVED'",
-        )
-        .bind(&t.id)
-        .bind(c.now.0)
-        .bind(&t.wallet_id)
-        .bind(i64::try_from(nonce).unwrap_or(i64::MAX))
-        .bind(&c.challenge_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if used != 1 {
-            return Ok(false);
+) -> DbResult<Option<CommitRefused>> {
+    match out {
+        OutboundWrite::New {
+            transaction,
+            attempt,
+            claimed_nonce,
+            notification,
+        } => {
+            // The nonce claim becomes USED by this transaction, if it is still this
+            // challenge's.
+            if let Some(nonce) = claimed_nonce {
+                let used = sqlx::query(
+                    "UPDATE nonce_claims SET state = 'USED', transaction_id = $1, \
+                     challenge_id = NULL, updated_at = $2 \
+                     WHERE wallet_id = $3 AND nonce = $4 AND challenge_id = $5 \
+                       AND state = 'RESERVED'",
+                )
+                .bind(&transaction.id)
+                .bind(c.now.0)
+                .bind(&transaction.wallet_id)
+                .bind(i64::try_from(*nonce).unwrap_or(i64::MAX))
+                .bind(&c.challenge_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if used != 1 {
+                    return Ok(Some(CommitRefused::NonceLost));
+                }
+            }
+            transactions::insert_in(conn, transaction).await?;
+            if let Some(a) = attempt {
+                engine::insert_attempt_in(conn, a).await?;
+            }
+            if let Some(n) = notification {
+                outbox::enqueue_in(conn, n, c.now).await?;
+            }
+        }
+        OutboundWrite::Replacement { attempt } => {
+            // Due now, for the engine's next pass, while it is still live.
+            let live = sqlx::query(
+                "UPDATE transactions SET next_check_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND entity_id = $3 AND user_internal_id = $4 \
+                   AND state IN ('INITIATED', 'QUEUED', 'SENT', 'STUCK')",
+            )
+            .bind(c.now.0)
+            .bind(&attempt.transaction_id)
+            .bind(&c.entity_id)
+            .bind(&c.user_internal_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if live != 1 {
+                return Ok(Some(CommitRefused::NotReplaceable));
+            }
+            engine::insert_attempt_in(conn, attempt).await?;
         }
     }
-    transactions::insert_in(conn, t).await?;
-    if let Some(a) = &out.attempt {
-        engine::insert_attempt_in(conn, a).await?;
-    }
-    if let Some(n) = &out.notification {
-        outbox::enqueue_in(conn, n, c.now).await?;
-    }
-    Ok(true)
+    Ok(None)
 }
 
 /// Writes the new PIN wrap if the PIN is still what the caller read (unset, or at

@@ -5,6 +5,7 @@ pub mod dev;
 pub mod end_user;
 pub mod entity;
 pub mod history;
+pub mod replacements;
 pub mod sdk;
 pub mod subscriptions;
 pub mod tokens;
@@ -32,6 +33,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(tokens::routes())
         .merge(transactions::routes())
         .merge(transfers::routes())
+        .merge(replacements::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())

@@ -63,16 +63,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
     ),
     route(
         "POST",
-        "/v1/w3s/user/transactions/{id}/accelerate",
-        "accelerateTransaction",
-    ),
-    route(
-        "POST",
-        "/v1/w3s/user/transactions/{id}/cancel",
-        "cancelTransaction",
-    ),
-    route(
-        "POST",
         "/v1/w3s/transactions/transfer/estimateFee",
         "estimateTransferFee",
     ),

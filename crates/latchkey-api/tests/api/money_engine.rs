@@ -186,3 +186,117 @@ async fn a_transaction_the_chain_does_not_mine_becomes_stuck_then_completes() {
     amoy.rpc("anvil_mine", json!([1])).await;
     engine_until(&app, &u, &id, "COMPLETE").await;
 }
+
+/// Creates an accelerate or cancel challenge for `id` (`action` is the path's last segment);
+/// returns (status, code, body).
+async fn replace(app: &TestApp, u: &TestUser, id: &str, action: &str) -> (u16, i64, Value) {
+    let (s, body, _) = app
+        .post(
+            &format!("/v1/w3s/user/transactions/{id}/{action}"),
+            Some(&u.token),
+            json!({ "idempotencyKey": key() }),
+        )
+        .await;
+    (s, body["code"].as_i64().unwrap_or(0), body)
+}
+
+/// Approves a replacement challenge with the PIN; returns what the page showed.
+async fn approve_replacement(app: &TestApp, u: &TestUser, id: &str, action: &str) -> Value {
+    let (s, _, reply) = replace(app, u, id, action).await;
+    assert_eq!(s, 201, "{reply}");
+    let challenge = reply["data"]["challengeId"].as_str().unwrap().to_owned();
+    let shown = app.executor(u).describe(&challenge).await.unwrap()["signing"].clone();
+    app.executor(u)
+        .execute(&challenge, &json!({ "pin": PIN }))
+        .await
+        .unwrap();
+    let c = app.challenge_status(u, &challenge).await;
+    assert_eq!(c["status"], "COMPLETE", "{c}");
+    assert_eq!(c["correlationIds"], json!([id]), "the original transaction's id");
+    shown
+}
+
+#[tokio::test]
+async fn a_stuck_transfer_accelerated_is_mined_once_at_the_higher_fee() {
+    let amoy = Anvil::start(80_002).await;
+    let app = spawn_app_with_chains(test_settings(), &[(Blockchain::MaticAmoy, &amoy)]).await;
+    let (u, wallet, address) = funded(&app, &amoy).await;
+    let before = native_balance(&amoy, DEST).await;
+    amoy.rpc("evm_setAutomine", json!([false])).await;
+    let id = approve(&app, &u, transfer(&wallet, "0.01")).await;
+    // Accelerating needs a transaction a node accepted.
+    let (s, c, reply) = replace(&app, &u, &id, "accelerate").await;
+    assert_eq!((s, c), (400, 155229), "{reply}");
+    let sent = engine_until(&app, &u, &id, "SENT").await;
+    app.clock.advance_ms(121_000);
+    engine_until(&app, &u, &id, "STUCK").await;
+
+    let shown = approve_replacement(&app, &u, &id, "accelerate").await;
+    assert_eq!(shown["action"], "ACCELERATE");
+    assert_eq!(shown["transactionId"], json!(id));
+    let attempts = app.lk.store().attempts(&id).await.unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[1].nonce, attempts[0].nonce, "the same nonce");
+    assert!(attempts[1].max_fee.unwrap() * 8 >= attempts[0].max_fee.unwrap() * 9);
+    let resent = engine_until(&app, &u, &id, "SENT").await;
+    assert_ne!(resent["txHash"], sent["txHash"], "the replacement is what the node holds");
+    amoy.rpc("anvil_mine", json!([1])).await;
+    let done = engine_until(&app, &u, &id, "COMPLETE").await;
+    assert_eq!(done["txHash"], json!(attempts[1].tx_hash));
+    assert_eq!(sent_count(&amoy, &address).await, 1);
+    assert_eq!(native_balance(&amoy, DEST).await, before + CENT);
+    // A completed transaction can no longer be replaced.
+    let (s, c, reply) = replace(&app, &u, &id, "cancel").await;
+    assert_eq!((s, c), (400, 155229), "{reply}");
+}
+
+#[tokio::test]
+async fn a_cancelled_transfer_moves_nothing() {
+    let amoy = Anvil::start(80_002).await;
+    let app = spawn_app_with_chains(test_settings(), &[(Blockchain::MaticAmoy, &amoy)]).await;
+    let (u, wallet, address) = funded(&app, &amoy).await;
+    let before = native_balance(&amoy, DEST).await;
+    amoy.rpc("evm_setAutomine", json!([false])).await;
+    let id = approve(&app, &u, transfer(&wallet, "0.05")).await;
+    engine_until(&app, &u, &id, "SENT").await;
+    let shown = approve_replacement(&app, &u, &id, "cancel").await;
+    assert_eq!((&shown["action"], &shown["gasLimit"]), (&json!("CANCEL"), &json!("21000")));
+    // The approval made the transaction due: the next pass sends the cancel, which replaces
+    // the original in the node's pool.
+    app.engine.run_once().await;
+    let attempts = app.lk.store().attempts(&id).await.unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[1].broadcasts, 1, "{attempts:?}");
+    assert_eq!(transaction(&app, &u, &id).await["txHash"], json!(attempts[1].tx_hash));
+    amoy.rpc("anvil_mine", json!([1])).await;
+    let done = engine_until(&app, &u, &id, "CANCELLED").await;
+    let receipt = amoy
+        .rpc("eth_getTransactionReceipt", json!([done["txHash"]]))
+        .await;
+    assert_eq!(
+        receipt["to"].as_str().unwrap().to_lowercase(),
+        address.to_lowercase(),
+        "the cancel is a send to the wallet itself"
+    );
+    assert_eq!(native_balance(&amoy, DEST).await, before, "nothing reached the recipient");
+    assert_eq!(sent_count(&amoy, &address).await, 1);
+}
+
+#[tokio::test]
+async fn only_the_owner_replaces_a_transaction() {
+    let amoy = Anvil::start(80_002).await;
+    let app = spawn_app_with_chains(test_settings(), &[(Blockchain::MaticAmoy, &amoy)]).await;
+    let (u, wallet, _) = funded(&app, &amoy).await;
+    amoy.rpc("evm_setAutomine", json!([false])).await;
+    let id = approve(&app, &u, transfer(&wallet, "0.01")).await;
+    engine_until(&app, &u, &id, "SENT").await;
+    let other = app.initialized_user(PIN).await;
+    for action in ["accelerate", "cancel"] {
+        let (s, c, reply) = replace(&app, &other, &id, action).await;
+        assert_eq!((s, c), (404, 156003), "{action}: {reply}");
+        let nobody = "3c1c3d67-5d4e-4e39-9a08-5f7b6ab1c0a1";
+        let (s, c, reply) = replace(&app, &u, nobody, action).await;
+        assert_eq!((s, c), (404, 156003), "{action}: {reply}");
+    }
+    assert_eq!(app.lk.store().attempts(&id).await.unwrap().len(), 1);
+}

@@ -93,7 +93,7 @@ pub(crate) async fn execute(
             now,
         ));
         let notification = Some(outbound_notification(&record, user.environment));
-        commit.outbound = Some(OutboundWrite {
+        commit.outbound = Some(OutboundWrite::New {
             transaction: record,
             attempt: None,
             claimed_nonce: None,
@@ -159,7 +159,7 @@ pub(crate) async fn execute(
         }),
         now,
     ));
-    commit.outbound = Some(OutboundWrite {
+    commit.outbound = Some(OutboundWrite::New {
         transaction: record,
         attempt: Some(attempt),
         claimed_nonce: Some(nonce),

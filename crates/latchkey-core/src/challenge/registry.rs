@@ -6,8 +6,8 @@ use super::engine::{run, Idempotency};
 use super::execution::Execution;
 use super::spec::{ChallengeSpec, Requires};
 use super::{
-    change_pin, create_transaction, create_wallet, initialize, restore_pin, set_pin, sign_message,
-    sign_transaction, sign_typed_data,
+    change_pin, create_transaction, create_wallet, initialize, replace_transaction, restore_pin,
+    set_pin, sign_message, sign_transaction, sign_typed_data,
 };
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
@@ -159,6 +159,8 @@ challenge_types! {
     SignTypedData => sign_typed_data::SignTypedData,
     SignTransaction => sign_transaction::SignTransaction,
     CreateTransaction => create_transaction::CreateTransaction,
+    AccelerateTransaction => replace_transaction::AccelerateTransaction,
+    CancelTransaction => replace_transaction::CancelTransaction,
 }
 
 #[cfg(test)]

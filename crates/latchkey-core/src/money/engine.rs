@@ -403,8 +403,9 @@ impl Step<'_> {
         self.rebroadcast_if_dropped().await;
     }
 
-    /// A node that no longer knows the newest attempt (evicted, or dropped by a reorg) gets
-    /// the same bytes again.
+    /// A node that does not know the newest attempt gets it: a replacement (accelerate,
+    /// cancel) signed since the last pass, or the same bytes again when the node dropped them
+    /// (evicted, or a reorg). A STUCK transaction whose replacement was accepted is SENT again.
     async fn rebroadcast_if_dropped(&mut self) {
         let Some(a) = self.sendable() else { return };
         let recent = a
@@ -420,8 +421,18 @@ impl Step<'_> {
             match self.node().send_raw(&a.raw).await {
                 Ok(_) | Err(NodeError::Rejected(RejectKind::AlreadyKnown, _)) => {
                     self.attempt_changed(&a.id, AttemptStatus::Broadcast, None, true);
+                    // The hash that counts is the newest one the node holds.
+                    self.tx().tx_hash = Some(a.tx_hash.clone());
+                    if self.progress.transaction.state == TxState::Stuck {
+                        let now = self.now;
+                        self.tx().sent_at = Some(now);
+                        self.enter(TxState::Sent);
+                    }
                 }
-                Err(e) => tracing::info!(error = %e, "rebroadcast refused"),
+                Err(e) => {
+                    tracing::info!(error = %e, "sending the newest attempt refused");
+                    self.attempt_changed(&a.id, a.status, Some(e.to_string()), false);
+                }
             }
         }
     }

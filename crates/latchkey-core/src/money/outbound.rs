@@ -139,19 +139,30 @@ pub struct AttemptRecord {
     pub created_at: Timestamp,
 }
 
-/// What an approved outbound challenge writes in the transaction that completes it: the
-/// transaction, its signed attempt, and the nonce claim the attempt uses (marked USED, or the
-/// commit is refused with [`crate::store::CommitRefused::NonceLost`]).
+/// What an approved outbound challenge writes in the transaction that completes it.
+// One lives per execution: boxing the larger variant would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub struct OutboundWrite {
-    /// The new transaction (INITIATED, or FAILED when doomed before signing).
-    pub transaction: TransactionRecord,
-    /// Its signed attempt (`None` for a transaction that failed before signing).
-    pub attempt: Option<AttemptRecord>,
-    /// The nonce of the wallet's claim this challenge holds.
-    pub claimed_nonce: Option<u64>,
-    /// `transactions.outbound`, when the transaction is written FAILED.
-    pub notification: Option<NotificationDraft>,
+pub enum OutboundWrite {
+    /// A new transaction, its signed attempt, and the nonce claim the attempt uses (marked
+    /// USED, or the commit is refused with [`crate::store::CommitRefused::NonceLost`]).
+    New {
+        /// The new transaction (INITIATED, or FAILED when doomed before signing).
+        transaction: TransactionRecord,
+        /// Its signed attempt (`None` for a transaction that failed before signing).
+        attempt: Option<AttemptRecord>,
+        /// The nonce of the wallet's claim this challenge holds.
+        claimed_nonce: Option<u64>,
+        /// `transactions.outbound`, when the transaction is written FAILED.
+        notification: Option<NotificationDraft>,
+    },
+    /// A replacement (accelerate or cancel) of a live transaction: same nonce, higher fee.
+    /// The transaction becomes due now, so the engine sends the new attempt on its next pass;
+    /// refused with [`crate::store::CommitRefused::NotReplaceable`] when it is no longer live.
+    Replacement {
+        /// The new attempt (its `transaction_id` names the transaction).
+        attempt: AttemptRecord,
+    },
 }
 
 /// A change to an attempt, written with its transaction's progress.
