@@ -53,11 +53,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
     route("GET", "/v1/w3s/wallets/{id}/nfts", "getWalletNFTBalance"),
     route(
         "POST",
-        "/v1/w3s/user/transactions/contractExecution",
-        "createUserTransactionContractExecutionChallenge",
-    ),
-    route(
-        "POST",
         "/v1/w3s/user/transactions/walletUpgrade",
         "createUserTransactionWalletUpgradeChallenge",
     ),

@@ -16,6 +16,7 @@ mod guess_limits;
 mod hosted_page;
 mod input_hygiene;
 mod money_chains;
+mod money_contracts;
 mod money_engine;
 mod money_history;
 mod money_tokens;

@@ -212,7 +212,11 @@ async fn approve_replacement(app: &TestApp, u: &TestUser, id: &str, action: &str
         .unwrap();
     let c = app.challenge_status(u, &challenge).await;
     assert_eq!(c["status"], "COMPLETE", "{c}");
-    assert_eq!(c["correlationIds"], json!([id]), "the original transaction's id");
+    assert_eq!(
+        c["correlationIds"],
+        json!([id]),
+        "the original transaction's id"
+    );
     shown
 }
 
@@ -239,7 +243,10 @@ async fn a_stuck_transfer_accelerated_is_mined_once_at_the_higher_fee() {
     assert_eq!(attempts[1].nonce, attempts[0].nonce, "the same nonce");
     assert!(attempts[1].max_fee.unwrap() * 8 >= attempts[0].max_fee.unwrap() * 9);
     let resent = engine_until(&app, &u, &id, "SENT").await;
-    assert_ne!(resent["txHash"], sent["txHash"], "the replacement is what the node holds");
+    assert_ne!(
+        resent["txHash"], sent["txHash"],
+        "the replacement is what the node holds"
+    );
     amoy.rpc("anvil_mine", json!([1])).await;
     let done = engine_until(&app, &u, &id, "COMPLETE").await;
     assert_eq!(done["txHash"], json!(attempts[1].tx_hash));
@@ -260,14 +267,20 @@ async fn a_cancelled_transfer_moves_nothing() {
     let id = approve(&app, &u, transfer(&wallet, "0.05")).await;
     engine_until(&app, &u, &id, "SENT").await;
     let shown = approve_replacement(&app, &u, &id, "cancel").await;
-    assert_eq!((&shown["action"], &shown["gasLimit"]), (&json!("CANCEL"), &json!("21000")));
+    assert_eq!(
+        (&shown["action"], &shown["gasLimit"]),
+        (&json!("CANCEL"), &json!("21000"))
+    );
     // The approval made the transaction due: the next pass sends the cancel, which replaces
     // the original in the node's pool.
     app.engine.run_once().await;
     let attempts = app.lk.store().attempts(&id).await.unwrap();
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[1].broadcasts, 1, "{attempts:?}");
-    assert_eq!(transaction(&app, &u, &id).await["txHash"], json!(attempts[1].tx_hash));
+    assert_eq!(
+        transaction(&app, &u, &id).await["txHash"],
+        json!(attempts[1].tx_hash)
+    );
     amoy.rpc("anvil_mine", json!([1])).await;
     let done = engine_until(&app, &u, &id, "CANCELLED").await;
     let receipt = amoy
@@ -278,7 +291,11 @@ async fn a_cancelled_transfer_moves_nothing() {
         address.to_lowercase(),
         "the cancel is a send to the wallet itself"
     );
-    assert_eq!(native_balance(&amoy, DEST).await, before, "nothing reached the recipient");
+    assert_eq!(
+        native_balance(&amoy, DEST).await,
+        before,
+        "nothing reached the recipient"
+    );
     assert_eq!(sent_count(&amoy, &address).await, 1);
 }
 

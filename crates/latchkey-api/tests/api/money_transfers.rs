@@ -12,7 +12,7 @@ const TRANSFER: &str = "/v1/w3s/user/transactions/transfer";
 pub(crate) const DEST: &str = "0x2222222222222222222222222222222222222222";
 /// Circle's USDC on MATIC-AMOY: its token id and contract address.
 const USDC_AMOY_ID: &str = "36b6931a-873a-56a8-8a27-b706b17104ee";
-const USDC_AMOY: &str = "0x41e94eb019c0762f9bfcf9fb1e58725bfb0e7582";
+pub(crate) const USDC_AMOY: &str = "0x41e94eb019c0762f9bfcf9fb1e58725bfb0e7582";
 
 pub(crate) fn key() -> String {
     uuid::Uuid::new_v4().to_string()

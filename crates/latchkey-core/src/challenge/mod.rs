@@ -16,6 +16,7 @@ mod unlock;
 mod wallets;
 
 pub mod change_pin;
+pub mod contract_execution;
 pub mod create_transaction;
 pub mod create_wallet;
 pub mod initialize;
@@ -36,6 +37,7 @@ pub use spec::{ChallengeSpec, Creation, NoRequest, Requires};
 pub use wallets::{WalletPlan, WalletRequest, MAX_BLOCKCHAINS};
 
 pub use change_pin::ChangePin;
+pub use contract_execution::{ContractExecution, ContractExecutionPayload, ContractExecutionView};
 pub use create_transaction::{CreateTransaction, CreateTransactionPayload, TransferView};
 pub use create_wallet::CreateWallet;
 pub use initialize::Initialize;

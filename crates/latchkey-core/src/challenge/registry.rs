@@ -6,8 +6,8 @@ use super::engine::{run, Idempotency};
 use super::execution::Execution;
 use super::spec::{ChallengeSpec, Requires};
 use super::{
-    change_pin, create_transaction, create_wallet, initialize, replace_transaction, restore_pin,
-    set_pin, sign_message, sign_transaction, sign_typed_data,
+    change_pin, contract_execution, create_transaction, create_wallet, initialize,
+    replace_transaction, restore_pin, set_pin, sign_message, sign_transaction, sign_typed_data,
 };
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
@@ -159,6 +159,7 @@ challenge_types! {
     SignTypedData => sign_typed_data::SignTypedData,
     SignTransaction => sign_transaction::SignTransaction,
     CreateTransaction => create_transaction::CreateTransaction,
+    ContractExecution => contract_execution::ContractExecution,
     AccelerateTransaction => replace_transaction::AccelerateTransaction,
     CancelTransaction => replace_transaction::CancelTransaction,
 }
@@ -237,8 +238,8 @@ mod tests {
         assert!(ChallengePayload::decode(ChallengeType::SignMessage, "{}").is_err());
         assert!(ChallengePayload::decode(ChallengeType::SetPin, "null").is_err());
         assert!(matches!(
-            ChallengePayload::decode(ChallengeType::ContractExecution, "{}"),
-            Err(PayloadError::Unsupported("CONTRACT_EXECUTION"))
+            ChallengePayload::decode(ChallengeType::WalletUpgrade, "{}"),
+            Err(PayloadError::Unsupported("WALLET_UPGRADE"))
         ));
     }
 }

@@ -11,6 +11,7 @@
 use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput};
 use super::spec::{ChallengeSpec, Creation, Requires};
+use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::estimate::fee_levels;
@@ -375,7 +376,9 @@ async fn complete<M: ReplaceMode>(
             last_error: None,
             broadcasts: 0,
             last_broadcast_at: None,
-            created_at: now,
+            // Attempts are ordered by creation time: the replacement must come after the
+            // attempt it replaces even within one millisecond.
+            created_at: Timestamp(now.0.max(old.created_at.0 + 1)),
         },
     });
     Ok(Completion::new(commit))
