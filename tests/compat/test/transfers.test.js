@@ -110,3 +110,84 @@ describe('createTransaction', () => {
     assert.equal(receipt.from.toLowerCase(), wallet.address.toLowerCase());
   });
 });
+
+describe('accelerateTransaction and cancelTransaction', () => {
+  /** A funded user's transfer, approved and sent while the node mines nothing. */
+  async function pendingTransfer(prefix) {
+    const u = await newUser(client, prefix, { server, pin: PIN_A, blockchains: ['MATIC-AMOY'] });
+    const wallet = (await client.listWallets({ userToken: u.userToken })).data.wallets[0];
+    await fund(wallet.address, 10n ** 18n);
+    await rpc('evm_setAutomine', [false]);
+    const created = await client.createTransaction({
+      userToken: u.userToken,
+      walletId: wallet.id,
+      tokenAddress: '',
+      blockchain: 'MATIC-AMOY',
+      destinationAddress: DEST,
+      amounts: ['0.1'],
+      fee: { type: 'level', config: { feeLevel: 'LOW' } },
+      idempotencyKey: randomUUID(),
+    });
+    const r = await executeAs(server, u, created.data.challengeId, { pin: PIN_A });
+    assert.equal(r.code, 0, show(r));
+    const challenge = await client.getUserChallenge({ userToken: u.userToken, challengeId: created.data.challengeId });
+    const [id] = challenge.data.challenge.correlationIds;
+    const sent = await until(u, id, 'SENT');
+    return { u, wallet, id, sent };
+  }
+
+  /** Polls until the node holds a transaction other than `hash` for `id` (the replacement). */
+  async function replaced(u, id, hash) {
+    for (let i = 0; i < 150; i++) {
+      const t = (await client.getTransaction({ userToken: u.userToken, id })).data.transaction;
+      if (t.txHash !== hash) return t;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`the replacement of ${id} was never sent`);
+  }
+
+  test('an accelerated transfer is mined once with the replacement hash', async () => {
+    const { u, id, sent } = await pendingTransfer('accel');
+    try {
+      const res = await client.accelerateTransaction({ userToken: u.userToken, id, idempotencyKey: randomUUID() });
+      const r = await executeAs(server, u, res.data.challengeId, { pin: PIN_A });
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.json.data.type, 'ACCELERATE_TRANSACTION', show(r));
+      const now = await replaced(u, id, sent.txHash);
+      await rpc('evm_mine', []);
+      const done = await until(u, id, 'COMPLETE');
+      assert.equal(done.txHash, now.txHash);
+      const receipt = await rpc('eth_getTransactionReceipt', [done.txHash]);
+      assert.equal(receipt.status, '0x1');
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+    }
+  });
+
+  test('a cancelled transfer ends CANCELLED and moves nothing', async () => {
+    const { u, wallet, id, sent } = await pendingTransfer('cancel');
+    try {
+      const before = await balance(DEST);
+      const res = await client.cancelTransaction({ userToken: u.userToken, id, idempotencyKey: randomUUID() });
+      const r = await executeAs(server, u, res.data.challengeId, { pin: PIN_A });
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.json.data.type, 'CANCEL_TRANSACTION', show(r));
+      await replaced(u, id, sent.txHash);
+      await rpc('evm_mine', []);
+      const done = await until(u, id, 'CANCELLED');
+      const receipt = await rpc('eth_getTransactionReceipt', [done.txHash]);
+      assert.equal(receipt.to.toLowerCase(), wallet.address.toLowerCase());
+      assert.equal(await balance(DEST), before);
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+    }
+  });
+
+  test('a transaction the user does not have is 156003', async () => {
+    const other = await newUser(client, 'other', { server, pin: PIN_A });
+    await assert.rejects(
+      client.accelerateTransaction({ userToken: other.userToken, id: randomUUID(), idempotencyKey: randomUUID() }),
+      (err) => err?.response?.status === 404 || err?.code === 156003 || /156003/.test(String(err?.message)),
+    );
+  });
+});
