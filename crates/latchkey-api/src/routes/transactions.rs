@@ -23,21 +23,8 @@ pub struct ValidateAddressRequest {
     #[schema(required = true, value_type = String)]
     address: Option<String>,
     /// A value of Circle's `Blockchain` enum.
-    #[schema(required = true, schema_with = blockchain_name)]
+    #[schema(required = true, schema_with = crate::paging::blockchain_names)]
     blockchain: Option<String>,
-}
-
-/// `blockchain`: one of Circle's enum values (any other is code 2).
-fn blockchain_name() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let names: Vec<&str> = latchkey_chains::Blockchain::ALL
-        .iter()
-        .map(|b| b.as_str())
-        .collect();
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(names))
-        .build()
 }
 
 /// `{"data": {"isValid": bool}}`.

@@ -68,7 +68,8 @@ pub struct CreateTransferTransactionRequest {
     /// The sending wallet by address (with `blockchain`).
     #[serde(default)]
     wallet_address: Option<String>,
-    /// The chain of `walletAddress` and `tokenAddress`.
+    /// The chain of `walletAddress` and `tokenAddress` (Circle's name).
+    #[schema(schema_with = crate::paging::blockchain_names)]
     #[serde(default)]
     blockchain: Option<String>,
     /// The token's id.
@@ -162,7 +163,8 @@ pub struct CreateContractExecutionTransactionRequest {
     /// The sending wallet by address (with `blockchain`).
     #[serde(default)]
     wallet_address: Option<String>,
-    /// The chain of `walletAddress`.
+    /// The chain of `walletAddress` (Circle's name).
+    #[schema(schema_with = crate::paging::blockchain_names)]
     #[serde(default)]
     blockchain: Option<String>,
     /// The contract called.
