@@ -27,6 +27,8 @@ use crate::model::Environment;
 use crate::service::Latchkey;
 use crate::webhooks::NotificationDraft;
 use latchkey_chains::{format_units, B256, U256};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the engine paces itself (docs/configuration.md).
@@ -74,17 +76,26 @@ pub fn outbound_notification(
     }
 }
 
+/// How often the nonce sweeper runs (it is a write, even when it finds nothing).
+const SWEEP_EVERY_MS: i64 = 30_000;
+
 /// The outbound engine of one server instance.
 #[derive(Clone)]
 pub struct Engine {
     lk: Latchkey,
     settings: EngineSettings,
+    /// When the nonce sweeper last ran (ms on the server's clock).
+    last_sweep: Arc<AtomicI64>,
 }
 
 impl Engine {
     /// An engine over `lk`'s chains and store.
     pub fn new(lk: Latchkey, settings: EngineSettings) -> Self {
-        Self { lk, settings }
+        Self {
+            lk,
+            settings,
+            last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+        }
     }
 
     /// Passes until `shutdown` resolves, pausing `poll` whenever a pass found nothing due.
@@ -104,8 +115,16 @@ impl Engine {
     /// One pass over every chain (and the nonce sweeper); how many transactions it stepped.
     pub async fn run_once(&self) -> usize {
         let now = self.lk.now();
-        if let Err(e) = self.lk.store.release_abandoned_nonces(now).await {
-            tracing::warn!(error = %e, "cannot release abandoned nonces");
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now.0.saturating_sub(last) >= SWEEP_EVERY_MS {
+            self.last_sweep.store(now.0, Ordering::Relaxed);
+            match self.lk.store.release_abandoned_nonces(now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(released = n, "released the nonces of abandoned executions")
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot release abandoned nonces"),
+            }
         }
         let mut worked = 0;
         for chain in self.lk.chains().iter() {
