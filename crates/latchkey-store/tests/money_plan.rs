@@ -284,6 +284,32 @@ async fn transfers_resolve_the_wallet_then_the_token() {
         ..EstimateTransferFeeRequest::default()
     };
     assert_eq!(code(estimate.plan(s, bob).await), 156001);
+
+    // The SDK's token-by-id input has no `blockchain`: a wallet by address is then looked up
+    // on the token's chain (Circle's MATIC-AMOY USDC here).
+    let by_source = EstimateTransferFeeRequest {
+        wallet_id: None,
+        source_address: Some(ADDRESS.into()),
+        token_address: None,
+        token_id: Some("36b6931a-873a-56a8-8a27-b706b17104ee".into()),
+        ..estimate.clone()
+    };
+    let plan = by_source.plan(s, alice).await.unwrap();
+    assert_eq!(
+        (plan.wallet_id.as_str(), plan.blockchain),
+        ("w-alice", latchkey_chains::Blockchain::MaticAmoy)
+    );
+    assert_eq!(code(by_source.plan(s, bob).await), 156001);
+    let unknown = EstimateTransferFeeRequest {
+        token_id: Some(uuid::Uuid::new_v4().to_string()),
+        ..by_source.clone()
+    };
+    assert_eq!(code(unknown.plan(s, alice).await), 156002);
+    let on_token_chain = EstimateTransferFeeRequest {
+        token_id: Some("5797fbd6-3795-519d-84ca-ec4c5f80c3b1".into()), // ETH-SEPOLIA USDC
+        ..by_source
+    };
+    assert_eq!(code(on_token_chain.plan(s, alice).await), 156001);
 }
 
 /// The estimate services validate the request first, then need the chain's node: without one

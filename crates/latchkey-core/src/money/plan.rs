@@ -420,9 +420,24 @@ async fn plan_transfer(
     owner: WalletOwner<'_>,
     f: TransferFields<'_>,
 ) -> Result<TransferPlan, ApiError> {
-    let source = f.source.check()?;
+    // The SDK's `TokenIdInput` forbids `blockchain`, so a wallet named by address beside a
+    // token named by id is on the token's chain: the token is resolved first to learn it.
+    let mut fields = f.source;
+    let mut known_token = None;
+    if fields.address_without_blockchain() {
+        if let Ok(plan_rules::TokenRef::Id(id)) = plan_rules::token_ref(f.token_id, f.token_address)
+        {
+            let token = super::registry::find_token(store, id)
+                .await
+                .map_err(store_failed)?
+                .ok_or(codes::TOKEN_NOT_FOUND_ID)?;
+            fields = fields.on_chain(token.blockchain);
+            known_token = Some(token);
+        }
+    }
+    let source = fields.check()?;
     let token_ref = plan_rules::token_ref(f.token_id, f.token_address)?;
-    let request_chain = f.source.blockchain()?;
+    let request_chain = fields.blockchain()?;
     let wallet = resolve_wallet(store, owner, &source, request_chain).await?;
     // With tokenAddress, `blockchain` is the token's chain: a difference from the wallet's is
     // a token mismatch (155220, below). Otherwise it can only describe the wallet (155225).
@@ -431,7 +446,10 @@ async fn plan_transfer(
         plan_rules::TokenRef::Native | plan_rules::TokenRef::Address(_) => None,
     };
     let chain = plan_rules::wallet_chain(&wallet, wallet_side)?;
-    let token = resolve_token(store, &token_ref, request_chain.unwrap_or(chain)).await?;
+    let token = match known_token {
+        Some(token) => token,
+        None => resolve_token(store, &token_ref, request_chain.unwrap_or(chain)).await?,
+    };
     plan_rules::transfer(
         &wallet,
         chain,

@@ -62,6 +62,19 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// A wallet named by address with no `blockchain` beside it.
+    pub(crate) fn address_without_blockchain(&self) -> bool {
+        self.wallet_id.is_none() && self.address.is_some() && self.blockchain.is_none()
+    }
+
+    /// The same fields with `blockchain` set to `chain`.
+    pub(crate) fn on_chain(self, chain: Blockchain) -> Self {
+        Self {
+            blockchain: Some(chain.as_str()),
+            ..self
+        }
+    }
+
     /// The request's `blockchain`, if given (code 2 when it is not one of Circle's names).
     pub(crate) fn blockchain(&self) -> Result<Option<Blockchain>, ApiError> {
         self.blockchain
