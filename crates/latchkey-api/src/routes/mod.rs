@@ -4,6 +4,7 @@
 pub mod dev;
 pub mod end_user;
 pub mod entity;
+pub mod fees;
 pub mod history;
 pub mod replacements;
 pub mod sdk;
@@ -32,6 +33,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(subscriptions::routes())
         .merge(tokens::routes())
         .merge(transactions::routes())
+        .merge(fees::routes())
         .merge(transfers::routes())
         .merge(replacements::routes())
         .merge(dev::routes(dev))

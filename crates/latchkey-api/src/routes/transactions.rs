@@ -1,5 +1,5 @@
-//! Transactions (`/v1/w3s/transactions/…`). For now only `validateAddress` (API key), which
-//! needs no node; the rest of Circle's transaction routes still answer from `unimplemented`.
+//! Transactions (`/v1/w3s/transactions/…`): `validateAddress` (API key), which needs no node.
+//! The history reads are in `history`, the fee estimates in `fees`.
 
 use crate::error::HttpResult;
 use crate::extract::{Developer, JsonBody};

@@ -1,6 +1,5 @@
-//! Circle's user-controlled-wallets routes that latchkey does not implement yet (transfers and
-//! contract calls, balances, NFTs, fee estimates, address validation, the faucet,
-//! social/email login). Each answers a Circle-shaped error instead of "No such route", so the
+//! Circle's user-controlled-wallets routes that latchkey does not implement yet (wallet
+//! upgrade, balances, NFTs, the faucet, social/email login). Each answers a Circle-shaped error instead of "No such route", so the
 //! official SDK raises a typed error the caller can recognise.
 //!
 //! The code is Circle's 175406 ("This feature is temporarily disabled.", HTTP 400): the
@@ -55,16 +54,6 @@ pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
         "POST",
         "/v1/w3s/user/transactions/walletUpgrade",
         "createUserTransactionWalletUpgradeChallenge",
-    ),
-    route(
-        "POST",
-        "/v1/w3s/transactions/transfer/estimateFee",
-        "estimateTransferFee",
-    ),
-    route(
-        "POST",
-        "/v1/w3s/transactions/contractExecution/estimateFee",
-        "estimateContractExecutionFee",
     ),
     route("POST", "/v1/faucet/drips", "requestTestnetTokens"),
     route(

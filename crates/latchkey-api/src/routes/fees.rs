@@ -1,0 +1,186 @@
+//! Fee estimates (API key + `X-User-Token`): `POST /v1/w3s/transactions/transfer/estimateFee`
+//! and `/contractExecution/estimateFee`. The body is planned exactly as the matching challenge
+//! route plans it (same codes, same tenancy: only the token's user's wallets), then priced on
+//! the wallet's chain at the three levels (`Latchkey::estimate_transfer_fee`,
+//! `estimate_contract_execution_fee`). Nothing is stored and nothing is signed.
+
+use crate::error::{ErrorBody, HttpResult};
+use crate::extract::{DeveloperUser, JsonBody};
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use latchkey_core::money::{
+    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, EstimatedFees, TransactionFee,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This module's routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(estimate_transfer_fee))
+        .routes(routes!(estimate_contract_execution_fee))
+}
+
+/// Body of `POST /v1/w3s/transactions/transfer/estimateFee` (the SDK's
+/// `EstimateTransferTransactionFeeRequest`): the wallet by `walletId`, or by `sourceAddress` +
+/// `blockchain`; the token by `tokenId`, or by `tokenAddress` + `blockchain` (`""`: the
+/// native coin).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EstimateTransferFeeBody {
+    /// The sending wallet.
+    #[serde(default)]
+    wallet_id: Option<String>,
+    /// The sending wallet by address (with `blockchain`).
+    #[serde(default)]
+    source_address: Option<String>,
+    /// The chain of `sourceAddress` and `tokenAddress`.
+    #[serde(default)]
+    blockchain: Option<String>,
+    /// The token's id.
+    #[serde(default)]
+    token_id: Option<String>,
+    /// The token's contract address (`""`: the native coin).
+    #[serde(default)]
+    token_address: Option<String>,
+    /// The recipient.
+    #[schema(required = true, value_type = String)]
+    #[serde(default)]
+    destination_address: Option<String>,
+    /// Whole-unit amounts (`["0.01"]`; ERC-721: `["1"]`). Missing or empty is 155221.
+    #[serde(default)]
+    amounts: Option<Vec<String>>,
+    /// NFT token ids (ERC-721: one; ERC-1155: one per amount).
+    #[serde(default)]
+    nft_token_ids: Option<Vec<String>>,
+}
+
+/// Body of `POST /v1/w3s/transactions/contractExecution/estimateFee` (the SDK's
+/// `EstimateContractExecutionTransactionFeeRequest`): the wallet by `walletId`, or by
+/// `sourceAddress` + `blockchain`; the call by `abiFunctionSignature` + `abiParameters`, or by
+/// `callData`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EstimateContractExecutionFeeBody {
+    /// The sending wallet.
+    #[serde(default)]
+    wallet_id: Option<String>,
+    /// The sending wallet by address (with `blockchain`).
+    #[serde(default)]
+    source_address: Option<String>,
+    /// The chain of `sourceAddress`.
+    #[serde(default)]
+    blockchain: Option<String>,
+    /// The contract called.
+    #[schema(required = true, value_type = String)]
+    #[serde(default)]
+    contract_address: Option<String>,
+    /// `burn(uint256)`; excludes `callData`.
+    #[serde(default)]
+    abi_function_signature: Option<String>,
+    /// The signature's arguments (strings, numbers, booleans, nested arrays).
+    #[serde(default)]
+    abi_parameters: Option<Vec<Value>>,
+    /// Raw calldata (`0x` hex, even length); excludes the ABI fields.
+    #[serde(default)]
+    call_data: Option<String>,
+    /// Native value sent with the call, in whole units.
+    #[serde(default)]
+    amount: Option<String>,
+}
+
+/// `{"data": {"low", "medium", "high"}}` (Circle's `EstimateTransactionFee`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EstimateFeeResponse {
+    /// The envelope.
+    pub data: EstimateFeeData,
+}
+
+/// The fee at each level. Circle's ERC-4337 fields (`callGasLimit`, `verificationGasLimit`,
+/// `preVerificationGas`) are for smart-contract accounts, which latchkey does not have, so
+/// they are never sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EstimateFeeData {
+    /// The 10th percentile of recent tips (legacy chains: the node's gas price).
+    pub low: TransactionFee,
+    /// The median of recent tips (legacy chains: × 1.1).
+    pub medium: TransactionFee,
+    /// The 90th percentile of recent tips (legacy chains: × 1.25).
+    pub high: TransactionFee,
+}
+
+impl From<EstimatedFees> for EstimateFeeResponse {
+    fn from(f: EstimatedFees) -> Self {
+        Self {
+            data: EstimateFeeData {
+                low: f.low,
+                medium: f.medium,
+                high: f.high,
+            },
+        }
+    }
+}
+
+/// `POST /v1/w3s/transactions/transfer/estimateFee`.
+#[utoipa::path(post, path = "/v1/w3s/transactions/transfer/estimateFee", tag = "transactions",
+    operation_id = "estimateTransferFee",
+    description = "The LOW/MEDIUM/HIGH fees of a transfer from one of the user's wallets: gasLimit (21000 for a native transfer to an address without code, else eth_estimateGas × 1.2), gwei prices, networkFee (gasLimit × maxFee, + l1Fee) and networkFeeRaw in native units. The wallet must hold the amount and the LOW level's fee (155204), and the tokens it sends (155205/155206); a chain without a node is 156027.",
+    security(("apiKey" = [], "userToken" = [])), request_body = EstimateTransferFeeBody,
+    responses(
+        (status = 200, description = "The fee at each level.", body = EstimateFeeResponse),
+        (status = 503, description = "The chain's node cannot be reached (code -1); nothing was done.", body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn estimate_transfer_fee(
+    State(s): State<AppState>,
+    DeveloperUser(_, session): DeveloperUser,
+    body: JsonBody<EstimateTransferFeeBody>,
+) -> HttpResult<Json<EstimateFeeResponse>> {
+    let b = body.value;
+    let request = EstimateTransferFeeRequest {
+        wallet_id: b.wallet_id,
+        source_address: b.source_address,
+        blockchain: b.blockchain,
+        token_id: b.token_id,
+        token_address: b.token_address,
+        destination_address: b.destination_address,
+        amounts: b.amounts,
+        nft_token_ids: b.nft_token_ids,
+    };
+    let fees = s.lk.estimate_transfer_fee(&session, &request).await?;
+    Ok(Json(fees.into()))
+}
+
+/// `POST /v1/w3s/transactions/contractExecution/estimateFee`.
+#[utoipa::path(post, path = "/v1/w3s/transactions/contractExecution/estimateFee", tag = "transactions",
+    operation_id = "estimateContractExecutionFee",
+    description = "The LOW/MEDIUM/HIGH fees of a contract call from one of the user's wallets (eth_estimateGas × 1.2). A call that reverts is 155208 with the reason; ABI parameters that do not pack are 155209; a chain without a node is 156027.",
+    security(("apiKey" = [], "userToken" = [])), request_body = EstimateContractExecutionFeeBody,
+    responses(
+        (status = 200, description = "The fee at each level.", body = EstimateFeeResponse),
+        (status = 503, description = "The chain's node cannot be reached (code -1); nothing was done.", body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn estimate_contract_execution_fee(
+    State(s): State<AppState>,
+    DeveloperUser(_, session): DeveloperUser,
+    body: JsonBody<EstimateContractExecutionFeeBody>,
+) -> HttpResult<Json<EstimateFeeResponse>> {
+    let b = body.value;
+    let request = EstimateContractExecutionFeeRequest {
+        wallet_id: b.wallet_id,
+        source_address: b.source_address,
+        blockchain: b.blockchain,
+        contract_address: b.contract_address,
+        abi_function_signature: b.abi_function_signature,
+        abi_parameters: b.abi_parameters,
+        call_data: b.call_data,
+        amount: b.amount,
+    };
+    let fees =
+        s.lk.estimate_contract_execution_fee(&session, &request)
+            .await?;
+    Ok(Json(fees.into()))
+}
