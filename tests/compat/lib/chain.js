@@ -9,7 +9,7 @@
 // Environment: ANVIL_BIN overrides the binary.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -135,4 +135,65 @@ export async function startAnvil(bin, { chainId = ANVIL_CHAIN_ID, accounts = 1 }
   };
 
   return { rpcUrl, chainId, stop, output };
+}
+
+/**
+ * One JSON-RPC call to `rpcUrl`; throws with the node's error object when it answers one.
+ * @returns {Promise<any>} the `result`
+ */
+export async function rpc(rpcUrl, method, params = []) {
+  const res = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const reply = await res.json();
+  if (reply.error) throw new Error(`${method}: ${JSON.stringify(reply.error)}`);
+  return reply.result;
+}
+
+/**
+ * Sends `tx` from an unlocked dev account (`eth_sendTransaction`; with anvil's automine it is
+ * mined at once) and returns its receipt, which must report success.
+ */
+export async function send(rpcUrl, tx) {
+  const hash = await rpc(rpcUrl, 'eth_sendTransaction', [tx]);
+  for (let i = 0; i < 100; i += 1) {
+    const receipt = await rpc(rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    if (receipt) {
+      if (receipt.status !== '0x1') throw new Error(`transaction reverted: ${JSON.stringify(receipt)}`);
+      return receipt;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no receipt for ${hash}`);
+}
+
+/**
+ * The committed build output `contracts/out/<name>.json` (abi, bytecode, methodIdentifiers).
+ */
+export function artifact(name) {
+  return JSON.parse(readFileSync(new URL(`../../../contracts/out/${name}.json`, import.meta.url), 'utf8'));
+}
+
+/** Deploys `contracts/out/<name>.json` from the first dev account; returns its address. */
+export async function deploy(rpcUrl, name) {
+  const [from] = await rpc(rpcUrl, 'eth_accounts');
+  const receipt = await send(rpcUrl, { from, data: artifact(name).bytecode });
+  return receipt.contractAddress.toLowerCase();
+}
+
+/** Calldata for `signature` of artifact `name`, given its ABI words (64 hex digits each). */
+export function callData(name, signature, words = []) {
+  const id = artifact(name).methodIdentifiers[signature];
+  if (!id) throw new Error(`${name} has no function ${signature}`);
+  return `0x${id}${words.join('')}`;
+}
+
+/** An address or a number as one ABI word (64 hex digits). */
+export function word(value) {
+  const hex = typeof value === 'string' && value.startsWith('0x')
+    ? value.slice(2).toLowerCase()
+    : BigInt(value).toString(16);
+  return hex.padStart(64, '0');
 }
