@@ -11,6 +11,8 @@ const LABELS = {
   gasLimit: 'Gas limit', gasPrice: 'Gas price', maxFeePerGas: 'Max fee per gas',
   maxPriorityFeePerGas: 'Max priority fee per gas', contractAddress: 'Contract',
   abiFunctionSignature: 'Function', abiParameters: 'Parameters', tokenId: 'Token', feeLevel: 'Fee level',
+  from: 'From', token: 'Token', nftTokenIds: 'NFT token IDs', maxFee: 'Max fee per gas',
+  priorityFee: 'Priority fee per gas', maxNetworkFee: 'Max network fee', nativeSymbol: 'Fee currency',
 };
 const NATIVE = { ETH: 'ETH', ARB: 'ETH', BASE: 'ETH', OP: 'ETH', UNI: 'ETH', AVAX: 'AVAX', MATIC: 'POL', MONAD: 'MON' };
 
@@ -66,12 +68,68 @@ function decodeHexText(hex) {
   }
 }
 
+// An address shortened for a sentence: its first and last 5 characters (as Circle's page
+// does). The full address is always shown in the rows below it.
+function mask(address) {
+  const a = String(address ?? '');
+  return a.length > 13 ? `${a.slice(0, 5)}…${a.slice(-5)}` : a;
+}
+
+// CREATE_TRANSACTION (`TransferView`): one sentence ("Send 1.5 USDC to 0x22222…22222"), then
+// the network, both full addresses, the fee level and the most the fees can cost. Gas figures
+// and token details go under "Technical details". `take` removes what is shown from the rest.
+function renderTransfer(take) {
+  const token = take('token') || {};
+  const listed = take('amounts');
+  const amounts = Array.isArray(listed) ? listed : [];
+  const nfts = take('nftTokenIds');
+  const ids = Array.isArray(nfts) ? nfts.map(String) : [];
+  const to = take('to');
+  const from = take('from');
+  const symbol = token.symbol || (token.address ? mask(token.address) : t('tokens'));
+  let what;
+  if (token.standard === 'ERC721') what = ids.map((id) => `${symbol} #${id}`).join(', ');
+  else if (token.standard === 'ERC1155') what = ids.map((id, i) => `${amounts[i] ?? '?'} × ${symbol} #${id}`).join(', ');
+  else what = `${amounts.map(String).join(', ')} ${symbol}`;
+  const level = take('feeLevel');
+  const levelKey = `fee${level}`;
+  const levelText = t(levelKey) === levelKey ? String(level ?? '—') : t(levelKey);
+  const maxFee = take('maxNetworkFee');
+  const unit = take('nativeSymbol');
+  const rows = [
+    [LABELS.blockchain, 'signing-network', valueNode(take('blockchain'))],
+    [LABELS.from, 'signing-from', valueNode(from)],
+    [LABELS.to, 'signing-to', valueNode(to)],
+    [LABELS.feeLevel, 'signing-fee-level', h('span', {}, levelText)],
+    [LABELS.maxNetworkFee, 'signing-max-fee', h('span', {}, `${maxFee ?? '—'} ${unit ?? ''}`.trim(), h('br', {}), h('span', { class: 'hint-text' }, t('maxNetworkFeeHint')))],
+  ];
+  const technical = [];
+  for (const k of ['walletId', 'gasLimit', 'maxFee', 'priorityFee', 'gasPrice']) {
+    const v = take(k);
+    if (v === undefined || v === null) continue;
+    const shown = ['maxFee', 'priorityFee', 'gasPrice'].includes(k) ? `${v} gwei` : v;
+    technical.push(h('dt', {}, LABELS[k]), h('dd', {}, valueNode(shown)));
+  }
+  for (const [k, v] of Object.entries(token)) {
+    if (v !== undefined && v !== null) technical.push(h('dt', {}, `${LABELS.token} ${k}`), h('dd', {}, valueNode(v)));
+  }
+  return [
+    h('p', { id: 'signing-summary', class: 'summary-line' }, t('sendSummary', { what, to: mask(to) })),
+    h('dl', {}, rows.flatMap(([label, id, node]) => [h('dt', {}, label), h('dd', { id }, node)])),
+    h('details', {}, h('summary', {}, t('technical')), h('dl', { id: 'signing-technical' }, technical)),
+  ];
+}
+
 export function renderSigning(signing, type) {
   const s = { ...signing };
   const box = h('section', { id: 'signing', class: 'signing', 'aria-label': t('reviewTitle') });
   const rows = [];
   const take = (k) => { const v = s[k]; delete s[k]; return v; };
   const chain = typeof s.blockchain === 'string' ? s.blockchain.split('-')[0] : '';
+
+  if (type === 'CREATE_TRANSACTION' && s.token && typeof s.token === 'object' && Array.isArray(s.amounts)) {
+    box.append(...renderTransfer(take));
+  }
 
   for (const k of ['walletId', 'address', 'sourceAddress', 'blockchain', 'blockchains', 'accountType']) {
     if (s[k] !== undefined && s[k] !== null) rows.push(h('dt', {}, LABELS[k]), h('dd', {}, valueNode(take(k))));

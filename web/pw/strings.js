@@ -98,6 +98,13 @@ export const STR = {
   transaction: 'Transaction',
   technical: 'Technical details',
   otherDetails: 'Other details',
+  sendSummary: 'Send {what} to {to}',
+  tokens: 'tokens',
+  feeLOW: 'Low',
+  feeMEDIUM: 'Medium',
+  feeHIGH: 'High',
+  feeCUSTOM: 'Custom (set by the app)',
+  maxNetworkFeeHint: 'The most the network fee can be; it is usually less.',
 };
 
 // Circle's Localizations (nested) → our keys.

@@ -140,6 +140,13 @@ fn prompt(described: &Value) -> Result<Value, String> {
         c["type"].as_str().unwrap_or("?"),
         c["status"].as_str().unwrap_or("?")
     );
+    // What is approved comes before the PIN is asked for.
+    for line in crate::summary::lines(
+        c["type"].as_str().unwrap_or_default(),
+        &described["signing"],
+    ) {
+        println!("{line}");
+    }
     let req = &described["requires"];
     let mut out = serde_json::Map::new();
     if req["pin"].as_bool() == Some(true) {

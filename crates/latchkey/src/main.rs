@@ -8,6 +8,7 @@ mod config;
 mod execute;
 mod listen;
 mod serve;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use config::{ServeArgs, StorageArgs};
