@@ -3,7 +3,8 @@
 // addresses, the fee level and the most the network fee can cost, as the server's `signing`
 // object (TransferView) says. The server serves a local anvil as MATIC-AMOY (`--rpc`), the
 // wallet is funded there, and the challenge is created with Circle's official Node SDK.
-// Executing the transfer is not tested here: the PIN screen is reached and left.
+// The USDC transfer is then approved with the PIN (COMPLETE, one transaction id); the native
+// one leaves the PIN screen unanswered.
 
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { initiateUserControlledWalletsClient } from '@circle-fin/user-controlled
 import { startServer } from '../lib/server.js';
 import { newUser } from '../../compat/lib/users.js';
 import { CHAIN_IDS, callData, findAnvil, rpc, send, startAnvil, word } from '../../compat/lib/chain.js';
-import { fillSample, launchBrowser, pw, pwText, shot, waitScreen } from '../lib/browser.js';
+import { fillSample, launchBrowser, pw, pwText, sampleResult, shot, typePin, waitScreen } from '../lib/browser.js';
 
 const PIN = '159357';
 // Circle's MATIC-AMOY USDC (seeded in latchkey's registry); TestUsdc's code is put there.
@@ -89,7 +90,7 @@ before(async () => {
   await page.locator('body[data-state="idle"]').waitFor({ state: 'attached' });
 });
 
-// Each test leaves the overlay open on the PIN screen: start the next one afresh.
+// A test may leave the overlay open on the PIN screen: start the next one afresh.
 afterEach(async () => {
   await page.reload();
   await page.locator('body[data-state="idle"]').waitFor({ state: 'attached' });
@@ -108,6 +109,13 @@ describe('CREATE_TRANSACTION review', () => {
       destinationAddress: DEST, amounts: ['1.5'], fee: { type: 'level', config: { feeLevel: 'MEDIUM' } },
     });
     await assertReview(res.data.challengeId, `Send 1.5 USDC to ${DEST_MASKED}`, 'Medium');
+    await typePin(page, 'pin', PIN);
+    await pw(page).locator('#enter-pin-submit').click();
+    const out = await sampleResult(page);
+    assert.equal(out.result?.status, 'COMPLETE', JSON.stringify(out));
+    const { data } = await client.getUserChallenge({ userToken: user.userToken, challengeId: res.data.challengeId });
+    assert.equal(data.challenge.status, 'COMPLETE');
+    assert.equal(data.challenge.correlationIds.length, 1, JSON.stringify(data));
   });
 
   test('the native coin at the HIGH level', async () => {
