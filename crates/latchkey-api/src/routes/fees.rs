@@ -14,15 +14,102 @@ use latchkey_core::money::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::openapi::schema::{
+    AllOfBuilder, AnyOf, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOf, OneOfBuilder, Schema,
+    Type,
+};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// This module's routes.
+/// This module's routes. The two body schemas also say which fields go together (see
+/// [`which_wallet`]), so that a body the document admits is never refused as malformed.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(estimate_transfer_fee))
-        .routes(routes!(estimate_contract_execution_fee))
+        .routes(routes!(estimate_contract_execution_fee));
+    if let Some(components) = router.get_openapi_mut().components.as_mut() {
+        for (name, with_token) in [
+            ("EstimateTransferFeeBody", true),
+            ("EstimateContractExecutionFeeBody", false),
+        ] {
+            if let Some(fields) = components.schemas.remove(name) {
+                let mut all = AllOfBuilder::new()
+                    .item(fields)
+                    .item(Schema::AnyOf(which_wallet(with_token)));
+                if with_token {
+                    all = all.item(Schema::OneOf(which_token()));
+                }
+                components
+                    .schemas
+                    .insert(name.to_owned(), Schema::AllOf(all.build()).into());
+            }
+        }
+    }
+    router
+}
+
+fn non_empty() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+}
+
+/// The wallet: a non-empty `walletId`, or `sourceAddress` with `blockchain`, or (transfers)
+/// `sourceAddress` with a `tokenId`, whose chain is then the wallet's. Anything else is
+/// refused with code 2, so the document says it.
+fn which_wallet(with_token: bool) -> AnyOf {
+    let mut any = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("walletId", non_empty())
+                .required("walletId"),
+        )
+        .item(
+            ObjectBuilder::new()
+                .property("sourceAddress", non_empty())
+                .required("sourceAddress")
+                .required("blockchain"),
+        );
+    if with_token {
+        any = any.item(
+            ObjectBuilder::new()
+                .property("sourceAddress", non_empty())
+                .property("tokenId", non_empty())
+                .required("sourceAddress")
+                .required("tokenId"),
+        );
+    }
+    any.build()
+}
+
+/// The token: a non-empty `tokenId`, or `tokenAddress` (`""`: the native coin), one of the
+/// two (both non-empty is code 2; neither is 155228).
+fn which_token() -> OneOf {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("tokenId", non_empty())
+                .required("tokenId"),
+        )
+        .item(ObjectBuilder::new().required("tokenAddress"))
+        .build()
+}
+
+/// `blockchain`: one of Circle's names (any other is code 2).
+fn blockchain_name() -> utoipa::openapi::schema::Object {
+    crate::paging::blockchain_names()
+}
+
+/// NFT token ids: decimal, or `0x` hex (anything else is code 2).
+fn nft_token_ids() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^(0x[0-9a-fA-F]{1,64}|[0-9]{1,77})$")),
+        )
+        .build()
 }
 
 /// Body of `POST /v1/w3s/transactions/transfer/estimateFee` (the SDK's
@@ -40,6 +127,7 @@ pub struct EstimateTransferFeeBody {
     source_address: Option<String>,
     /// The chain of `sourceAddress` and `tokenAddress`.
     #[serde(default)]
+    #[schema(schema_with = blockchain_name)]
     blockchain: Option<String>,
     /// The token's id.
     #[serde(default)]
@@ -48,14 +136,15 @@ pub struct EstimateTransferFeeBody {
     #[serde(default)]
     token_address: Option<String>,
     /// The recipient.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     #[serde(default)]
     destination_address: Option<String>,
     /// Whole-unit amounts (`["0.01"]`; ERC-721: `["1"]`). Missing or empty is 155221.
     #[serde(default)]
     amounts: Option<Vec<String>>,
-    /// NFT token ids (ERC-721: one; ERC-1155: one per amount).
+    /// NFT token ids (ERC-721: one; ERC-1155: one per amount), decimal or `0x` hex.
     #[serde(default)]
+    #[schema(schema_with = nft_token_ids)]
     nft_token_ids: Option<Vec<String>>,
 }
 
@@ -74,9 +163,10 @@ pub struct EstimateContractExecutionFeeBody {
     source_address: Option<String>,
     /// The chain of `sourceAddress`.
     #[serde(default)]
+    #[schema(schema_with = blockchain_name)]
     blockchain: Option<String>,
     /// The contract called.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     #[serde(default)]
     contract_address: Option<String>,
     /// `burn(uint256)`; excludes `callData`.
@@ -87,6 +177,7 @@ pub struct EstimateContractExecutionFeeBody {
     abi_parameters: Option<Vec<Value>>,
     /// Raw calldata (`0x` hex, even length); excludes the ABI fields.
     #[serde(default)]
+    #[schema(pattern = "^(0x([0-9a-fA-F]{2})*)?$")]
     call_data: Option<String>,
     /// Native value sent with the call, in whole units.
     #[serde(default)]

@@ -18,6 +18,7 @@ mod input_hygiene;
 mod money_chains;
 mod money_contracts;
 mod money_engine;
+mod money_fee_refusals;
 mod money_fees;
 mod money_history;
 mod money_tokens;
