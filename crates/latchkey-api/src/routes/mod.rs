@@ -1,9 +1,11 @@
 //! One file per resource, each exporting its `routes()` beside its handlers (named
 //! `verb_resource`) and its `…Request` / `…Response` wire types.
 
+pub mod balances;
 pub mod dev;
 pub mod end_user;
 pub mod entity;
+pub mod faucet;
 pub mod history;
 pub mod replacements;
 pub mod sdk;
@@ -27,6 +29,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(end_user::routes())
         .merge(wallets::routes())
+        .merge(balances::routes())
         .merge(history::routes())
         .merge(sdk::routes())
         .merge(subscriptions::routes())
@@ -34,6 +37,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(transactions::routes())
         .merge(transfers::routes())
         .merge(replacements::routes())
+        .merge(faucet::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())
