@@ -137,7 +137,7 @@ fn balance_query(pairs: &Pairs) -> Result<BalanceQuery, ApiError> {
                 })
         })
         .transpose()?;
-    let token_addresses = paging::get(pairs, "tokenAddress")
+    let token_addresses = paging::constrained(pairs, "tokenAddress")?
         .map(|csv| {
             csv.split(',')
                 .map(str::trim)
@@ -148,7 +148,7 @@ fn balance_query(pairs: &Pairs) -> Result<BalanceQuery, ApiError> {
         .filter(|list| !list.is_empty());
     Ok(BalanceQuery {
         include_all,
-        name: paging::get(pairs, "name").map(String::from),
+        name: paging::constrained(pairs, "name")?.map(String::from),
         token_addresses,
         standard,
     })

@@ -36,7 +36,7 @@ pub struct FaucetDripRequest {
     /// Send 20 USDC.
     #[serde(default)]
     usdc: Option<bool>,
-    /// Send EURC (not available in latchkey: code 2).
+    /// Send EURC (not available in latchkey: 175406).
     #[serde(default)]
     eurc: Option<bool>,
 }
@@ -62,8 +62,10 @@ fn testnet_names() -> utoipa::openapi::schema::Object {
     operation_id = "requestTestnetTokens", security(("apiKey" = [])),
     request_body = FaucetDripRequest,
     responses((status = 204,
-        description = "The node accepted the drip. Only from a local development node (anvil, \
-            with --dev); elsewhere 400 code 2. A LIVE key is 156006."),
+        description = "The node accepted the drip. At least one of native, usdc and eurc must \
+            be true (else code 2). Only from a local development node (anvil, with --dev): \
+            elsewhere, and for EURC, 175406. A LIVE key is 156006; a malformed address 155219; \
+            a chain without a node 156027."),
         (status = 503, description = "The chain's node cannot be reached (code -1); retry.",
         body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]

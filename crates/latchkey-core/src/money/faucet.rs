@@ -9,7 +9,8 @@
 //! deposit would.
 //!
 //! On any other chain there is no faucet: an operator faucet key (signing drips from a funded
-//! account on a public testnet) is not implemented, and the call answers 400 saying so.
+//! account on a public testnet) is not implemented, and the call answers Circle's 175406
+//! ("feature disabled") saying so, as latchkey does for every capability it lacks.
 //!
 //! The answer (204) comes once the node accepted the transactions; it does not wait for them
 //! to be mined (anvil's automine mines them at once).
@@ -77,10 +78,20 @@ fn refused(field: &str, message: String) -> ApiError {
     ApiError::invalid_field(field, "invalid", message)
 }
 
+/// What latchkey does not offer for a well-formed request (no faucet on the chain, no EURC, no
+/// USDC there): Circle's 175406, as for every capability latchkey lacks, not a code 2 (the
+/// request is not malformed).
+fn not_offered(message: String) -> ApiError {
+    NOT_OFFERED.with_message(format!("This feature is temporarily disabled: {message}."))
+}
+
+/// Circle's "feature disabled" code, latchkey's answer for a capability it does not offer.
+const NOT_OFFERED: ApiError = ApiError::new(175406, 400, "This feature is temporarily disabled.");
+
 impl Latchkey {
     /// `POST /v1/faucet/drips`. A LIVE key → 156006; a blockchain outside `TestnetBlockchain`
     /// or nothing asked for → code 2; a malformed address → 155219; EURC, or USDC on a chain
-    /// with no USDC → code 2; no node → 156027; no faucet on that chain → code 2; the node
+    /// with no USDC → 175406; no node → 156027; no faucet on that chain → 175406; the node
     /// unreachable → 503.
     #[tracing::instrument(skip_all, fields(entity = %caller.entity_id))]
     pub async fn request_testnet_tokens(
@@ -123,10 +134,9 @@ impl Latchkey {
             ));
         }
         if req.eurc {
-            return Err(refused(
-                "eurc",
-                format!("EURC is not available on {blockchain} in latchkey"),
-            ));
+            return Err(not_offered(format!(
+                "EURC is not available on {blockchain} in latchkey"
+            )));
         }
         let usdc = if req.usdc {
             Some(
@@ -134,10 +144,7 @@ impl Latchkey {
                     .iter()
                     .find(|t| t.blockchain == blockchain && t.symbol.as_deref() == Some("USDC"))
                     .ok_or_else(|| {
-                        refused(
-                            "usdc",
-                            format!("USDC is not available on {blockchain} in latchkey"),
-                        )
+                        not_offered(format!("USDC is not available on {blockchain} in latchkey"))
                     })?,
             )
         } else {
@@ -145,14 +152,10 @@ impl Latchkey {
         };
         let chain = self.chains().require(blockchain)?;
         if !(chain.info.is_local && self.settings().dev && blockchain.family() == Family::Evm) {
-            return Err(refused(
-                "blockchain",
-                format!(
-                    "no faucet for {blockchain}: latchkey drips test tokens only from a local \
-                     development node (anvil) with --dev; use Circle's public faucet for this \
-                     chain"
-                ),
-            ));
+            return Err(not_offered(format!(
+                "no faucet for {blockchain}: latchkey drips test tokens only from a local \
+                 development node (anvil) with --dev; use Circle's public faucet for this chain"
+            )));
         }
         let to: Address = address.parse().map_err(|_| {
             codes::INVALID_DESTINATION_ADDRESS
