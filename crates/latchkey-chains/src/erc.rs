@@ -31,6 +31,11 @@ sol! {
         event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
         event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values);
     }
+
+    /// The development USDC of `contracts/src/TestUsdc.sol` (an ERC-20 with an open mint).
+    interface ITestUsdc {
+        function mint(address to, uint256 value) external;
+    }
 }
 
 /// topic0 of `Transfer(address,address,uint256)`: ERC-20 (3 topics) and ERC-721 (4 topics).
@@ -43,6 +48,12 @@ pub const TRANSFER_BATCH_TOPIC: B256 = IERC1155::TransferBatch::SIGNATURE_HASH;
 /// ERC-20 `transfer(to, amount)`.
 pub fn erc20_transfer(to: Address, amount: U256) -> Vec<u8> {
     IERC20::transferCall { to, amount }.abi_encode()
+}
+
+/// `mint(to, value)` of the development USDC (`contracts/src/TestUsdc.sol`), which only the
+/// faucet on a local node calls.
+pub fn test_usdc_mint(to: Address, value: U256) -> Vec<u8> {
+    ITestUsdc::mintCall { to, value }.abi_encode()
 }
 
 /// ERC-20 (and ERC-721) `balanceOf(owner)`.
@@ -268,6 +279,14 @@ mod tests {
             TRANSFER_BATCH_TOPIC,
             keccak256("TransferBatch(address,address,address,uint256[],uint256[])")
         );
+    }
+
+    #[test]
+    fn test_usdc_mint_has_the_artifacts_selector() {
+        // contracts/out/TestUsdc.json: "mint(address,uint256)": "40c10f19".
+        let data = test_usdc_mint(Address::repeat_byte(0x11), U256::from(20_000_000u64));
+        assert_eq!(data.get(..4), Some(&[0x40, 0xc1, 0x0f, 0x19][..]));
+        assert_eq!(data.len(), 4 + 64);
     }
 
     #[test]

@@ -44,6 +44,7 @@ mod store;
 mod tokens;
 mod transactions;
 mod users;
+mod wallet_tokens;
 mod wallets;
 mod webhooks;
 

@@ -1,9 +1,11 @@
 //! One file per resource, each exporting its `routes()` beside its handlers (named
 //! `verb_resource`) and its `…Request` / `…Response` wire types.
 
+pub mod balances;
 pub mod dev;
 pub mod end_user;
 pub mod entity;
+pub mod faucet;
 pub mod fees;
 pub mod history;
 pub mod replacements;
@@ -28,6 +30,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(end_user::routes())
         .merge(wallets::routes())
+        .merge(balances::routes())
         .merge(history::routes())
         .merge(sdk::routes())
         .merge(subscriptions::routes())
@@ -36,6 +39,7 @@ pub fn all(dev: bool) -> OpenApiRouter<AppState> {
         .merge(fees::routes())
         .merge(transfers::routes())
         .merge(replacements::routes())
+        .merge(faucet::routes())
         .merge(dev::routes(dev))
         .merge(unimplemented::routes())
         .merge(web::routes())

@@ -15,6 +15,7 @@ mod failures;
 mod guess_limits;
 mod hosted_page;
 mod input_hygiene;
+mod money_balances;
 mod money_chains;
 mod money_contracts;
 mod money_engine;

@@ -437,13 +437,13 @@ async fn real_responses_match_the_document() {
     let (s, b, _) = app
         .call(
             Method::GET,
-            "/v1/w3s/wallets/00000000-0000-0000-0000-000000000000/balances",
+            "/v1/w3s/wallets/00000000-0000-0000-0000-000000000000/nfts",
             Some(&token),
             None,
         )
         .await;
     assert_eq!((s, b["code"].as_i64()), (400, Some(175406)), "{b}");
-    check(&doc, "GET", "/v1/w3s/wallets/{id}/balances", s, &b);
+    check(&doc, "GET", "/v1/w3s/wallets/{id}/nfts", s, &b);
 
     let path = "/v1/w3s/transactions/validateAddress";
     for body in [

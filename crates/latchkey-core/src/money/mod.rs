@@ -11,13 +11,17 @@
 //! and checks fee fields, [`plan`] turns a transfer or contract-execution request into the
 //! transaction it signs, [`estimate`] prices such a plan on its chain, and [`quote`] prices it
 //! for a challenge (what the user is shown, and the cap the signature keeps to).
+//! [`balances`] reads a wallet's token balances from its chain ([`wallet_tokens`] lists the
+//! tokens it touched beyond the seeded ones), and [`faucet`] drips test tokens.
 
 pub mod address;
+pub mod balances;
 pub mod chains;
 pub mod engine;
 pub mod estimate;
 #[cfg(test)]
 mod fake_node;
+pub mod faucet;
 pub mod fees;
 pub mod history;
 pub mod monitored;
@@ -31,8 +35,11 @@ mod serde_as;
 pub mod tokens;
 pub mod transactions;
 pub mod view;
+pub mod wallet_tokens;
 
+pub use balances::{Balance, BalanceQuery};
 pub use chains::{Chain, ChainInfo, ChainSet};
+pub use faucet::FaucetRequest;
 pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
 };
@@ -60,3 +67,4 @@ pub use transactions::{
     WalletSelector,
 };
 pub use view::TransactionView;
+pub use wallet_tokens::WalletTokenStore;

@@ -179,9 +179,10 @@ pub struct MonitoredEntry {
 }
 
 /// Storage for the token registry and the monitored-token configuration (implemented by
-/// `latchkey-store`). Every write is one transaction.
+/// `latchkey-store`). Every write is one transaction. The tokens each wallet touched are
+/// [`super::WalletTokenStore`]'s, a supertrait so that `Store` carries them too.
 #[async_trait]
-pub trait TokenStore: Send + Sync {
+pub trait TokenStore: super::wallet_tokens::WalletTokenStore + Send + Sync {
     /// The stored token with `id` (aliases are the registry's business, not the store's).
     async fn token(&self, id: &str) -> StoreResult<Option<TokenRecord>>;
     /// The stored token at `address` on `blockchain` (hex addresses as stored: lowercase);

@@ -343,3 +343,30 @@ async fn monitored_lists_filter_stored_and_static_tokens_and_page_by_token_id() 
     };
     assert_eq!(listed(&*s, &e, env, &all, &window).await, [USDC_SEPOLIA]);
 }
+
+#[tokio::test]
+async fn wallet_tokens_keep_their_first_sighting_per_wallet() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "holder", T0).await;
+    let ws = super::transactions::wallets(&*s, &e, &u, &["MATIC-AMOY", "ETH-SEPOLIA"]).await;
+    let (a, b) = (&ws[0].id, &ws[1].id);
+    assert!(s.wallet_token_ids(a, 10).await.unwrap().is_empty());
+    let t = |ms: i64| Timestamp(T0.0 + ms);
+    assert!(s.add_wallet_token(a, "t-late", t(30)).await.unwrap());
+    assert!(s.add_wallet_token(a, "t-early", t(10)).await.unwrap());
+    assert!(s.add_wallet_token(a, "t-tie-b", t(20)).await.unwrap());
+    assert!(s.add_wallet_token(a, "t-tie-a", t(20)).await.unwrap());
+    // Seen again later: nothing changes, the first sighting keeps its place.
+    assert!(!s.add_wallet_token(a, "t-early", t(99)).await.unwrap());
+    assert!(s.add_wallet_token(b, "t-late", t(1)).await.unwrap());
+    assert_eq!(
+        s.wallet_token_ids(a, 10).await.unwrap(),
+        ["t-early", "t-tie-a", "t-tie-b", "t-late"]
+    );
+    assert_eq!(
+        s.wallet_token_ids(a, 2).await.unwrap(),
+        ["t-early", "t-tie-a"]
+    );
+    assert_eq!(s.wallet_token_ids(b, 10).await.unwrap(), ["t-late"]);
+}
