@@ -271,6 +271,7 @@ pub trait Store:
     + crate::money::TransactionStore
     + crate::money::OutboundStore
     + crate::money::EngineStore
+    + crate::money::FollowerStore
     + Send
     + Sync
     + 'static

@@ -131,7 +131,8 @@ async fn claim(
     let sql = format!(
         "UPDATE transactions SET lease_until = $1 + $2, lease_token = $3 \
          WHERE id IN (SELECT id FROM transactions \
-           WHERE blockchain = $4 AND tx_type = 'OUTBOUND' AND state IN {LIVE} \
+           WHERE blockchain = $4 AND state IN {LIVE} \
+             AND (tx_type = 'OUTBOUND' OR state = 'CONFIRMED') \
              AND next_check_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
            ORDER BY next_check_at LIMIT $5 {lock})"
     );

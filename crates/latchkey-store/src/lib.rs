@@ -33,6 +33,7 @@ mod db;
 mod engine;
 mod entities;
 mod error;
+mod follower;
 mod guesses;
 mod idempotency;
 mod migrate;

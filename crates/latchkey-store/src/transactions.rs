@@ -198,8 +198,22 @@ async fn insert(db: &Db, t: &TransactionRecord) -> DbResult<()> {
     insert_in(&mut conn, t).await
 }
 
+/// `INSERT` of a deposit that may have been recorded already (the follower replaying a range):
+/// the unique index on (chain, hash, log index, wallet) makes the repeat a no-op.
+pub(crate) static INSERT_ONCE: LazyLock<String> =
+    LazyLock::new(|| format!("{} ON CONFLICT DO NOTHING", *INSERT));
+
 /// Inserts `t` inside the caller's transaction (the outbound commit).
 pub(crate) async fn insert_in(conn: &mut AnyConnection, t: &TransactionRecord) -> DbResult<()> {
+    insert_with(conn, t, &INSERT).await.map(|_| ())
+}
+
+/// Inserts `t` with `sql` ([`INSERT`] or [`INSERT_ONCE`]); how many rows it wrote.
+pub(crate) async fn insert_with(
+    conn: &mut AnyConnection,
+    t: &TransactionRecord,
+    sql: &str,
+) -> DbResult<u64> {
     let amounts = to_json(TABLE, "amounts", &t.amounts)?;
     let nfts = t
         .nft_token_ids
@@ -216,7 +230,7 @@ pub(crate) async fn insert_in(conn: &mut AnyConnection, t: &TransactionRecord) -
         .as_ref()
         .map(|v| to_json(TABLE, "estimated_fee", v))
         .transpose()?;
-    sqlx::query(&INSERT)
+    let written = sqlx::query(sql)
         .bind(&t.id)
         .bind(&t.entity_id)
         .bind(&t.user_internal_id)
@@ -254,8 +268,9 @@ pub(crate) async fn insert_in(conn: &mut AnyConnection, t: &TransactionRecord) -
         .bind(t.created_at.0)
         .bind(t.updated_at.0)
         .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(written)
 }
 
 #[tracing::instrument(skip_all)]

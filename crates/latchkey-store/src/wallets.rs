@@ -173,3 +173,32 @@ pub(crate) async fn update(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// The wallets of `blockchain` at `addresses` (compared case-insensitively: EVM hex), for the
+/// inbound follower. `user_id` is left empty: the follower reads the owner itself.
+#[tracing::instrument(skip_all)]
+pub(crate) async fn at_addresses(
+    db: &Db,
+    blockchain: &str,
+    addresses: &[String],
+) -> DbResult<Vec<WalletRecord>> {
+    let mut found = Vec::new();
+    // A block's deposits name few addresses; chunks keep each statement's parameters small.
+    for chunk in addresses.chunks(100) {
+        let params: Vec<String> = (0..chunk.len())
+            .map(|i| format!("LOWER(${})", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT {WALLET_COLUMNS} FROM wallets WHERE blockchain = $1 AND LOWER(address) IN ({})",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(blockchain);
+        for a in chunk {
+            q = q.bind(a);
+        }
+        for r in q.fetch_all(&db.reader).await? {
+            found.push(wallet_from_row(&r, "")?);
+        }
+    }
+    Ok(found)
+}

@@ -31,6 +31,10 @@ mod transactions;
 #[path = "conformance/nonces.rs"]
 mod nonces;
 
+/// The follower: the chain lease and cursor, wallets by address.
+#[path = "conformance/follower.rs"]
+mod follower;
+
 async fn fresh_store() -> Arc<dyn Store> {
     let (url, _) = fresh_database::fresh_database_url().await;
     latchkey_store::open(&url, 8).await.unwrap()

@@ -87,8 +87,18 @@ describe('createTransaction', () => {
 
     const wrong = await executeAs(server, u, challengeId, { pin: WRONG_PIN });
     assert.equal(wrong.json?.code, 155112, show(wrong));
-    const listed = await client.listTransactions({ userToken: u.userToken });
+    const listed = await client.listTransactions({ userToken: u.userToken, txType: 'OUTBOUND' });
     assert.deepEqual(listed.data.transactions, [], 'a wrong PIN writes no transaction');
+    // The funding itself is a deposit the server's follower records.
+    let deposit;
+    for (let i = 0; i < 150 && !deposit; i++) {
+      const inbound = await client.listTransactions({ userToken: u.userToken, txType: 'INBOUND' });
+      deposit = inbound.data.transactions.find((t) => t.state === 'COMPLETE');
+      if (!deposit) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(deposit, 'the funding was recorded as an INBOUND transaction');
+    assert.deepEqual(deposit.amounts, ['1']);
+    assert.equal(deposit.walletId, wallet.id);
 
     const r = await executeAs(server, u, challengeId, { pin: PIN_A });
     assert.equal(r.code, 0, show(r));

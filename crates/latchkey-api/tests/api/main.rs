@@ -22,6 +22,7 @@ mod money_engine;
 mod money_fee_refusals;
 mod money_fees;
 mod money_history;
+mod money_inbound;
 mod money_tokens;
 mod money_transfers;
 mod openapi_contract;

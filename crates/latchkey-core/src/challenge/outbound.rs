@@ -20,7 +20,7 @@ use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput};
 use crate::error::{codes, ApiError};
 use crate::model::ChallengeType;
-use crate::money::engine::outbound_notification;
+use crate::money::engine::transaction_notification;
 use crate::money::estimate::{fee_levels, node_unavailable};
 use crate::money::quote::Quote;
 use crate::money::{
@@ -92,7 +92,7 @@ pub(crate) async fn execute(
             json!({ "transactionId": record.id, "errorReason": "INSUFFICIENT_NATIVE_TOKEN" }),
             now,
         ));
-        let notification = Some(outbound_notification(&record, user.environment));
+        let notification = Some(transaction_notification(&record, user.environment));
         commit.outbound = Some(OutboundWrite::New {
             transaction: record,
             attempt: None,

@@ -20,7 +20,7 @@
 use super::chains::Chain;
 use super::node::{BlockTag, EvmNode, NodeError, Receipt, RejectKind};
 use super::outbound::{AttemptChange, AttemptKind, AttemptRecord, AttemptStatus, TxProgress};
-use super::transactions::{TransactionRecord, TxState};
+use super::transactions::{TransactionRecord, TxState, TxType};
 use super::view::TransactionView;
 use crate::clock::Timestamp;
 use crate::model::Environment;
@@ -62,15 +62,20 @@ impl Default for EngineSettings {
     }
 }
 
-/// `transactions.outbound` carrying the transaction as `GET /transactions/{id}` shows it.
-pub fn outbound_notification(
+/// `transactions.outbound` (or `.inbound`) carrying the transaction as
+/// `GET /transactions/{id}` shows it.
+pub fn transaction_notification(
     record: &TransactionRecord,
     environment: Environment,
 ) -> NotificationDraft {
+    let notification_type = match record.tx_type {
+        TxType::Inbound => "transactions.inbound",
+        TxType::Outbound => "transactions.outbound",
+    };
     NotificationDraft {
         entity_id: record.entity_id.clone(),
         environment,
-        notification_type: "transactions.outbound".into(),
+        notification_type: notification_type.into(),
         payload: serde_json::to_value(TransactionView::new(record)).unwrap_or_default(),
         only_subscription: None,
     }
@@ -86,6 +91,8 @@ pub struct Engine {
     settings: EngineSettings,
     /// When the nonce sweeper last ran (ms on the server's clock).
     last_sweep: Arc<AtomicI64>,
+    /// This instance's lease token on the chains it follows.
+    follower_token: Arc<str>,
 }
 
 impl Engine {
@@ -95,6 +102,7 @@ impl Engine {
             lk,
             settings,
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+            follower_token: uuid::Uuid::new_v4().to_string().into(),
         }
     }
 
@@ -128,6 +136,13 @@ impl Engine {
         }
         let mut worked = 0;
         for chain in self.lk.chains().iter() {
+            worked += super::follower::follow(
+                &self.lk,
+                chain,
+                &self.follower_token,
+                self.settings.lease_ms,
+            )
+            .await;
             worked += self.pass(chain).await;
         }
         worked
@@ -224,7 +239,7 @@ impl Step<'_> {
         t.state = state;
         t.updated_at = now;
         if state != TxState::Stuck {
-            let note = outbound_notification(&self.progress.transaction, self.environment);
+            let note = transaction_notification(&self.progress.transaction, self.environment);
             self.progress.notifications.push(note);
         }
     }
@@ -518,11 +533,38 @@ impl Step<'_> {
         };
         let canonical = block.is_some_and(|b| format!("{:#x}", b.hash) == block_hash);
         if !canonical {
-            self.reorged().await;
+            if self.progress.transaction.tx_type == TxType::Inbound {
+                self.deposit_reorged().await;
+            } else {
+                self.reorged().await;
+            }
             return;
         }
         if head.saturating_sub(height) + 1 >= self.chain.info.confirmations {
             self.enter(TxState::Complete);
+        }
+    }
+
+    /// The block of a CONFIRMED deposit left the chain: it is in another block now (its
+    /// receipt moved), or it is gone (FAILED_REORG).
+    async fn deposit_reorged(&mut self) {
+        let Some(hash) = self
+            .progress
+            .transaction
+            .tx_hash
+            .as_deref()
+            .and_then(parse_hash)
+        else {
+            return;
+        };
+        match self.node().receipt(hash).await {
+            Ok(Some(r)) if r.success => {
+                let t = self.tx();
+                t.block_hash = Some(format!("{:#x}", r.block_hash));
+                t.block_height = i64::try_from(r.block_number).ok();
+            }
+            Ok(_) => self.fail("FAILED_REORG", "a reorg removed the deposit from the chain"),
+            Err(e) => tracing::info!(error = %e, "cannot read a receipt; retried"),
         }
     }
 

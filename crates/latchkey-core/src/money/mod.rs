@@ -23,6 +23,7 @@ pub mod estimate;
 mod fake_node;
 pub mod faucet;
 pub mod fees;
+pub mod follower;
 pub mod history;
 pub mod monitored;
 pub mod node;
@@ -43,6 +44,7 @@ pub use faucet::FaucetRequest;
 pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
 };
+pub use follower::FollowerStore;
 pub use history::TransactionQuery;
 pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
 pub use node::{

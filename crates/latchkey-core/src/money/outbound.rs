@@ -197,9 +197,10 @@ pub struct TxProgress {
 /// Storage for the outbound engine's work queue (implemented by `latchkey-store`).
 #[async_trait]
 pub trait EngineStore: Send + Sync {
-    /// Leases up to `limit` OUTBOUND transactions of `blockchain` that are due (`next_check_at`
-    /// passed, not terminal, no live lease) for `lease_ms`; each returned record carries the
-    /// new lease token.
+    /// Leases up to `limit` transactions of `blockchain` that are due (`next_check_at` passed,
+    /// no live lease): OUTBOUND ones not yet terminal, and CONFIRMED deposits (INBOUND, on
+    /// their way to COMPLETE), for `lease_ms`; each returned record carries the new lease
+    /// token.
     async fn claim_due_transactions(
         &self,
         blockchain: Blockchain,

@@ -1,0 +1,309 @@
+//! The inbound follower: reads each configured chain block by block and records deposits to
+//! any of the server's wallets as INBOUND transactions, notified as `transactions.inbound`.
+//!
+//! One instance follows a chain at a time (a lease on the chain's row, as the engine leases
+//! transactions). A pass reads from the chain's cursor up to the head (at most
+//! [`BLOCKS_PER_PASS`] blocks): native value sent to a wallet by a transaction (`log_index`
+//! -1), and ERC-20 `Transfer` logs to a wallet. Each deposit is inserted once (the unique index
+//! on chain, hash, log index and wallet swallows a replay) as CONFIRMED, with its notification
+//! in the same database transaction; the cursor moves after the blocks' deposits are written,
+//! so a crash replays a range and duplicates nothing. The engine then takes CONFIRMED deposits
+//! to COMPLETE at the chain's depth, as it does outbound transactions.
+//!
+//! A chain followed for the first time starts at its head: what arrived before is not history
+//! (the balances, read from the chain, show it). Not indexed yet: ERC-721 / ERC-1155 transfers,
+//! and native value moved by contract-internal calls (that needs traces, which nodes do not
+//! offer portably).
+
+use super::chains::Chain;
+use super::engine::transaction_notification;
+use super::node::{BlockTag, EvmNode};
+use super::registry::SeenToken;
+use super::tokens::TokenStandard;
+use super::transactions::{TransactionRecord, TxOperation, TxState, TxType};
+use crate::clock::Timestamp;
+use crate::model::WalletRecord;
+use crate::service::Latchkey;
+use crate::store::StoreResult;
+use crate::webhooks::NotificationDraft;
+use async_trait::async_trait;
+use latchkey_chains::erc::{decode_transfer_log, TokenTransfer, TRANSFER_TOPIC};
+use latchkey_chains::{format_units, Address, Blockchain, U256};
+use std::collections::HashMap;
+
+/// The most blocks one pass reads per chain.
+pub const BLOCKS_PER_PASS: u64 = 50;
+
+/// Storage for the follower (implemented by `latchkey-store`).
+#[async_trait]
+pub trait FollowerStore: Send + Sync {
+    /// Takes (or renews) the lease on following `blockchain` with `token` until
+    /// `now + lease_ms`. `Ok(None)` when another instance holds it; else the next block to read
+    /// (`None` inside: never followed yet).
+    async fn lease_chain(
+        &self,
+        blockchain: Blockchain,
+        token: &str,
+        now: Timestamp,
+        lease_ms: i64,
+    ) -> StoreResult<Option<Option<u64>>>;
+
+    /// Moves the cursor to `next_block` if the lease is still `token`'s; `false` otherwise.
+    async fn advance_chain(
+        &self,
+        blockchain: Blockchain,
+        token: &str,
+        next_block: u64,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// The wallets of `blockchain` at these addresses (EVM addresses compared
+    /// case-insensitively).
+    async fn wallets_at(
+        &self,
+        blockchain: Blockchain,
+        addresses: &[String],
+    ) -> StoreResult<Vec<WalletRecord>>;
+
+    /// Inserts an INBOUND transaction with its notification, once: `false` (nothing written)
+    /// when this deposit was recorded already.
+    async fn insert_inbound(
+        &self,
+        tx: &TransactionRecord,
+        notification: &NotificationDraft,
+    ) -> StoreResult<bool>;
+}
+
+/// One deposit found in a block.
+struct Deposit {
+    to: Address,
+    from: Address,
+    tx_hash: String,
+    block_hash: String,
+    block_number: u64,
+    log_index: i64,
+    /// `None` for the native coin, else the token contract.
+    token: Option<Address>,
+    value: U256,
+}
+
+/// Follows `chain` one pass; how many deposits it recorded.
+pub(crate) async fn follow(lk: &Latchkey, chain: &Chain, token: &str, lease_ms: i64) -> usize {
+    match pass(lk, chain, token, lease_ms).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::info!(error = %e, blockchain = %chain.info.blockchain, "follower pass failed; retried");
+            0
+        }
+    }
+}
+
+async fn pass(lk: &Latchkey, chain: &Chain, token: &str, lease_ms: i64) -> Result<usize, String> {
+    let blockchain = chain.info.blockchain;
+    let store = &lk.store;
+    let now = lk.now();
+    let Some(cursor) = store
+        .lease_chain(blockchain, token, now, lease_ms)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(0);
+    };
+    let node = chain.node.as_ref();
+    let head = node.block_number().await.map_err(|e| e.to_string())?;
+    let Some(from) = cursor else {
+        // First time: start at the head.
+        store
+            .advance_chain(blockchain, token, head.saturating_add(1), now)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(0);
+    };
+    if from > head {
+        return Ok(0);
+    }
+    let to = head.min(from.saturating_add(BLOCKS_PER_PASS - 1));
+    let deposits = scan(node, from, to).await?;
+    let mut recorded = 0;
+    if !deposits.is_empty() {
+        let addresses: Vec<String> = deposits.iter().map(|d| d.to.to_checksum(None)).collect();
+        let wallets = store
+            .wallets_at(blockchain, &addresses)
+            .await
+            .map_err(|e| e.to_string())?;
+        let by_address: HashMap<String, &WalletRecord> = wallets
+            .iter()
+            .map(|w| (w.address.to_lowercase(), w))
+            .collect();
+        for d in &deposits {
+            let key = format!("{:#x}", d.to);
+            if let Some(wallet) = by_address.get(&key) {
+                if record(lk, chain, wallet, d).await? {
+                    recorded += 1;
+                }
+            }
+        }
+    }
+    store
+        .advance_chain(blockchain, token, to + 1, lk.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(recorded)
+}
+
+/// Every native value transfer and ERC-20 transfer in blocks `from..=to` (not yet filtered
+/// to the server's wallets).
+async fn scan(node: &dyn EvmNode, from: u64, to: u64) -> Result<Vec<Deposit>, String> {
+    let mut found = Vec::new();
+    for n in from..=to {
+        let Some(block) = node
+            .block(BlockTag::Number(n), true)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Err(format!("block {n} is not available yet"));
+        };
+        for t in &block.transactions {
+            let Some(dest) = t.to else { continue };
+            if t.value.is_zero() {
+                continue;
+            }
+            // Only value that actually moved: the receipt must report success.
+            let receipt = node.receipt(t.hash).await.map_err(|e| e.to_string())?;
+            if !receipt.is_some_and(|r| r.success) {
+                continue;
+            }
+            found.push(Deposit {
+                to: dest,
+                from: t.from,
+                tx_hash: format!("{:#x}", t.hash),
+                block_hash: format!("{:#x}", block.hash),
+                block_number: n,
+                log_index: -1,
+                token: None,
+                value: t.value,
+            });
+        }
+    }
+    let logs = node
+        .logs(from, to, &[TRANSFER_TOPIC])
+        .await
+        .map_err(|e| e.to_string())?;
+    for log in logs {
+        if let Some(TokenTransfer::Erc20 { from, to, value }) =
+            decode_transfer_log(&log.topics, &log.data)
+        {
+            if value.is_zero() {
+                continue;
+            }
+            found.push(Deposit {
+                to,
+                from,
+                tx_hash: format!("{:#x}", log.tx_hash),
+                block_hash: format!("{:#x}", log.block_hash),
+                block_number: log.block_number,
+                log_index: i64::try_from(log.log_index).unwrap_or(i64::MAX),
+                token: Some(log.address),
+                value,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Records one deposit to `wallet` (its token registered on first sight); `true` when new.
+async fn record(
+    lk: &Latchkey,
+    chain: &Chain,
+    wallet: &WalletRecord,
+    d: &Deposit,
+) -> Result<bool, String> {
+    let blockchain = chain.info.blockchain;
+    let token = match d.token {
+        None => lk
+            .token_by_address(blockchain, None)
+            .await
+            .map_err(|e| e.message.to_string())?,
+        Some(address) => {
+            let address = format!("{address:#x}");
+            match lk
+                .token_by_address(blockchain, Some(&address))
+                .await
+                .map_err(|e| e.message.to_string())?
+            {
+                Some(t) => Some(t),
+                None => Some(
+                    lk.register_seen_token(&SeenToken {
+                        blockchain,
+                        address,
+                        standard: TokenStandard::Erc20,
+                        name: None,
+                        symbol: None,
+                        decimals: None,
+                    })
+                    .await
+                    .map_err(|e| e.message.to_string())?,
+                ),
+            }
+        }
+    };
+    let decimals = token
+        .as_ref()
+        .and_then(|t| t.decimals)
+        .unwrap_or(if d.token.is_none() {
+            blockchain.native_decimals()
+        } else {
+            0
+        });
+    let user = lk
+        .store
+        .user_by_internal_id(&wallet.entity_id, &wallet.user_internal_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the wallet's user is gone")?;
+    let now = lk.now();
+    let tx = TransactionRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        entity_id: wallet.entity_id.clone(),
+        user_internal_id: wallet.user_internal_id.clone(),
+        user_id: user.user_id.clone(),
+        wallet_id: wallet.id.clone(),
+        blockchain,
+        tx_type: TxType::Inbound,
+        operation: TxOperation::Transfer,
+        state: TxState::Confirmed,
+        token_id: token.as_ref().map(|t| t.id.clone()),
+        amounts: vec![format_units(d.value, decimals)],
+        nft_token_ids: None,
+        source_address: Some(d.from.to_checksum(None)),
+        destination_address: Some(wallet.address.clone()),
+        contract_address: d.token.map(|a| a.to_checksum(None)),
+        abi_function_signature: None,
+        abi_parameters: None,
+        call_data: None,
+        ref_id: None,
+        fee_level: None,
+        estimated_fee: None,
+        nonce: None,
+        tx_hash: Some(d.tx_hash.clone()),
+        block_hash: Some(d.block_hash.clone()),
+        block_height: i64::try_from(d.block_number).ok(),
+        first_confirm_date: Some(now),
+        network_fee: None,
+        error_reason: None,
+        error_details: None,
+        challenge_id: None,
+        log_index: Some(d.log_index),
+        sent_at: None,
+        next_check_at: now,
+        lease_until: None,
+        lease_token: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let note = transaction_notification(&tx, user.environment);
+    lk.store
+        .insert_inbound(&tx, &note)
+        .await
+        .map_err(|e| e.to_string())
+}
