@@ -149,6 +149,7 @@ pub async fn phase(
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     let median = lat[lat.len() / 2];
+    let (lag_token, lag_wallet) = (token.clone(), wallet.clone());
     let raw = raw_rate(params, args.kdf_workers, args.seconds.min(10));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -180,5 +181,67 @@ pub async fn phase(
         median * 1000.0,
         1000.0 / raw,
         100.0 / raw / median
+    );
+    follower_lag(dev, anvil, &lag_token, &lag_wallet).await;
+}
+
+/// The follower's lag: a stream of deposits to one wallet (one block each, automine), and for
+/// each the time from its receipt to its INBOUND transaction in `GET /transactions`.
+async fn follower_lag(dev: &DeveloperClient, anvil: &str, token: &str, wallet: &str) {
+    const DEPOSITS: usize = 100;
+    let http = reqwest::Client::new();
+    let w = dev
+        .get(&format!("/v1/w3s/wallets/{wallet}"), Some(token))
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let address = w["data"]["wallet"]["address"]
+        .as_str()
+        .unwrap_or_else(|| fail("no wallet address"))
+        .to_owned();
+    let accounts = rpc(&http, anvil, "eth_accounts", json!([])).await;
+    let mut sent = Vec::new();
+    let started = Instant::now();
+    for _ in 0..DEPOSITS {
+        let hash = rpc(
+            &http,
+            anvil,
+            "eth_sendTransaction",
+            json!([{ "from": accounts[0], "to": address, "value": "0x1" }]),
+        )
+        .await;
+        sent.push((hash.as_str().unwrap_or_default().to_owned(), Instant::now()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // In order: deposits are recorded in block order, so each is looked up once the ones
+    // before it are in (a lookup by hash takes about a millisecond).
+    let mut lags = Vec::new();
+    for (hash, at) in sent {
+        loop {
+            let found = dev
+                .get(
+                    &format!("/v1/w3s/transactions?txType=INBOUND&txHash={hash}"),
+                    Some(token),
+                )
+                .await
+                .unwrap_or_else(|e| fail(e));
+            if found["data"]["transactions"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+            {
+                lags.push(at.elapsed().as_secs_f64() * 1000.0);
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                fail(format!("deposit {hash} never appeared"));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    lags.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "follower lag ({DEPOSITS} deposits, one block each, every 20 ms): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (the engine polls every 500 ms)",
+        lags[lags.len() / 2],
+        crate::p99(lags.clone()),
+        lags.last().copied().unwrap_or_default()
     );
 }

@@ -13,14 +13,23 @@ const LEASE: i64 = 30_000;
 async fn one_instance_follows_a_chain_and_only_it_moves_the_cursor() {
     let s = fresh_store().await;
     let amoy = Blockchain::MaticAmoy;
-    assert_eq!(s.lease_chain(amoy, "a", T0, LEASE).await.unwrap(), Some(None));
+    assert_eq!(
+        s.lease_chain(amoy, "a", T0, LEASE).await.unwrap(),
+        Some(None)
+    );
     assert_eq!(s.lease_chain(amoy, "b", T0, LEASE).await.unwrap(), None);
     assert!(s.advance_chain(amoy, "a", 42, T0).await.unwrap());
     assert!(!s.advance_chain(amoy, "b", 7, T0).await.unwrap());
     // The holder renews; another instance takes over only once the lease expired.
-    assert_eq!(s.lease_chain(amoy, "a", T0, LEASE).await.unwrap(), Some(Some(42)));
+    assert_eq!(
+        s.lease_chain(amoy, "a", T0, LEASE).await.unwrap(),
+        Some(Some(42))
+    );
     let later = latchkey_core::clock::Timestamp(T0.0 + LEASE + 1);
-    assert_eq!(s.lease_chain(amoy, "b", later, LEASE).await.unwrap(), Some(Some(42)));
+    assert_eq!(
+        s.lease_chain(amoy, "b", later, LEASE).await.unwrap(),
+        Some(Some(42))
+    );
     assert!(!s.advance_chain(amoy, "a", 50, later).await.unwrap());
     // Chains are independent.
     assert_eq!(
