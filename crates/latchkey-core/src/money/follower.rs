@@ -137,10 +137,14 @@ async fn pass(lk: &Latchkey, chain: &Chain, token: &str, lease_ms: i64) -> Resul
             .collect();
         for d in &deposits {
             let key = format!("{:#x}", d.to);
-            if let Some(wallet) = by_address.get(&key) {
-                if record(lk, chain, wallet, d).await? {
-                    recorded += 1;
-                }
+            let Some(wallet) = by_address.get(&key) else {
+                continue;
+            };
+            if d.token.is_none() && !succeeded(node, &d.tx_hash).await? {
+                continue;
+            }
+            if record(lk, chain, wallet, d).await? {
+                recorded += 1;
             }
         }
     }
@@ -168,11 +172,8 @@ async fn scan(node: &dyn EvmNode, from: u64, to: u64) -> Result<Vec<Deposit>, St
             if t.value.is_zero() {
                 continue;
             }
-            // Only value that actually moved: the receipt must report success.
-            let receipt = node.receipt(t.hash).await.map_err(|e| e.to_string())?;
-            if !receipt.is_some_and(|r| r.success) {
-                continue;
-            }
+            // Whether the value moved (the receipt's status) is read only for deposits to a
+            // wallet, in `pass`.
             found.push(Deposit {
                 to: dest,
                 from: t.from,
@@ -209,6 +210,16 @@ async fn scan(node: &dyn EvmNode, from: u64, to: u64) -> Result<Vec<Deposit>, St
         }
     }
     Ok(found)
+}
+
+/// Whether the transaction `hash` succeeded (native value moves only then; a token's
+/// `Transfer` log exists only in a successful transaction).
+async fn succeeded(node: &dyn EvmNode, hash: &str) -> Result<bool, String> {
+    let hash = hash
+        .parse()
+        .map_err(|_| format!("not a transaction hash: {hash}"))?;
+    let receipt = node.receipt(hash).await.map_err(|e| e.to_string())?;
+    Ok(receipt.is_some_and(|r| r.success))
 }
 
 /// Records one deposit to `wallet` (its token registered on first sight); `true` when new.
