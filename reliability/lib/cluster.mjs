@@ -134,7 +134,9 @@ class Instance {
   }
 
   spawnOnce() {
-    const args = ['serve', ...this.cluster.storageArgs(this), '--listen', `127.0.0.1:${this.port}`, '--dev'];
+    const args = ['serve', ...this.cluster.storageArgs(this), '--listen', `127.0.0.1:${this.port}`, '--dev',
+      // The engine runs in every instance (and every restart) that has a chain.
+      ...(this.cluster.rpcUrl ? ['--rpc', `MATIC-AMOY=${this.cluster.rpcUrl}`] : [])];
     const child = spawn(this.cluster.bin, args, { env: this.cluster.env(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.url = null;
@@ -182,11 +184,13 @@ class Instance {
 
 /**
  * The whole deployment: `db` is 'sqlite' or 'postgres'; `privatePostgres` runs a cluster of
- * its own (needed to restart the database); `instances` is 1 or 2.
+ * its own (needed to restart the database); `instances` is 1 or 2; `rpcUrl` the local chain.
  */
 export class Cluster {
-  constructor({ bin, db, instances, privatePostgres }) {
+  constructor({ bin, db, instances, privatePostgres, rpcUrl = null }) {
     this.bin = bin;
+    /** anvil's JSON-RPC URL, given to every server as MATIC-AMOY (null: no chain). */
+    this.rpcUrl = rpcUrl;
     this.db = db;
     this.privatePostgres = privatePostgres;
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-crash-'));

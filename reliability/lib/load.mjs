@@ -1,20 +1,26 @@
 // The mixed load and the ledger of what it was told.
 //
 // Workers pick a user that is not busy and do one thing with it: create it, give it a token,
-// INITIALIZE it (PIN + two questions, one EVM wallet), CHANGE_PIN, RESTORE_PIN or
-// SIGN_MESSAGE. Each answer goes in the ledger:
+// INITIALIZE it (PIN + two questions, an ETH-SEPOLIA wallet, and a MATIC-AMOY one when there
+// is a chain), CHANGE_PIN, RESTORE_PIN, SIGN_MESSAGE, or a transfer (CREATE_TRANSACTION: the
+// MATIC-AMOY wallet, funded once from anvil, sends 0.001 to a fixed address). Each answer goes
+// in the ledger:
 // - acknowledged: a 201 user; an execute that answered COMPLETE (the new PIN is then the
-//   user's PIN); a signature returned;
+//   user's PIN; a transfer's transaction id is its challenge's correlationIds[0]); a signature
+//   returned;
 // - in flight: no answer (killed, refused, 5xx, hang). The user is then left alone until
 //   `resolve` reads the outcome back (does the user exist? is the challenge COMPLETE?), and
-//   the verification later checks that the PIN agrees with what the server reported.
+//   the verification later checks that the PIN agrees with what the server reported. A
+//   transfer whose execute got no answer and did not land is executed again with the PIN (a
+//   re-execution reuses the nonce it may have reserved, as a real client's retry would).
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { checkPin, encryptPayload } from '../../sdk/js/headless.js';
+import { DESTINATION } from './chain.mjs';
 import { call, randInt, sleep } from './http.mjs';
 
 const QUESTIONS = ['What was the name of your first pet?', 'In what city were you born?'];
-const BLOCKCHAIN = 'ETH-SEPOLIA';
+const TRANSFER_AMOUNT = '0.001';
 
 /** A random valid PIN, different from every PIN in `avoid`. */
 export function randomPin(avoid = []) {
@@ -45,6 +51,15 @@ export class Ledger {
     this.refusals = {};
     /** Counts of operations that completed, by kind. */
     this.done = {};
+    /** Transfers whose execute answered COMPLETE: { challengeId, userId, walletId, amount, transactionId }
+     * (transactionId null until read back from the challenge). */
+    this.transfersAcked = [];
+    /** Transfers in flight that were read back as landed (challenge COMPLETE): same shape. */
+    this.transfersLanded = [];
+    /** walletId → { userId, address } of every MATIC-AMOY wallet funded from anvil. */
+    this.funded = new Map();
+    /** Funding calls to anvil that failed (the harness's own trouble, not the server's). */
+    this.fundingErrors = [];
   }
 
   count(bucket, key, n = 1) {
@@ -75,16 +90,22 @@ function newUser() {
     /** The PIN before the last acknowledged change, if any: it must not open any more. */
     previousPin: null,
     walletId: null,
+    /** The MATIC-AMOY wallet: { walletId, address }, and whether anvil funded it. */
+    amoy: null,
+    funded: false,
     busy: false,
-    /** An execute with no answer: { challengeId, kind, newPin }. */
+    /** An execute with no answer: { challengeId, kind, newPin, plaintext, transfer }. */
     pending: null,
   };
 }
 
 /** The load: `cluster` gives the live URLs; `ledger` records. */
 export class Load {
-  constructor(cluster, ledger, { concurrency = 6, maxUsers = 400 } = {}) {
+  constructor(cluster, ledger, { concurrency = 6, maxUsers = 400, chain = null } = {}) {
     this.cluster = cluster;
+    /** The local anvil (chain.mjs), or null with --no-chain: no transfers. */
+    this.chain = chain;
+    this.blockchains = chain ? ['ETH-SEPOLIA', 'MATIC-AMOY'] : ['ETH-SEPOLIA'];
     this.ledger = ledger;
     this.concurrency = concurrency;
     this.maxUsers = maxUsers;
@@ -143,6 +164,12 @@ export class Load {
     if (user.userToken === null) return this.createToken(user);
     if (user.pin === null) return this.initialize(user);
     const r = Math.random();
+    if (this.chain) {
+      if (r < 0.25) return this.changePin(user);
+      if (r < 0.37) return this.restorePin(user);
+      if (r < 0.67) return this.transfer(user);
+      return this.signMessage(user);
+    }
     if (r < 0.3) return this.changePin(user);
     if (r < 0.45) return this.restorePin(user);
     return this.signMessage(user);
@@ -200,7 +227,7 @@ export class Load {
   initialize(user) {
     const newPin = randomPin();
     return this.challenge(user, 'INITIALIZE', 'POST', '/v1/w3s/user/initialize',
-      { idempotencyKey: randomUUID(), blockchains: [BLOCKCHAIN], accountType: 'EOA' },
+      { idempotencyKey: randomUUID(), blockchains: this.blockchains, accountType: 'EOA' },
       { newPin, securityQuestions: QUESTIONS.map((question, i) => ({ question, answer: user.answers[i] })) },
       newPin);
   }
@@ -231,15 +258,46 @@ export class Load {
     const url = this.url();
     if (!url) return;
     const res = await call(url, 'GET', '/v1/w3s/wallets', { apiKey: this.apiKey(), userToken: user.userToken });
-    const wallet = res.json?.data?.wallets?.[0];
-    if (res.status === 200 && wallet) user.walletId = wallet.id;
+    if (res.status !== 200) return;
+    const wallets = res.json?.data?.wallets ?? [];
+    if (wallets[0]) user.walletId = wallets[0].id;
+    const amoy = wallets.find((w) => w.blockchain === 'MATIC-AMOY');
+    if (amoy) user.amoy = { walletId: amoy.id, address: amoy.address.toLowerCase() };
+  }
+
+  /** A transfer of TRANSFER_AMOUNT from the user's MATIC-AMOY wallet (funded first, once). */
+  async transfer(user) {
+    if (user.amoy === null) {
+      await this.findWallet(user);
+      if (user.amoy === null) return;
+    }
+    const { walletId, address } = user.amoy;
+    if (!user.funded) {
+      try {
+        await this.chain.fund(address);
+      } catch (err) {
+        this.ledger.fundingErrors.push(`${address}: ${err.message}`);
+        return;
+      }
+      user.funded = true;
+      this.ledger.funded.set(walletId, { userId: user.userId, address });
+    }
+    await this.challenge(user, 'CREATE_TRANSACTION', 'POST', '/v1/w3s/user/transactions/transfer', {
+      idempotencyKey: randomUUID(),
+      walletId,
+      tokenAddress: '',
+      blockchain: 'MATIC-AMOY',
+      destinationAddress: DESTINATION,
+      amounts: [TRANSFER_AMOUNT],
+      feeLevel: 'MEDIUM',
+    }, { pin: user.pin }, null, { walletId, amount: TRANSFER_AMOUNT });
   }
 
   /**
    * Creates a challenge of `kind` and executes it with `plaintext`. A COMPLETE answer is
    * acknowledged (`newPin` becomes the PIN); no answer leaves the user pending.
    */
-  async challenge(user, kind, method, path, body, plaintext, newPin) {
+  async challenge(user, kind, method, path, body, plaintext, newPin, transfer = null) {
     const { ledger } = this;
     const auth = { apiKey: this.apiKey(), userToken: user.userToken };
     let url = this.url();
@@ -252,9 +310,18 @@ export class Load {
       return;
     }
     const challengeId = created.json?.data?.challengeId;
-    // The execute may go to the other instance: the challenge lives in the database.
-    url = this.url();
+    await this.execute(user, { challengeId, kind, newPin, plaintext, transfer });
+  }
+
+  /**
+   * Executes a challenge with `plaintext` (on any instance: the challenge lives in the
+   * database). COMPLETE is acknowledged; no answer leaves the user pending.
+   */
+  async execute(user, { challengeId, kind, newPin, plaintext, transfer }) {
+    const { ledger } = this;
+    const url = this.url();
     if (!url) {
+      if (transfer) user.pending = { challengeId, kind, newPin, plaintext, transfer, unsent: true };
       return;
     }
     const encrypted = await encryptPayload(user.encryptionKey, challengeId, plaintext);
@@ -262,6 +329,11 @@ export class Load {
       { userToken: user.userToken, appId: this.cluster.appId, body: { encrypted } });
     if (res.status === 200 && res.json?.data?.status === 'COMPLETE') {
       this.acknowledge(user, { challengeId, kind, newPin, signature: res.json.data.data?.signature });
+      if (transfer) {
+        const entry = { challengeId, userId: user.userId, ...transfer, transactionId: null };
+        ledger.transfersAcked.push(entry);
+        entry.transactionId = await this.transactionId(user, challengeId);
+      }
       return;
     }
     if (typeof res.status === 'number' && res.status < 500) {
@@ -276,7 +348,16 @@ export class Load {
       ledger.count(ledger.refusals, `execute ${kind} ${code}`);
       return;
     }
-    user.pending = { challengeId, kind, newPin };
+    user.pending = { challengeId, kind, newPin, plaintext, transfer };
+  }
+
+  /** The transaction id of a COMPLETE transfer challenge (correlationIds[0]), or null. */
+  async transactionId(user, challengeId) {
+    const url = this.url();
+    if (!url) return null;
+    const res = await call(url, 'GET', `/v1/w3s/user/challenges/${challengeId}`,
+      { apiKey: this.apiKey(), userToken: user.userToken });
+    return res.status === 200 ? (res.json?.data?.challenge?.correlationIds?.[0] ?? null) : null;
   }
 
   /** Records an acknowledged execute. */
@@ -298,7 +379,14 @@ export class Load {
   async resolve(user) {
     const url = this.url();
     if (!url) return;
-    const { challengeId, kind, newPin } = user.pending;
+    const { challengeId, kind, newPin, transfer } = user.pending;
+    if (user.pending.unsent) {
+      // Never reached a server: nothing to read back, just execute it.
+      const p = user.pending;
+      user.pending = null;
+      await this.execute(user, { ...p, unsent: undefined });
+      return;
+    }
     const res = await call(url, 'GET', `/v1/w3s/user/challenges/${challengeId}`,
       { apiKey: this.apiKey(), userToken: user.userToken });
     if (res.status !== 200) {
@@ -310,6 +398,20 @@ export class Load {
     const status = res.json?.data?.challenge?.status;
     const landed = status === 'COMPLETE';
     this.ledger.inflightOutcome(kind, landed);
+    if (transfer && landed) {
+      this.ledger.ended.set(challengeId, { userId: user.userId, kind, status });
+      this.ledger.transfersLanded.push({ challengeId, userId: user.userId, ...transfer,
+        transactionId: res.json.data.challenge.correlationIds?.[0] ?? null });
+      user.pending = null;
+      return;
+    }
+    if (transfer && status !== 'FAILED') {
+      // Not landed: the user retries with the same PIN (a nonce it reserved is reused).
+      const p = user.pending;
+      user.pending = null;
+      await this.execute(user, p);
+      return;
+    }
     if (landed || status === 'FAILED') {
       this.ledger.ended.set(challengeId, { userId: user.userId, kind, status });
     } else {

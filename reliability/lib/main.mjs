@@ -2,6 +2,8 @@
 // round, restart, and after the last round a check of every acknowledged effect.
 // See reliability/README.md.
 
+import { randomUUID } from 'node:crypto';
+import { Chain, findAnvil } from './chain.mjs';
 import { Cluster } from './cluster.mjs';
 import { call, randInt, sleep, wire } from './http.mjs';
 import { Ledger, Load, randomPin } from './load.mjs';
@@ -9,10 +11,10 @@ import { startReceiver } from './receiver.mjs';
 import { Verifier } from './verify.mjs';
 
 const USAGE = `usage: reliability/crash-rounds [--rounds N (100)] [--db sqlite|postgres] [--instances 1|2]
-                              [--pg-restarts K] [--concurrency C (6)] [--keep] [--canary]`;
+                              [--pg-restarts K] [--concurrency C (6)] [--keep] [--canary] [--no-chain]`;
 
 function parseArgs(argv) {
-  const opts = { rounds: 100, db: 'sqlite', instances: 1, pgRestarts: 0, concurrency: 6, keep: false, canary: false };
+  const opts = { rounds: 100, db: 'sqlite', instances: 1, pgRestarts: 0, concurrency: 6, keep: false, canary: false, chain: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -26,6 +28,7 @@ function parseArgs(argv) {
     else if (a === '--concurrency') opts.concurrency = Number(value());
     else if (a === '--keep') opts.keep = true;
     else if (a === '--canary') opts.canary = true;
+    else if (a === '--no-chain') opts.chain = false;
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -67,10 +70,21 @@ async function main() {
   const bin = process.env.LATCHKEY_BIN;
   if (!bin) throw new Error('LATCHKEY_BIN is not set (reliability/crash-rounds sets it)');
   const started = Date.now();
-  const cluster = new Cluster({ bin, db: opts.db, instances: opts.instances, privatePostgres: opts.pgRestarts > 0 });
+  let chain = null;
+  if (opts.chain) {
+    const anvil = findAnvil();
+    if (anvil.reason) {
+      console.error(`crash-rounds: ${anvil.reason}`);
+      process.exitCode = 2;
+      return;
+    }
+    chain = await Chain.start(anvil.path);
+  }
+  const cluster = new Cluster({ bin, db: opts.db, instances: opts.instances, privatePostgres: opts.pgRestarts > 0,
+    rpcUrl: chain?.url ?? null });
   const receiver = await startReceiver();
   const ledger = new Ledger();
-  const load = new Load(cluster, ledger, { concurrency: opts.concurrency });
+  const load = new Load(cluster, ledger, { concurrency: opts.concurrency, chain });
   const stats = { kills: 0, pgRestarts: 0, notRecovered: 0, restartMs: [], disruptions: [] };
   let failed = false;
   try {
@@ -79,7 +93,8 @@ async function main() {
       { apiKey: cluster.apiKey, body: { endpoint: receiver.url } });
     if (sub.status !== 201) throw new Error(`subscription → ${sub.status} ${JSON.stringify(sub.json)}`);
     console.log(`crash-rounds: ${opts.rounds} rounds, ${opts.db}, ${opts.instances} instance(s), `
-      + `${opts.pgRestarts} PostgreSQL restart(s), data in ${cluster.dir}`);
+      + `${opts.pgRestarts} PostgreSQL restart(s), `
+      + `${chain ? `transfers on anvil ${chain.url} (MATIC-AMOY)` : 'no chain (no transfers)'}, data in ${cluster.dir}`);
 
     load.start();
     const outages = outageRounds(opts.rounds, opts.pgRestarts);
@@ -111,7 +126,7 @@ async function main() {
       stats.restartMs.push(Date.now() - t);
       if (round % 10 === 0 || round === opts.rounds) {
         console.log(`round ${round}: users ${ledger.users.size}, acknowledged executes ${ledger.challengesAcked.length}, `
-          + `losses ${ledger.losses.length}`);
+          + `${chain ? `transfers ${ledger.transfersAcked.length}, ` : ''}losses ${ledger.losses.length}`);
       }
     }
     // Let the last restart take some load, then stop it and check.
@@ -127,6 +142,7 @@ async function main() {
     await load.stop();
     await cluster.tearDown({ keep: opts.keep || failed });
     await receiver.close();
+    await chain?.stop();
   }
   process.exitCode = failed ? 1 : 0;
 }
@@ -146,6 +162,13 @@ function plantCanaries(ledger) {
     u.previousPin = u.pin;
     u.pin = randomPin([u.pin, ...(u.maybePins ?? [])]);
     planted.push({ what: 'the PIN before an acknowledged change still opens', userId: u.userId });
+  }
+  const t = ledger.transfersAcked[0];
+  if (t) {
+    // A transfer "acknowledged" with a transaction id the server never wrote.
+    const userId = `${t.userId}`;
+    ledger.transfersAcked.push({ ...t, challengeId: randomUUID(), transactionId: randomUUID() });
+    planted.push({ what: 'an acknowledged transfer did not complete as approved', userId });
   }
   return planted;
 }
@@ -183,6 +206,15 @@ function report({ opts, stats, ledger, verifier, seconds }) {
   line('operations acknowledged', ledger.done);
   line('in flight, read back (landed/not)', ledger.inflight);
   line('acknowledged effects checked', verifier.checked);
+  if (verifier.transfers) {
+    const t = verifier.transfers;
+    line('transfers acknowledged / landed', `${t.acknowledged} / ${t.landedInFlight} (in flight, read back)`);
+    line('transactions by state', t.byState);
+    line('transactions FAILED', t.byState.FAILED ?? 0);
+    line('funded wallets', t.wallets);
+    line('destination received (wei)', `${t.receivedWei} (COMPLETE amounts: ${t.expectedWei})`);
+    if (ledger.fundingErrors.length) line('funding errors (anvil)', ledger.fundingErrors.length);
+  }
   line('losses', ledger.losses.length);
   line('duplicate deliveries', verifier.duplicates);
   line('  of them not next to a kill/outage', unexplainedDuplicates(verifier.receiver, stats.disruptions));
@@ -207,7 +239,8 @@ function report({ opts, stats, ledger, verifier, seconds }) {
   }
   for (const [key, g] of groups) console.log(`FINDING ${key} ×${g.n}${g.body ? ` ${g.body}` : ''}`);
   for (const n of verifier.notes.slice(0, 20)) console.log(`NOTE ${n}`);
-  return ledger.losses.length > 0 || stats.notRecovered > 0;
+  // A FAILED transaction from a funded wallet is not a loss, but should not happen: the run fails.
+  return ledger.losses.length > 0 || stats.notRecovered > 0 || (verifier.transfers?.byState.FAILED ?? 0) > 0;
 }
 
 main().catch((err) => {

@@ -4,13 +4,21 @@
 // 3. every user's PIN is the one last acknowledged (or read back after an in-flight change):
 //    a SIGN_MESSAGE opens with it; where the change was acknowledged, the previous PIN is tried
 //    once first and must be refused (155112); a user that opens with neither is a loss;
-// 4. every challenge that ended has its notification (the outbox drains), and no notification
+// 4. transfers (with a chain): every acknowledged transfer reaches COMPLETE; for every funded
+//    wallet the on-chain nonce equals its COMPLETE outbound transactions, each COMPLETE txHash
+//    is unique and has a receipt with status 1 from that wallet to the destination for the
+//    amount, and the destination's balance grew by exactly the sum of the COMPLETE amounts;
+// 5. every challenge that ended has its notification (the outbox drains), and no notification
 //    names a challenge that did not end, or ends differently.
 
 import { encryptPayload } from '../../sdk/js/headless.js';
+import { DESTINATION, toWei } from './chain.mjs';
 import { call, sleep } from './http.mjs';
 
 const DRAIN_TIMEOUT_MS = 150_000;
+/** How long every transaction of a funded wallet may take to end after the last round. */
+const TRANSFER_TIMEOUT_MS = 120_000;
+const TERMINAL = new Set(['COMPLETE', 'FAILED', 'CANCELLED', 'DENIED']);
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool(items, limit, fn) {
@@ -47,6 +55,8 @@ export class Verifier {
     this.unlocks = 0;
     /** Seconds per phase. */
     this.timings = {};
+    /** Transfer figures (with a chain): transactions by state, wallets, value received. */
+    this.transfers = null;
   }
 
   tick(kind, n = 1) {
@@ -58,7 +68,7 @@ export class Verifier {
   }
 
   async run() {
-    for (const phase of ['resolvePending', 'usersExist', 'challengesComplete', 'pins', 'notifications']) {
+    for (const phase of ['resolvePending', 'usersExist', 'challengesComplete', 'pins', 'transfersSettle', 'notifications']) {
       const t = Date.now();
       await this[phase]();
       this.timings[phase] = Number(((Date.now() - t) / 1000).toFixed(1));
@@ -169,6 +179,142 @@ export class Verifier {
       }
       ledger.loss('the user opens with none of its PINs', { userId: u.userId, result: now });
     });
+  }
+
+  /** Every outbound transaction of a funded wallet (all pages), or null when a page failed. */
+  async walletTransactions(walletId, userToken) {
+    const all = [];
+    let after = null;
+    for (;;) {
+      const q = `walletIds=${walletId}&pageSize=50${after ? `&pageAfter=${after}` : ''}`;
+      const res = await settled(() => call(this.url(), 'GET', `/v1/w3s/transactions?${q}`,
+        { apiKey: this.cluster.apiKey, userToken }));
+      if (res.status !== 200) return null;
+      const page = res.json?.data?.transactions ?? [];
+      all.push(...page.filter((t) => t.transactionType === 'OUTBOUND'));
+      if (page.length < 50) return all;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  /** walletId → its outbound transactions, for every funded wallet. */
+  async allWalletTransactions() {
+    const { ledger } = this;
+    const out = new Map();
+    await pool([...ledger.funded.entries()], 4, async ([walletId, w]) => {
+      const u = ledger.users.get(w.userId);
+      out.set(walletId, await this.walletTransactions(walletId, u.userToken));
+    });
+    return out;
+  }
+
+  /** The transfer checks (4. above): waits for the engine, then compares server and chain. */
+  async transfersSettle() {
+    const { chain } = this.load;
+    if (!chain) return;
+    const { ledger } = this;
+    const user = (userId) => ledger.users.get(userId);
+    // The transaction id of each acknowledged transfer whose read-back was cut by a kill.
+    await pool(ledger.transfersAcked.filter((t) => t.transactionId === null), 4, async (t) => {
+      const res = await settled(() => call(this.url(), 'GET', `/v1/w3s/user/challenges/${t.challengeId}`,
+        { apiKey: this.cluster.apiKey, userToken: user(t.userId).userToken }));
+      t.transactionId = res.json?.data?.challenge?.correlationIds?.[0] ?? null;
+    });
+    // The engine runs on: wait until every transaction of every funded wallet has ended.
+    const deadline = Date.now() + TRANSFER_TIMEOUT_MS;
+    let lists;
+    for (;;) {
+      lists = await this.allWalletTransactions();
+      const open = [...lists.values()].flatMap((l) => (l ?? []).filter((t) => !TERMINAL.has(t.state)));
+      const unread = [...lists.values()].some((l) => l === null);
+      if ((open.length === 0 && !unread) || Date.now() > deadline) {
+        for (const t of open) this.notes.push(`transaction ${t.id} still ${t.state} after ${TRANSFER_TIMEOUT_MS / 1000} s`);
+        break;
+      }
+      await sleep(1000);
+    }
+    const figures = { wallets: ledger.funded.size, acknowledged: ledger.transfersAcked.length,
+      landedInFlight: ledger.transfersLanded.length, byState: {}, receivedWei: 0n, expectedWei: 0n };
+    this.transfers = figures;
+
+    // Each acknowledged transfer: its transaction, from its wallet, for its amount, COMPLETE.
+    await pool(ledger.transfersAcked, 6, async (t) => {
+      this.tick('transfer (COMPLETE answered) → COMPLETE');
+      if (t.transactionId === null) {
+        ledger.loss('an acknowledged transfer names no transaction', { userId: t.userId, challengeId: t.challengeId });
+        return;
+      }
+      const res = await settled(() => call(this.url(), 'GET', `/v1/w3s/transactions/${t.transactionId}`,
+        { apiKey: this.cluster.apiKey, userToken: user(t.userId).userToken }));
+      const tx = res.json?.data?.transaction;
+      if (res.status !== 200 || tx?.state !== 'COMPLETE' || tx.walletId !== t.walletId
+        || JSON.stringify(tx.amounts) !== JSON.stringify([t.amount])) {
+        ledger.loss('an acknowledged transfer did not complete as approved', {
+          userId: t.userId, challengeId: t.challengeId, transactionId: t.transactionId,
+          status: res.status, state: tx?.state, errorReason: tx?.errorReason,
+        });
+      }
+    });
+    // In flight and read back as landed: the challenge names a transaction that exists.
+    await pool(ledger.transfersLanded, 6, async (t) => {
+      const res = t.transactionId === null ? { status: 'none' }
+        : await settled(() => call(this.url(), 'GET', `/v1/w3s/transactions/${t.transactionId}`,
+          { apiKey: this.cluster.apiKey, userToken: user(t.userId).userToken }));
+      this.tick('transfer (landed in flight) exists');
+      if (res.status !== 200) {
+        ledger.loss('a COMPLETE transfer challenge names no transaction', {
+          userId: t.userId, challengeId: t.challengeId, transactionId: t.transactionId, status: res.status,
+        });
+      }
+    });
+
+    // Each funded wallet: the chain agrees with the server, transaction by transaction.
+    const hashes = new Map();
+    await pool([...lists.entries()], 4, async ([walletId, list]) => {
+      const { address, userId } = ledger.funded.get(walletId);
+      if (list === null) {
+        ledger.loss('the transactions of a funded wallet cannot be listed', { userId, walletId });
+        return;
+      }
+      const complete = list.filter((t) => t.state === 'COMPLETE');
+      for (const t of list) {
+        figures.byState[t.state] = (figures.byState[t.state] ?? 0) + 1;
+        if (t.state === 'FAILED') this.notes.push(`transaction ${t.id} of ${walletId} FAILED: ${t.errorReason} ${t.errorDetails ?? ''}`);
+      }
+      const nonce = await chain.nonce(address);
+      this.tick('wallet: on-chain nonce = COMPLETE outbound');
+      if (nonce !== complete.length) {
+        ledger.loss('on-chain nonce differs from the COMPLETE outbound transactions', {
+          userId, walletId, address, nonce, complete: complete.length,
+          states: list.map((t) => `${t.id} ${t.state} ${t.txHash ?? ''}`),
+        });
+      }
+      for (const t of complete) {
+        this.tick('COMPLETE transaction: receipt from its wallet');
+        const wei = toWei(t.amounts?.[0] ?? '0');
+        figures.expectedWei += wei;
+        if (hashes.has(t.txHash)) {
+          ledger.loss('two COMPLETE transactions share a txHash', { txHash: t.txHash, ids: [hashes.get(t.txHash), t.id] });
+          continue;
+        }
+        hashes.set(t.txHash, t.id);
+        const [receipt, onChain] = t.txHash ? await Promise.all([chain.receipt(t.txHash), chain.transaction(t.txHash)]) : [null, null];
+        if (!receipt || receipt.status !== '0x1' || receipt.from?.toLowerCase() !== address
+          || receipt.to?.toLowerCase() !== DESTINATION || !onChain || BigInt(onChain.value) !== wei) {
+          ledger.loss('a COMPLETE transaction is not on chain as reported', {
+            userId, walletId, transactionId: t.id, txHash: t.txHash, receiptStatus: receipt?.status,
+            from: receipt?.from, to: receipt?.to, value: onChain?.value,
+          });
+        }
+      }
+    });
+    figures.receivedWei = (await chain.balance(DESTINATION)) - chain.destinationStart;
+    this.tick('destination balance = sum of COMPLETE amounts');
+    if (figures.receivedWei !== figures.expectedWei) {
+      ledger.loss('the destination received other than the sum of COMPLETE amounts', {
+        receivedWei: String(figures.receivedWei), expectedWei: String(figures.expectedWei),
+      });
+    }
   }
 
   /** Waits for the outbox to drain, then compares what arrived with what ended. */
