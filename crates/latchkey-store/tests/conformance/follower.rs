@@ -5,7 +5,6 @@
 use super::transactions::wallets;
 use super::*;
 use latchkey_chains::Blockchain;
-use latchkey_core::money::FollowerStore;
 
 const LEASE: i64 = 30_000;
 
