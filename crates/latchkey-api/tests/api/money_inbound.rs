@@ -109,6 +109,43 @@ async fn deposits_are_recorded_once_and_completed_with_webhooks() {
         assert_eq!(states, ["COMPLETE", "CONFIRMED"], "{d}");
     }
 
+    // A token nobody registered is registered on first sight, and the wallet's balances read
+    // it from then on.
+    let other_token = amoy.deploy("TestUsdc").await;
+    let mint = format!(
+        "{}{:0>64}{:064x}",
+        selector("TestUsdc", "mint(address,uint256)"),
+        address.trim_start_matches("0x").to_lowercase(),
+        7_000_000u64
+    );
+    amoy.send(json!({ "from": acct0, "to": other_token, "data": mint }))
+        .await;
+    for _ in 0..5 {
+        app.engine.run_once().await;
+        app.clock.advance_ms(1_000);
+    }
+    let found = deposits(&app, &u).await;
+    assert_eq!(found.len(), 3, "{found:?}");
+    let (s, balances, _) = app
+        .get(
+            &format!(
+                "/v1/w3s/wallets/{}/balances?includeAll=true",
+                wallets[0]["id"].as_str().unwrap()
+            ),
+            Some(&u.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{balances}");
+    let listed = balances["data"]["tokenBalances"].as_array().unwrap();
+    assert!(
+        listed.iter().any(|b| b["token"]["tokenAddress"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(&other_token))
+            && b["amount"] == "7"
+            && b["token"]["decimals"] == 6),
+        "{balances}"
+    );
+
     // Another user sees none of it.
     let other = app.initialized_user(PIN).await;
     assert!(deposits(&app, &other).await.is_empty());

@@ -81,6 +81,9 @@ pub fn transaction_notification(
     }
 }
 
+/// How soon a transaction on a local node is looked at again.
+const LOCAL_RECHECK_MS: i64 = 100;
+
 /// How often the nonce sweeper runs (it is a write, even when it finds nothing).
 const SWEEP_EVERY_MS: i64 = 30_000;
 
@@ -106,15 +109,24 @@ impl Engine {
         }
     }
 
-    /// Passes until `shutdown` resolves, pausing `poll` whenever a pass found nothing due.
+    /// Passes until `shutdown` resolves, pausing `poll` whenever a pass found nothing due
+    /// (at most [`LOCAL_RECHECK_MS`] when a chain is a local node, which mines at once).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let local = self.lk.chains().iter().any(|c| c.info.is_local);
+        let pause = if local {
+            self.settings
+                .poll
+                .min(Duration::from_millis(LOCAL_RECHECK_MS.unsigned_abs()))
+        } else {
+            self.settings.poll
+        };
         loop {
             let worked = self.run_once().await;
             if worked == 0 {
                 tokio::select! {
                     () = &mut shutdown => return,
-                    () = tokio::time::sleep(self.settings.poll) => {}
+                    () = tokio::time::sleep(pause) => {}
                 }
             }
         }
@@ -200,7 +212,14 @@ impl Engine {
                 release_nonce: false,
             },
         };
-        s.progress.transaction.next_check_at = s.now.plus_ms(self.settings.recheck_ms);
+        // A local node (anvil) mines at once: look again soon rather than after a mainnet's
+        // pace.
+        let recheck = if chain.info.is_local {
+            self.settings.recheck_ms.min(LOCAL_RECHECK_MS)
+        } else {
+            self.settings.recheck_ms
+        };
+        s.progress.transaction.next_check_at = s.now.plus_ms(recheck);
         s.run(store.as_ref()).await;
         let saved = store
             .save_progress(&s.progress)

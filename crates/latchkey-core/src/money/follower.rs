@@ -17,7 +17,7 @@
 
 use super::chains::Chain;
 use super::engine::transaction_notification;
-use super::node::{BlockTag, EvmNode};
+use super::node::{BlockTag, CallRequest, EvmNode};
 use super::registry::SeenToken;
 use super::tokens::TokenStandard;
 use super::transactions::{TransactionRecord, TxOperation, TxState, TxType};
@@ -27,7 +27,7 @@ use crate::service::Latchkey;
 use crate::store::StoreResult;
 use crate::webhooks::NotificationDraft;
 use async_trait::async_trait;
-use latchkey_chains::erc::{decode_transfer_log, TokenTransfer, TRANSFER_TOPIC};
+use latchkey_chains::erc::{self, decode_transfer_log, TokenTransfer, TRANSFER_TOPIC};
 use latchkey_chains::{format_units, Address, Blockchain, U256};
 use std::collections::HashMap;
 
@@ -235,26 +235,43 @@ async fn record(
             .token_by_address(blockchain, None)
             .await
             .map_err(|e| e.message.to_string())?,
-        Some(address) => {
-            let address = format!("{address:#x}");
+        Some(contract) => {
+            let address = format!("{contract:#x}");
             match lk
                 .token_by_address(blockchain, Some(&address))
                 .await
                 .map_err(|e| e.message.to_string())?
             {
                 Some(t) => Some(t),
-                None => Some(
-                    lk.register_seen_token(&SeenToken {
-                        blockchain,
-                        address,
-                        standard: TokenStandard::Erc20,
-                        name: None,
-                        symbol: None,
-                        decimals: None,
-                    })
-                    .await
-                    .map_err(|e| e.message.to_string())?,
-                ),
+                None => {
+                    let node = chain.node.as_ref();
+                    let read = |data: Vec<u8>| async move {
+                        node.call(&CallRequest {
+                            to: Some(contract),
+                            data,
+                            ..CallRequest::default()
+                        })
+                        .await
+                        .ok()
+                    };
+                    // What the contract says of itself; a contract that does not answer
+                    // leaves the field unknown.
+                    let name = read(erc::name_call()).await;
+                    let symbol = read(erc::symbol_call()).await;
+                    let decimals = read(erc::decimals_call()).await;
+                    Some(
+                        lk.register_seen_token(&SeenToken {
+                            blockchain,
+                            address,
+                            standard: TokenStandard::Erc20,
+                            name: name.as_deref().and_then(erc::decode_string),
+                            symbol: symbol.as_deref().and_then(erc::decode_string),
+                            decimals: decimals.as_deref().and_then(erc::decode_decimals),
+                        })
+                        .await
+                        .map_err(|e| e.message.to_string())?,
+                    )
+                }
             }
         }
     };
@@ -313,8 +330,17 @@ async fn record(
         updated_at: now,
     };
     let note = transaction_notification(&tx, user.environment);
-    lk.store
+    let new = lk
+        .store
         .insert_inbound(&tx, &note)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    // A token the wallet received is one its balances read from now on.
+    if let Some(t) = token.as_ref().filter(|t| !t.is_native) {
+        lk.store
+            .add_wallet_token(&wallet.id, &t.id, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(new)
 }
