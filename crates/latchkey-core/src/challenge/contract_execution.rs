@@ -13,13 +13,12 @@ use super::execution::{Completion, Execution};
 use super::outbound::{self, Approved};
 use super::signing::{self, PinInput};
 use super::spec::{ChallengeSpec, Creation, Requires};
-use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::quote::{quote, Quote, ShownFee};
 use crate::money::{
-    CallPlan, CreateContractExecutionRequest, FeeCap, FeeChoice, TokenDebit, TransactionFee,
-    TransactionRecord, TxOperation, TxState, TxType,
+    CallPlan, CreateContractExecutionRequest, FeeCap, FeeChoice, TokenDebit, TransactionRecord,
+    TxOperation,
 };
 use crate::service::ExecuteBody;
 use serde::{Deserialize, Serialize};
@@ -154,56 +153,23 @@ impl ContractExecutionPayload {
     /// as the single entry of `amounts`.
     fn record(&self, user: &UserRecord) -> TransactionRecord {
         let plan = &self.plan;
-        let decimals = plan.blockchain.native_decimals();
-        let l1_fee = self.quote.l1_fee.as_deref().and_then(|w| w.parse().ok());
-        let gas = self.quote.gas_limit;
-        TransactionRecord {
-            id: self.transaction_id.clone(),
-            entity_id: user.entity_id.clone(),
-            user_internal_id: user.internal_id.clone(),
-            user_id: user.user_id.clone(),
-            wallet_id: plan.wallet_id.clone(),
-            blockchain: plan.blockchain,
-            tx_type: TxType::Outbound,
-            operation: TxOperation::ContractExecution,
-            state: TxState::Initiated,
-            token_id: None,
-            amounts: plan.amount.iter().cloned().collect(),
-            nft_token_ids: None,
-            source_address: Some(self.shown.from.clone()),
-            destination_address: Some(plan.contract_address.clone()),
-            contract_address: Some(plan.contract_address.clone()),
-            abi_function_signature: plan.abi_function_signature.clone(),
-            abi_parameters: plan.abi_parameters.clone(),
-            call_data: plan.call_data.clone(),
-            ref_id: plan.ref_id.clone(),
-            fee_level: match self.fee {
-                FeeChoice::Level { level, .. } => Some(level),
-                _ => None,
-            },
-            estimated_fee: Some(TransactionFee::estimate(
-                &self.quote.pricing,
-                gas,
-                gas,
-                l1_fee,
-                decimals,
-            )),
-            nonce: None,
-            tx_hash: None,
-            block_hash: None,
-            block_height: None,
-            first_confirm_date: None,
-            network_fee: None,
-            error_reason: None,
-            error_details: None,
-            challenge_id: None,
-            log_index: None,
-            sent_at: None,
-            next_check_at: Timestamp(0),
-            lease_until: None,
-            lease_token: None,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-        }
+        let mut t = outbound::approved_record(
+            &self.transaction_id,
+            user,
+            &plan.wallet_id,
+            plan.blockchain,
+            TxOperation::ContractExecution,
+            &self.fee,
+            &self.quote,
+        );
+        t.amounts = plan.amount.iter().cloned().collect();
+        t.source_address = Some(self.shown.from.clone());
+        t.destination_address = Some(plan.contract_address.clone());
+        t.contract_address = Some(plan.contract_address.clone());
+        t.abi_function_signature = plan.abi_function_signature.clone();
+        t.abi_parameters = plan.abi_parameters.clone();
+        t.call_data = plan.call_data.clone();
+        t.ref_id = plan.ref_id.clone();
+        t
     }
 }

@@ -13,14 +13,12 @@ use super::execution::{Completion, Execution};
 use super::outbound::{self, Approved};
 use super::signing::{self, PinInput};
 use super::spec::{ChallengeSpec, Creation, Requires};
-use crate::clock::Timestamp;
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::plan::PlannedToken;
 use crate::money::quote::{quote, Quote, ShownFee};
 use crate::money::{
-    CreateTransferRequest, FeeCap, FeeChoice, TransactionFee, TransactionRecord, TransferPlan,
-    TxOperation, TxState, TxType,
+    CreateTransferRequest, FeeCap, FeeChoice, TransactionRecord, TransferPlan, TxOperation,
 };
 use crate::service::ExecuteBody;
 use serde::{Deserialize, Serialize};
@@ -146,56 +144,22 @@ impl CreateTransactionPayload {
     /// nonce, challenge and times).
     fn record(&self, user: &UserRecord) -> TransactionRecord {
         let plan = &self.plan;
-        let decimals = plan.blockchain.native_decimals();
-        let l1_fee = self.quote.l1_fee.as_deref().and_then(|w| w.parse().ok());
-        let gas = self.quote.gas_limit;
-        TransactionRecord {
-            id: self.transaction_id.clone(),
-            entity_id: user.entity_id.clone(),
-            user_internal_id: user.internal_id.clone(),
-            user_id: user.user_id.clone(),
-            wallet_id: plan.wallet_id.clone(),
-            blockchain: plan.blockchain,
-            tx_type: TxType::Outbound,
-            operation: TxOperation::Transfer,
-            state: TxState::Initiated,
-            token_id: Some(plan.token.id.clone()),
-            amounts: plan.amounts.clone(),
-            nft_token_ids: (!plan.nft_token_ids.is_empty()).then(|| plan.nft_token_ids.clone()),
-            source_address: Some(self.shown.from.clone()),
-            destination_address: Some(plan.destination_address.clone()),
-            contract_address: plan.token.address.clone(),
-            abi_function_signature: None,
-            abi_parameters: None,
-            call_data: None,
-            ref_id: plan.ref_id.clone(),
-            fee_level: match self.fee {
-                FeeChoice::Level { level, .. } => Some(level),
-                _ => None,
-            },
-            estimated_fee: Some(TransactionFee::estimate(
-                &self.quote.pricing,
-                gas,
-                gas,
-                l1_fee,
-                decimals,
-            )),
-            nonce: None,
-            tx_hash: None,
-            block_hash: None,
-            block_height: None,
-            first_confirm_date: None,
-            network_fee: None,
-            error_reason: None,
-            error_details: None,
-            challenge_id: None,
-            log_index: None,
-            sent_at: None,
-            next_check_at: Timestamp(0),
-            lease_until: None,
-            lease_token: None,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-        }
+        let mut t = outbound::approved_record(
+            &self.transaction_id,
+            user,
+            &plan.wallet_id,
+            plan.blockchain,
+            TxOperation::Transfer,
+            &self.fee,
+            &self.quote,
+        );
+        t.token_id = Some(plan.token.id.clone());
+        t.amounts = plan.amounts.clone();
+        t.nft_token_ids = (!plan.nft_token_ids.is_empty()).then(|| plan.nft_token_ids.clone());
+        t.source_address = Some(self.shown.from.clone());
+        t.destination_address = Some(plan.destination_address.clone());
+        t.contract_address = plan.token.address.clone();
+        t.ref_id = plan.ref_id.clone();
+        t
     }
 }

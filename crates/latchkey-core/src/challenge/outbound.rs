@@ -18,17 +18,20 @@
 
 use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput};
+use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
 use crate::model::ChallengeType;
+use crate::model::UserRecord;
 use crate::money::engine::transaction_notification;
 use crate::money::estimate::{fee_levels, node_unavailable};
 use crate::money::quote::Quote;
 use crate::money::{
     AttemptKind, AttemptRecord, AttemptStatus, BlockTag, Chain, ChainNonces, FeeChoice, GasPricing,
-    NodeError, OutboundCall, OutboundWrite, TransactionRecord, TxState,
+    NodeError, OutboundCall, OutboundWrite, TransactionFee, TransactionRecord, TxOperation,
+    TxState, TxType,
 };
 use crate::service::store_failed;
-use latchkey_chains::{EvmFee, UnsignedEvmTx, U256};
+use latchkey_chains::{Blockchain, EvmFee, UnsignedEvmTx, U256};
 use serde_json::json;
 
 /// An approved transaction, as its challenge describes it.
@@ -45,6 +48,41 @@ pub(crate) struct Approved<'a> {
     /// (id, wallet, chain, operation, token, amounts, addresses, fee level, estimated fee);
     /// state, nonce, challenge and times are set here.
     pub record: TransactionRecord,
+}
+
+/// A new OUTBOUND transaction of `user` for an approved challenge, with the fee the user
+/// approved (`feeLevel` for a level, and the estimate of the quote). `execute` sets the rest
+/// of its life (nonce, challenge, times); the challenge type fills in what it moves.
+pub(crate) fn approved_record(
+    id: &str,
+    user: &UserRecord,
+    wallet_id: &str,
+    blockchain: Blockchain,
+    operation: TxOperation,
+    fee: &FeeChoice,
+    quote: &Quote,
+) -> TransactionRecord {
+    let mut t = TransactionRecord::new(
+        id.to_owned(),
+        user,
+        wallet_id.to_owned(),
+        blockchain,
+        TxType::Outbound,
+        operation,
+        Timestamp(0),
+    );
+    t.fee_level = match *fee {
+        FeeChoice::Level { level, .. } => Some(level),
+        _ => None,
+    };
+    t.estimated_fee = Some(TransactionFee::estimate(
+        &quote.pricing,
+        quote.gas_limit,
+        quote.gas_limit,
+        quote.l1_fee.as_deref().and_then(|wei| wei.parse().ok()),
+        blockchain.native_decimals(),
+    ));
+    t
 }
 
 /// Runs steps 1–6 of the module doc for `approved`.

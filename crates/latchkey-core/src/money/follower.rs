@@ -20,7 +20,7 @@ use super::engine::transaction_notification;
 use super::node::{BlockTag, CallRequest, EvmNode};
 use super::registry::SeenToken;
 use super::tokens::TokenStandard;
-use super::transactions::{TransactionRecord, TxOperation, TxState, TxType};
+use super::transactions::{TransactionRecord, TxOperation, TxType};
 use crate::clock::Timestamp;
 use crate::model::WalletRecord;
 use crate::service::Latchkey;
@@ -290,45 +290,25 @@ async fn record(
         .map_err(|e| e.to_string())?
         .ok_or("the wallet's user is gone")?;
     let now = lk.now();
-    let tx = TransactionRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        entity_id: wallet.entity_id.clone(),
-        user_internal_id: wallet.user_internal_id.clone(),
-        user_id: user.user_id.clone(),
-        wallet_id: wallet.id.clone(),
+    let mut tx = TransactionRecord::new(
+        uuid::Uuid::new_v4().to_string(),
+        &user,
+        wallet.id.clone(),
         blockchain,
-        tx_type: TxType::Inbound,
-        operation: TxOperation::Transfer,
-        state: TxState::Confirmed,
-        token_id: token.as_ref().map(|t| t.id.clone()),
-        amounts: vec![format_units(d.value, decimals)],
-        nft_token_ids: None,
-        source_address: Some(d.from.to_checksum(None)),
-        destination_address: Some(wallet.address.clone()),
-        contract_address: d.token.map(|a| a.to_checksum(None)),
-        abi_function_signature: None,
-        abi_parameters: None,
-        call_data: None,
-        ref_id: None,
-        fee_level: None,
-        estimated_fee: None,
-        nonce: None,
-        tx_hash: Some(d.tx_hash.clone()),
-        block_hash: Some(d.block_hash.clone()),
-        block_height: i64::try_from(d.block_number).ok(),
-        first_confirm_date: Some(now),
-        network_fee: None,
-        error_reason: None,
-        error_details: None,
-        challenge_id: None,
-        log_index: Some(d.log_index),
-        sent_at: None,
-        next_check_at: now,
-        lease_until: None,
-        lease_token: None,
-        created_at: now,
-        updated_at: now,
-    };
+        TxType::Inbound,
+        TxOperation::Transfer,
+        now,
+    );
+    tx.token_id = token.as_ref().map(|t| t.id.clone());
+    tx.amounts = vec![format_units(d.value, decimals)];
+    tx.source_address = Some(d.from.to_checksum(None));
+    tx.destination_address = Some(wallet.address.clone());
+    tx.contract_address = d.token.map(|a| a.to_checksum(None));
+    tx.tx_hash = Some(d.tx_hash.clone());
+    tx.block_hash = Some(d.block_hash.clone());
+    tx.block_height = i64::try_from(d.block_number).ok();
+    tx.first_confirm_date = Some(now);
+    tx.log_index = Some(d.log_index);
     let note = transaction_notification(&tx, user.environment);
     let new = lk
         .store

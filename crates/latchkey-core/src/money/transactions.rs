@@ -174,6 +174,64 @@ pub struct TransactionRecord {
     pub updated_at: Timestamp,
 }
 
+impl TransactionRecord {
+    /// A new transaction of `user`'s wallet `wallet_id`, created at `now` and due now, with
+    /// every optional field empty: OUTBOUND starts INITIATED (approved, not yet sent),
+    /// INBOUND starts CONFIRMED (seen in a block).
+    pub fn new(
+        id: String,
+        user: &crate::model::UserRecord,
+        wallet_id: String,
+        blockchain: Blockchain,
+        tx_type: TxType,
+        operation: TxOperation,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            entity_id: user.entity_id.clone(),
+            user_internal_id: user.internal_id.clone(),
+            user_id: user.user_id.clone(),
+            wallet_id,
+            blockchain,
+            tx_type,
+            operation,
+            state: match tx_type {
+                TxType::Outbound => TxState::Initiated,
+                TxType::Inbound => TxState::Confirmed,
+            },
+            token_id: None,
+            amounts: Vec::new(),
+            nft_token_ids: None,
+            source_address: None,
+            destination_address: None,
+            contract_address: None,
+            abi_function_signature: None,
+            abi_parameters: None,
+            call_data: None,
+            ref_id: None,
+            fee_level: None,
+            estimated_fee: None,
+            nonce: None,
+            tx_hash: None,
+            block_hash: None,
+            block_height: None,
+            first_confirm_date: None,
+            network_fee: None,
+            error_reason: None,
+            error_details: None,
+            challenge_id: None,
+            log_index: None,
+            sent_at: None,
+            next_check_at: now,
+            lease_until: None,
+            lease_token: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Filters of `GET /transactions` (all optional; the user is always the token's).
 #[derive(Debug, Clone, Default)]
 pub struct TransactionFilter {
