@@ -264,6 +264,47 @@ async fn main() {
     }
 }
 
+/// A new user whose INITIALIZE (PIN `PINS[0]`) created one wallet on `blockchain`: its
+/// token, an executor for it, and the wallet's id.
+pub(crate) async fn initialized_user(
+    args: &Args,
+    dev: &DeveloperClient,
+    app_id: &str,
+    user_id: &str,
+    blockchain: &str,
+) -> (String, ChallengeExecutor, String) {
+    dev.create_user(user_id).await.unwrap_or_else(|e| fail(e));
+    let (token, key) = dev
+        .create_user_token(user_id)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let exec = ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
+    let id = dev
+        .create_challenge(
+            reqwest::Method::POST,
+            "/v1/w3s/user/initialize",
+            &token,
+            json!({ "blockchains": [blockchain] }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
+    exec.execute(
+        &id,
+        &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
+    )
+    .await
+    .unwrap_or_else(|e| fail(e));
+    let challenge = dev
+        .get_challenge(&token, &id)
+        .await
+        .unwrap_or_else(|e| fail(e));
+    let wallet = challenge["correlationIds"][0]
+        .as_str()
+        .unwrap_or_else(|| fail("no wallet"))
+        .to_string();
+    (token, exec, wallet)
+}
+
 /// Issue 6's figure: signing challenges completed per second end to end (create → execute →
 /// signature), against the KDF-bound ceiling (one Argon2id per signature), plus the share of
 /// one sequential signature's latency spent in Argon2id.
@@ -277,36 +318,8 @@ async fn signing_phase(args: &Args, dev: &DeveloperClient, app_id: &str, params:
     let mut users = Vec::new();
     for i in 0..args.concurrency {
         let user_id = format!("sign-{}-{i}", &run[..8]);
-        dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
-        let (token, key) = dev
-            .create_user_token(&user_id)
-            .await
-            .unwrap_or_else(|e| fail(e));
-        let exec =
-            ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
-        let id = dev
-            .create_challenge(
-                reqwest::Method::POST,
-                "/v1/w3s/user/initialize",
-                &token,
-                json!({ "blockchains": ["ETH-SEPOLIA"] }),
-            )
-            .await
-            .unwrap_or_else(|e| fail(e));
-        exec.execute(
-            &id,
-            &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
-        )
-        .await
-        .unwrap_or_else(|e| fail(e));
-        let challenge = dev
-            .get_challenge(&token, &id)
-            .await
-            .unwrap_or_else(|e| fail(e));
-        let wallet = challenge["correlationIds"][0]
-            .as_str()
-            .unwrap_or_else(|| fail("no wallet"))
-            .to_string();
+        let (token, exec, wallet) =
+            initialized_user(args, dev, app_id, &user_id, "ETH-SEPOLIA").await;
         users.push((token, exec, wallet));
     }
     let sign_once = |dev: DeveloperClient, token: String, wallet: String| async move {

@@ -3,7 +3,7 @@
 //! to anvil, automining → the transaction is COMPLETE), against the KDF-bound ceiling (one
 //! Argon2id per transfer: the PIN check).
 
-use crate::{fail, questions, raw_rate, Args, PINS};
+use crate::{fail, initialized_user, raw_rate, Args, PINS};
 use latchkey_client::{ChallengeExecutor, DeveloperClient};
 use latchkey_core::crypto::KdfParams;
 use serde_json::{json, Value};
@@ -34,35 +34,15 @@ async fn funded_user(
     user_id: String,
 ) -> (String, ChallengeExecutor, String) {
     let http = reqwest::Client::new();
-    dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
-    let (token, key) = dev
-        .create_user_token(&user_id)
+    let (token, exec, wallet_id) =
+        initialized_user(args, dev, app_id, &user_id, "MATIC-AMOY").await;
+    let wallet = dev
+        .get(&format!("/v1/w3s/wallets/{wallet_id}"), Some(&token))
         .await
         .unwrap_or_else(|e| fail(e));
-    let exec = ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
-    let id = dev
-        .create_challenge(
-            reqwest::Method::POST,
-            "/v1/w3s/user/initialize",
-            &token,
-            json!({ "blockchains": ["MATIC-AMOY"] }),
-        )
-        .await
-        .unwrap_or_else(|e| fail(e));
-    exec.execute(
-        &id,
-        &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
-    )
-    .await
-    .unwrap_or_else(|e| fail(e));
-    let wallets = dev
-        .get("/v1/w3s/wallets", Some(&token))
-        .await
-        .unwrap_or_else(|e| fail(e));
-    let wallet = wallets["data"]["wallets"][0].clone();
-    let address = wallet["address"]
+    let address = wallet["data"]["wallet"]["address"]
         .as_str()
-        .unwrap_or_else(|| fail("no wallet"));
+        .unwrap_or_else(|| fail("no wallet address"));
     let accounts = rpc(&http, anvil, "eth_accounts", json!([])).await;
     rpc(
         &http,
@@ -71,10 +51,7 @@ async fn funded_user(
         json!([{ "from": accounts[0], "to": address, "value": "0x56bc75e2d63100000" }]),
     )
     .await;
-    let wallet_id = wallet["id"]
-        .as_str()
-        .unwrap_or_else(|| fail("no wallet id"));
-    (token, exec, wallet_id.to_owned())
+    (token, exec, wallet_id)
 }
 
 /// One transfer: create, execute, then poll until COMPLETE.
