@@ -19,7 +19,9 @@ import {
 } from './codec.mjs';
 
 const require = createRequire(import.meta.url);
-const { LiteSvm, Account, Clock, FailedTransactionMetadata } = require('litesvm/dist/internal.js');
+// litesvm's native module itself (the `litesvm` package is a thin TypeScript wrapper over it
+// whose other platforms' binaries this project's registry lacks, which breaks `npm ci`).
+const { LiteSvm, Account, Clock, FailedTransactionMetadata } = require('litesvm-linux-x64-gnu');
 
 // ------------------------------------------------------------------------------ options
 function parseArgs(argv) {
