@@ -119,7 +119,7 @@ class Chain {
     this.faucetAddress = b58encode(this.faucet.publicKey);
     this.svm.setAccount(this.faucet.publicKey, new Account(FAUCET_LAMPORTS, new Uint8Array(0), pubkeyBytes(SYSTEM_PROGRAM), false, U64_MAX));
     this.identity = b58encode(keypairFromSeed(crypto.createHash('sha256').update('latchkey-solana-node identity').digest()).publicKey);
-    this.syncClock();
+    this.sysvarSlot = null;
   }
 
   hashOfSlot(slot) {
@@ -151,13 +151,21 @@ class Chain {
       this.slot += 1;
       this.registerSlot(this.slot);
     }
-    this.syncClock();
   }
 
-  syncClock() {
+  /**
+   * Brings the SVM's Clock and SlotHashes sysvars to the current slot, before anything is
+   * executed (not on every tick: SlotHashes holds 512 entries).
+   */
+  syncSysvars() {
+    if (this.sysvarSlot === this.slot) return;
+    this.sysvarSlot = this.slot;
     const epoch = BigInt(Math.floor(this.slot / this.slotsPerEpoch));
-    const now = BigInt(Math.floor(Date.now() / 1000));
+    const now = BigInt(this.blockTime(this.slot));
     this.svm.setClock(new Clock(BigInt(this.slot), now, epoch, epoch + 1n, now));
+    const hashes = [];
+    for (let s = this.slot - 1; s >= 0 && hashes.length < 512; s--) hashes.push({ slot: BigInt(s), hash: this.hashOfSlot(s) });
+    this.svm.setSlotHashes(hashes);
   }
 
   commitmentSlot(commitment) {
@@ -256,6 +264,7 @@ class Chain {
       const sim = this.simulateRaw(bytes, tx, true);
       if (sim instanceof FailedTransactionMetadata) return refuse(errorJson(sim.err()), sim.meta());
     }
+    this.syncSysvars();
     const preBalances = this.balances(keys.accountKeys);
     const preTokenBalances = this.tokenBalances(keys.accountKeys);
     const result = tx.version === 'legacy' ? this.svm.sendLegacyTransaction(bytes) : this.svm.sendVersionedTransaction(bytes);
@@ -281,6 +290,7 @@ class Chain {
   }
 
   simulateRaw(bytes, tx, sigverify) {
+    this.syncSysvars();
     this.svm.setSigverify(sigverify);
     try {
       return tx.version === 'legacy' ? this.svm.simulateLegacyTransaction(bytes) : this.svm.simulateVersionedTransaction(bytes);
@@ -427,15 +437,27 @@ function signatureParam(value) {
   return value;
 }
 
-function decodeWire(text, encoding) {
+const PACKET_DATA_SIZE = 1232; // the most a transaction may take on the wire
+
+function decodeWire(text, encoding = 'base58') {
   if (typeof text !== 'string') throw invalidParams('invalid transaction: expected a string');
+  if (encoding !== 'base58' && encoding !== 'base64') {
+    throw invalidParams(`Invalid params: unsupported encoding: ${encoding}. Supported encodings: base58, base64`);
+  }
+  const maxEncoded = encoding === 'base58' ? 1683 : 1644;
+  if (text.length > maxEncoded) {
+    throw invalidParams(`${encoding} encoded solana_transaction::versioned::VersionedTransaction too large: ${text.length} bytes (max: encoded/raw ${maxEncoded}/${PACKET_DATA_SIZE})`);
+  }
+  let bytes;
   try {
-    if (encoding === 'base64') return Uint8Array.from(Buffer.from(text, 'base64'));
-    if (encoding === 'base58' || encoding === undefined) return b58decode(text);
+    bytes = encoding === 'base64' ? Uint8Array.from(Buffer.from(text, 'base64')) : b58decode(text);
   } catch (e) {
     throw invalidParams(`invalid transaction: ${e.message}`);
   }
-  throw invalidParams(`Invalid params: unsupported encoding: ${encoding}. Supported encodings: base58, base64`);
+  if (bytes.length > PACKET_DATA_SIZE) {
+    throw invalidParams(`decoded solana_transaction::versioned::VersionedTransaction too large: ${bytes.length} bytes (max: ${PACKET_DATA_SIZE} bytes)`);
+  }
+  return bytes;
 }
 
 function minContextSlot(chain, c, slot) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import bs58 from 'bs58';
 import {
   Connection, Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, TransactionMessage,
-  VersionedTransaction, ComputeBudgetProgram, SendTransactionError,
+  VersionedTransaction, ComputeBudgetProgram, SendTransactionError, AddressLookupTableProgram,
 } from '@solana/web3.js';
 import {
   TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID, MINT_SIZE, getMinimumBalanceForRentExemptMint, createInitializeMint2Instruction,
@@ -246,7 +246,7 @@ test('statuses go processed/confirmed, then finalized; finalized reads lag', asy
     }
     assert.equal(typeof status.confirmations, 'number');
     // Not yet finalized: invisible to a finalized getTransaction.
-    if (status.confirmationStatus === 'confirmed') {
+    if (status.confirmationStatus === 'confirmed' && status.confirmations < 16) {
       assert.equal(await conn.getTransaction(sig, { commitment: 'finalized', maxSupportedTransactionVersion: 0 }), null);
     }
     assert.ok(Date.now() < deadline, 'finalized in time');
@@ -375,8 +375,46 @@ test('raw shapes: rentEpoch as u64::MAX, base58 account data, null for a missing
   assert.equal(missing.result.value[0], null);
   assert.equal(missing.result.value[1].lamports, LAMPORTS_PER_SOL);
 
+  const tooLarge = await rpc('sendTransaction', [Buffer.alloc(1300).toString('base64'), { encoding: 'base64' }]);
+  assert.equal(tooLarge.error.code, -32602);
+  assert.match(tooLarge.error.message, /too large: 1736 bytes \(max: encoded\/raw 1644\/1232\)/);
+  const noMint = await rpc('getTokenAccountsByOwner', [payer.publicKey.toBase58(), { mint: Keypair.generate().publicKey.toBase58() }]);
+  assert.deepEqual(noMint.error, { code: -32602, message: 'Invalid param: could not find mint' });
+
   const memoProgram = new PublicKey('MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr');
   await send([{ programId: memoProgram, keys: [], data: Buffer.from('ref-42') }], payer);
   const [entry] = await conn.getSignaturesForAddress(payer.publicKey, { limit: 1 }, 'confirmed');
   assert.equal(entry.memo, '[6] ref-42');
+});
+
+test('a v0 transaction through an address lookup table: loaded addresses in meta and history', async () => {
+  const payer = await newFundedKeypair(2);
+  const sendV0 = async (instructions, tables = []) => {
+    const { blockhash } = await conn.getLatestBlockhash();
+    const message = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: blockhash, instructions }).compileToV0Message(tables);
+    const tx = new VersionedTransaction(message);
+    tx.sign([payer]);
+    const sig = await conn.sendTransaction(tx);
+    assert.equal((await waitFor(sig)).err, null);
+    return sig;
+  };
+  // The ALT program checks recentSlot against the SlotHashes sysvar, which follows the slots.
+  const [create, table] = AddressLookupTableProgram.createLookupTable({
+    authority: payer.publicKey, payer: payer.publicKey, recentSlot: await conn.getSlot('finalized'),
+  });
+  const dests = [Keypair.generate().publicKey, Keypair.generate().publicKey];
+  await sendV0([create, AddressLookupTableProgram.extendLookupTable({ payer: payer.publicKey, authority: payer.publicKey, lookupTable: table, addresses: dests })]);
+  await rpc('latchkey_warpSlots', [1]); // addresses become usable the slot after they are added
+  const alt = (await conn.getAddressLookupTable(table)).value;
+  assert.equal(alt.state.addresses.length, 2);
+  const sig = await sendV0(dests.map((d) => SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: d, lamports: 1_000_000 })), [alt]);
+  const tx = await conn.getTransaction(sig, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+  assert.equal(tx.version, 0);
+  assert.deepEqual(tx.meta.loadedAddresses.writable.map((k) => k.toBase58()), dests.map((d) => d.toBase58()));
+  assert.deepEqual(tx.meta.postBalances.slice(-2), [1_000_000, 1_000_000]);
+  const parsed = await conn.getParsedTransaction(sig, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+  const keys = parsed.transaction.message.accountKeys;
+  assert.deepEqual(keys.slice(-2).map((k) => [k.source, k.writable]), [['lookupTable', true], ['lookupTable', true]]);
+  assert.equal(parsed.transaction.message.instructions[1].parsed.info.destination, dests[1].toBase58());
+  assert.equal((await conn.getSignaturesForAddress(dests[1], {}, 'confirmed'))[0].signature, sig);
 });
