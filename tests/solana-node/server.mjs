@@ -47,6 +47,15 @@ function parseArgs(argv) {
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port PORT is required (0 picks a free port)');
   if (!(opts.slotMs >= 0)) throw new Error('--slot-ms must be >= 0 (0: slots advance only by latchkey_warpSlots)');
   if (!Number.isInteger(opts.finalityDepth) || opts.finalityDepth < 1) throw new Error('--finality-depth must be a positive integer');
+  if (opts.genesisHash !== null) {
+    let ok = false;
+    try {
+      ok = b58decode(opts.genesisHash).length === 32;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new Error('--genesis-hash must be 32 bytes in base58');
+  }
   return opts;
 }
 
@@ -305,8 +314,7 @@ class Chain {
     const writable = keys.accountKeys.map((_, i) => isWritableIndex(message, keys.loaded, i));
     const memos = message.instructions
       .filter((ix) => MEMO_PROGRAMS.has(keys.accountKeys[ix.programIdIndex]))
-      .map((ix) => Buffer.from(ix.data).toString('utf8'))
-      .map((text) => `[${Buffer.byteLength(text)}] ${text}`);
+      .map((ix) => `[${ix.data.length}] ${memoText(ix.data)}`);
     const rd = meta.returnData();
     const returnData = rd.data().length ? { programId: b58encode(rd.programId()), data: [b64(rd.data()), 'base64'] } : null;
     const rec = {
@@ -369,6 +377,14 @@ class Chain {
       }
       return this.submit(Buffer.concat([Buffer.from([1]), signature, message]), { preflight: true });
     }
+  }
+}
+
+function memoText(data) {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return '(unparseable)';
   }
 }
 
