@@ -43,6 +43,10 @@ impl EngineStore for SqlStore {
         Ok(lower_nonce_waiting(&self.db, wallet_id, nonce).await?)
     }
 
+    async fn pending_outbound(&self, wallet_id: &str) -> StoreResult<u64> {
+        Ok(pending_outbound(&self.db, wallet_id).await?)
+    }
+
     async fn save_progress(&self, progress: &TxProgress) -> StoreResult<bool> {
         Ok(save(&self.db, progress).await?)
     }
@@ -181,6 +185,18 @@ async fn lower_nonce_waiting(db: &Db, wallet_id: &str, nonce: i64) -> DbResult<b
     .fetch_optional(&db.writer)
     .await?;
     Ok(row.is_some())
+}
+
+#[tracing::instrument(skip_all)]
+async fn pending_outbound(db: &Db, wallet_id: &str) -> DbResult<u64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 AND tx_type = 'OUTBOUND' \
+         AND state IN ('INITIATED', 'QUEUED', 'SENT', 'STUCK')",
+    )
+    .bind(wallet_id)
+    .fetch_one(&db.reader)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 #[tracing::instrument(skip_all, fields(transaction = %p.transaction.id))]

@@ -60,7 +60,7 @@ impl FollowerStore for SqlStore {
     async fn insert_inbound(
         &self,
         tx: &TransactionRecord,
-        notification: &NotificationDraft,
+        notification: Option<&NotificationDraft>,
     ) -> StoreResult<bool> {
         Ok(insert_inbound(&self.db, tx, notification).await?)
     }
@@ -112,11 +112,11 @@ async fn lease(
 async fn insert_inbound(
     db: &Db,
     t: &TransactionRecord,
-    notification: &NotificationDraft,
+    notification: Option<&NotificationDraft>,
 ) -> DbResult<bool> {
     let mut tx = db.writer.begin().await?;
     let written = insert_with(&mut tx, t, &INSERT_ONCE).await?;
-    if written == 1 {
+    if let (1, Some(notification)) = (written, notification) {
         outbox::enqueue_in(&mut tx, notification, t.created_at).await?;
     }
     tx.commit().await?;

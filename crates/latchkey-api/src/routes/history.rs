@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use latchkey_chains::Blockchain;
 use latchkey_core::money::{
-    TransactionFilter, TransactionQuery, TransactionView, TxOperation, TxState, TxType,
+    FeeInfo, TransactionFilter, TransactionQuery, TransactionView, TxOperation, TxState, TxType,
     WalletSelector,
 };
 use latchkey_core::{rules, ApiError};
@@ -51,12 +51,29 @@ pub struct TransactionResponse {
     pub data: TransactionData,
 }
 
-/// One transaction. On the lowest-nonce route Circle also sends `feeInfo` (a fresh HIGH
-/// estimate); latchkey adds it with fee estimation and leaves it out until then.
+/// One transaction.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionData {
     /// The transaction.
     pub transaction: TransactionView,
+}
+
+/// `{"data": {"transaction": Transaction, "feeInfo": …}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LowestNonceResponse {
+    /// The envelope.
+    pub data: LowestNonceData,
+}
+
+/// The lowest-nonce transaction and what accelerating it would cost now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LowestNonceData {
+    /// The transaction.
+    pub transaction: TransactionView,
+    /// Left out only when the chain could not be priced (its node unreachable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fee_info: Option<FeeInfo>,
 }
 
 /// The query of `GET /v1/w3s/transactions` (documentation of what the handler parses).
@@ -325,20 +342,22 @@ fn wallet_selector(pairs: &Pairs) -> Result<WalletSelector, ApiError> {
     params(LowestNonceQuery),
     responses((status = 200,
         description = "The wallet's lowest-nonce outbound transaction in QUEUED, SENT or STUCK \
-            (156003 when there is none). `feeInfo` is not sent yet.",
-        body = TransactionResponse)))]
+            (156003 when there is none), and `feeInfo`: the fee an acceleration would sign \
+            with now and how much more it costs than the pending attempt.",
+        body = LowestNonceResponse)))]
 #[tracing::instrument(skip_all)]
 pub async fn get_lowest_nonce_transaction(
     State(s): State<AppState>,
     Developer(caller): Developer,
     RawQuery(raw): RawQuery,
-) -> HttpResult<Json<TransactionResponse>> {
+) -> HttpResult<Json<LowestNonceResponse>> {
     let pairs = paging::parse_query(raw.as_deref())?;
     let wallet = wallet_selector(&pairs)?;
-    let t = s.lk.lowest_nonce_transaction(&caller, &wallet).await?;
-    Ok(Json(TransactionResponse {
-        data: TransactionData {
+    let (t, fee_info) = s.lk.lowest_nonce_transaction(&caller, &wallet).await?;
+    Ok(Json(LowestNonceResponse {
+        data: LowestNonceData {
             transaction: TransactionView::new(&t),
+            fee_info,
         },
     }))
 }

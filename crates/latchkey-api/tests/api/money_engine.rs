@@ -234,6 +234,16 @@ async fn a_stuck_transfer_accelerated_is_mined_once_at_the_higher_fee() {
     let sent = engine_until(&app, &u, &id, "SENT").await;
     app.clock.advance_ms(121_000);
     engine_until(&app, &u, &id, "STUCK").await;
+    // The developer's view of it: the lowest pending nonce, and what accelerating costs.
+    let (s, lowest, _) = app
+        .get(
+            &format!("/v1/w3s/transactions/lowestNonceTransaction?walletId={wallet}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{lowest}");
+    assert_eq!(lowest["data"]["transaction"]["id"], json!(id));
+    let fee_info = lowest["data"]["feeInfo"].clone();
 
     let shown = approve_replacement(&app, &u, &id, "accelerate").await;
     assert_eq!(shown["action"], "ACCELERATE");
@@ -242,6 +252,24 @@ async fn a_stuck_transfer_accelerated_is_mined_once_at_the_higher_fee() {
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[1].nonce, attempts[0].nonce, "the same nonce");
     assert!(attempts[1].max_fee.unwrap() * 8 >= attempts[0].max_fee.unwrap() * 9);
+    // feeInfo priced the acceleration the user then approved (no block came in between).
+    let new_fee = &fee_info["newHighEstimatedFee"];
+    assert_eq!(new_fee["maxFee"], shown["maxFee"], "{fee_info}");
+    assert_eq!(
+        new_fee["gasLimit"],
+        json!(attempts[0].gas_limit.to_string())
+    );
+    assert_eq!(new_fee["networkFee"], shown["maxNetworkFee"], "{fee_info}");
+    let gas = u128::from(attempts[0].gas_limit);
+    let more = gas * (attempts[1].max_fee.unwrap() - attempts[0].max_fee.unwrap());
+    assert_eq!(
+        fee_info["feeDifferenceAmount"],
+        json!(latchkey_chains::format_units(
+            latchkey_chains::U256::from(more),
+            18
+        )),
+        "{fee_info}"
+    );
     let resent = engine_until(&app, &u, &id, "SENT").await;
     assert_ne!(
         resent["txHash"], sent["txHash"],

@@ -419,6 +419,8 @@ async fn lowest_nonce_is_api_key_only_entity_scoped_and_not_taken_for_an_id() {
         let (s, body, _) = app.get(&by_id, token).await;
         assert_eq!(s, 200, "{body}");
         assert_eq!(body["data"]["transaction"]["id"], stuck.id);
+        // No node to price an acceleration with: the transaction still answers.
+        assert!(body["data"].get("feeInfo").is_none(), "{body}");
         check(&doc, "GET", path, s, &body);
     }
     let (_, got, _) = app
@@ -487,4 +489,131 @@ async fn lowest_nonce_is_api_key_only_entity_scoped_and_not_taken_for_an_id() {
         .get("/v1/w3s/transactions", Some(&stranger.token))
         .await;
     assert_eq!(ids(&body), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_selected_monitored_scope_hides_other_tokens_unless_include_all() {
+    const USDC_AMOY: &str = "36b6931a-873a-56a8-8a27-b706b17104ee";
+    const POL_AMOY: &str = "0c8f8485-f74f-5e28-80f2-3cc4e80ef71c";
+    let app = spawn_app().await;
+    let (a, row, wallets) = owner(&app).await;
+    let t0 = app.lk.now();
+    let usdc = outbound(&row, &wallets[0], t0, 0);
+    let mut native = outbound(&row, &wallets[0], t0, 1000);
+    native.token_id = Some(POL_AMOY.into());
+    let mut call = outbound(&row, &wallets[0], t0, 2000);
+    call.token_id = None;
+    call.operation = TxOperation::ContractExecution;
+    for t in [&usdc, &native, &call] {
+        seed(&app, t).await;
+    }
+    let list = |query: &'static str| {
+        let (app, token) = (&app, a.token.clone());
+        async move {
+            let (s, body, _) = app
+                .get(&format!("/v1/w3s/transactions{query}"), Some(&token))
+                .await;
+            assert_eq!(s, 200, "{query}: {body}");
+            ids(&body)
+        }
+    };
+    let everything = vec![call.id.clone(), native.id.clone(), usdc.id.clone()];
+    assert_eq!(
+        list("").await,
+        everything,
+        "no configuration shows every token"
+    );
+
+    let monitored = "/v1/w3s/config/entity/monitoredTokens";
+    let (s, b, _) = app
+        .post(monitored, None, json!({ "tokenIds": [USDC_AMOY] }))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    // The monitored token, and the call that moves no token; not the native transfer.
+    assert_eq!(list("").await, vec![call.id.clone(), usdc.id.clone()]);
+    assert_eq!(list("?includeAll=true").await, everything);
+    let (s, _, _) = app
+        .put(
+            &format!("{monitored}/scope"),
+            None,
+            json!({ "scope": "MONITOR_ALL" }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(list("").await, everything);
+}
+
+#[tokio::test]
+async fn a_wallet_with_sixteen_pending_transactions_is_refused_another() {
+    let amoy = crate::support::anvil::Anvil::start(80_002).await;
+    let app = spawn_app_with_chains(test_settings(), &[(Blockchain::MaticAmoy, &amoy)]).await;
+    let (a, row, wallets) = owner(&app).await;
+    let t0 = app.lk.now();
+    let wallet = &wallets[0];
+    assert_eq!(wallet["blockchain"], "MATIC-AMOY");
+    let transfer = json!({
+        "walletId": wallet["id"], "tokenAddress": "", "blockchain": "MATIC-AMOY",
+        "destinationAddress": "0x2222222222222222222222222222222222222222",
+        "amounts": ["0.01"], "feeLevel": "LOW",
+    });
+    let call = json!({
+        "walletId": wallet["id"],
+        "contractAddress": "0x2222222222222222222222222222222222222222",
+        "callData": "0xd09de08a", "feeLevel": "LOW",
+    });
+    let create = |path: &'static str, body: &Value| {
+        let mut body = body.clone();
+        body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+        let (app, token) = (&app, a.token.clone());
+        async move {
+            let (s, reply, _) = app.post(path, Some(&token), body).await;
+            (s, reply["code"].as_i64().unwrap_or(0))
+        }
+    };
+    let transfer_path = "/v1/w3s/user/transactions/transfer";
+    let call_path = "/v1/w3s/user/transactions/contractExecution";
+    // Settled transactions do not count; 15 pending ones leave room (the unfunded wallet is
+    // then refused for its balance).
+    let states = [
+        TxState::Initiated,
+        TxState::Queued,
+        TxState::Sent,
+        TxState::Stuck,
+    ];
+    for (i, state) in [TxState::Complete, TxState::Failed, TxState::Confirmed]
+        .into_iter()
+        .chain(states.into_iter().cycle().take(15))
+        .enumerate()
+    {
+        let n = i64::try_from(i).unwrap();
+        let t = TransactionRecord {
+            nonce: Some(n),
+            state,
+            ..outbound(&row, wallet, t0, n)
+        };
+        seed(&app, &t).await;
+    }
+    let (s, code) = create(transfer_path, &transfer).await;
+    assert_eq!(
+        (s, code),
+        (400, 155201),
+        "room for a 16th: refused for funds"
+    );
+    let sixteenth = TransactionRecord {
+        nonce: Some(18),
+        state: TxState::Sent,
+        ..outbound(&row, wallet, t0, 18)
+    };
+    seed(&app, &sixteenth).await;
+    for (path, body) in [(transfer_path, &transfer), (call_path, &call)] {
+        assert_eq!(create(path, body).await, (400, 155264), "{path}");
+    }
+    // The wallet's other chain is another address: its own queue.
+    let other = json!({
+        "walletId": wallets[1]["id"], "tokenAddress": "", "blockchain": "ETH-SEPOLIA",
+        "destinationAddress": "0x2222222222222222222222222222222222222222",
+        "amounts": ["0.01"], "feeLevel": "LOW",
+    });
+    let (_, code) = create(transfer_path, &other).await;
+    assert_ne!(code, 155264);
 }

@@ -22,6 +22,18 @@ async fn deposits(app: &TestApp, u: &TestUser) -> Vec<Value> {
     body["data"]["transactions"].as_array().unwrap().clone()
 }
 
+/// The user's INBOUND transactions of every token (`includeAll`), newest first.
+async fn every_deposit(app: &TestApp, u: &TestUser) -> Vec<Value> {
+    let (s, body, _) = app
+        .get(
+            "/v1/w3s/transactions?txType=INBOUND&includeAll=true",
+            Some(&u.token),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    body["data"]["transactions"].as_array().unwrap().clone()
+}
+
 #[tokio::test]
 async fn deposits_are_recorded_once_and_completed_with_webhooks() {
     let amoy = Anvil::start(80_002).await;
@@ -156,4 +168,74 @@ async fn deposits_are_recorded_once_and_completed_with_webhooks() {
         )
         .await;
     assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn a_selected_monitored_scope_records_other_deposits_without_notifying_them() {
+    let amoy = Anvil::start(80_002).await;
+    let app = spawn_app_with_chains(test_settings(), &[(Blockchain::MaticAmoy, &amoy)]).await;
+    let (hooks, endpoint) = crate::support::webhooks::Receiver::start().await;
+    crate::support::webhooks::subscribe(&app, &endpoint, Some(vec!["transactions.inbound"])).await;
+    let (s, b, _) = app
+        .post(
+            "/v1/w3s/config/entity/monitoredTokens",
+            None,
+            json!({ "tokenIds": ["36b6931a-873a-56a8-8a27-b706b17104ee"] }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let u = app.user().await;
+    let wallets = init_with_wallets(&app, &u, json!(["MATIC-AMOY"])).await;
+    let address = wallets[0]["address"].as_str().unwrap().to_owned();
+    amoy.rpc(
+        "anvil_setCode",
+        json!([USDC_AMOY, artifact("TestUsdc")["deployedBytecode"]]),
+    )
+    .await;
+    app.engine.run_once().await;
+    let acct0 = amoy.accounts().await[0].clone();
+    let native = amoy
+        .send(json!({ "from": acct0, "to": address, "value": "0xde0b6b3a7640000" }))
+        .await;
+    let mint = format!(
+        "{}{:0>64}{:064x}",
+        selector("TestUsdc", "mint(address,uint256)"),
+        address.trim_start_matches("0x").to_lowercase(),
+        1_000_000u64
+    );
+    let usdc = amoy
+        .send(json!({ "from": acct0, "to": USDC_AMOY, "data": mint }))
+        .await;
+    for _ in 0..20 {
+        app.engine.run_once().await;
+        app.clock.advance_ms(1_000);
+        let found = every_deposit(&app, &u).await;
+        if found.len() == 2 && found.iter().all(|d| d["state"] == "COMPLETE") {
+            break;
+        }
+    }
+    let found = every_deposit(&app, &u).await;
+    assert_eq!(found.len(), 2, "both are recorded: {found:?}");
+    // Without includeAll the list shows the monitored token's deposit only.
+    let shown = deposits(&app, &u).await;
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["txHash"], usdc["transactionHash"]);
+
+    crate::support::webhooks::drain(&app).await;
+    let notified: Vec<Value> = hooks.of_type("transactions.inbound");
+    let hashes: std::collections::BTreeSet<String> = notified
+        .iter()
+        .map(|b| b["notification"]["txHash"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        hashes.into_iter().collect::<Vec<_>>(),
+        vec![usdc["transactionHash"].as_str().unwrap().to_owned()],
+        "the native deposit is outside the scope: not notified"
+    );
+    assert_eq!(
+        notified.len(),
+        2,
+        "CONFIRMED and COMPLETE of the USDC deposit"
+    );
+    assert_ne!(native["transactionHash"], usdc["transactionHash"]);
 }

@@ -85,6 +85,7 @@ impl ChallengeSpec for CreateTransaction {
             .plan(lk.store.as_ref(), creation.session.into())
             .await?;
         let chain = lk.chains().require(plan.blockchain)?;
+        lk.ensure_pending_room(&plan.wallet_id).await?;
         let cap = FeeCap::one_token(plan.blockchain.native_decimals());
         let fee = request.fee.validate(chain.info.eip1559, cap)?;
         let quote = quote(chain, &plan.call, &plan.debit, &fee, cap).await?;

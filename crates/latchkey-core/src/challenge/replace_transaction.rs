@@ -20,7 +20,7 @@ use crate::money::{
     TxState, TxType,
 };
 use crate::rules;
-use crate::service::{store_failed, ExecuteBody};
+use crate::service::{store_failed, ExecuteBody, Latchkey};
 use latchkey_chains::{format_units, gwei, Address, Blockchain, EvmFee, UnsignedEvmTx, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -242,23 +242,28 @@ fn decoded(attempt: &AttemptRecord) -> Result<UnsignedEvmTx, ApiError> {
     })
 }
 
+/// The newest attempt of `t` a node may hold (decoded), and the fee its replacement signs
+/// with now: what an acceleration would cost, which `lowestNonceTransaction` also shows.
+pub(crate) async fn replacement_price(
+    lk: &Latchkey,
+    t: &TransactionRecord,
+) -> Result<(UnsignedEvmTx, GasPricing), ApiError> {
+    let chain = lk.chains().require(t.blockchain)?;
+    let attempts = lk.store.attempts(&t.id).await.map_err(store_failed)?;
+    let old = newest(&attempts).ok_or(codes::TRANSACTION_NOT_ELIGIBLE)?;
+    let original = decoded(old)?;
+    let high = fee_levels(chain).await?.level(crate::money::FeeLevel::High);
+    let pricing = replacement_fee(original.fee, high);
+    Ok((original, pricing))
+}
+
 /// Checks the transaction and prices its replacement (see the module doc).
 async fn prepare<M: ReplaceMode>(
     creation: Creation<'_>,
     request: ReplaceRequest,
 ) -> Result<ReplacePayload<M>, ApiError> {
     let t = replaceable::<M>(creation, &request.transaction_id).await?;
-    let chain = creation.lk.chains().require(t.blockchain)?;
-    let attempts = creation
-        .lk
-        .store
-        .attempts(&t.id)
-        .await
-        .map_err(store_failed)?;
-    let old = newest(&attempts).ok_or(codes::TRANSACTION_NOT_ELIGIBLE)?;
-    let original = decoded(old)?;
-    let high = fee_levels(chain).await?.level(crate::money::FeeLevel::High);
-    let pricing = replacement_fee(original.fee, high);
+    let (original, pricing) = replacement_price(creation.lk, &t).await?;
     let gas_limit = if M::ATTEMPT == AttemptKind::Cancel {
         crate::money::fees::NATIVE_TRANSFER_GAS
     } else {

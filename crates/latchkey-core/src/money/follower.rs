@@ -65,12 +65,13 @@ pub trait FollowerStore: Send + Sync {
         addresses: &[String],
     ) -> StoreResult<Vec<WalletRecord>>;
 
-    /// Inserts an INBOUND transaction with its notification, once: `false` (nothing written)
-    /// when this deposit was recorded already.
+    /// Inserts an INBOUND transaction with its notification (none for a token outside the
+    /// entity's monitored scope), once: `false` (nothing written) when this deposit was
+    /// recorded already.
     async fn insert_inbound(
         &self,
         tx: &TransactionRecord,
-        notification: &NotificationDraft,
+        notification: Option<&NotificationDraft>,
     ) -> StoreResult<bool>;
 }
 
@@ -310,9 +311,10 @@ async fn record(
     tx.first_confirm_date = Some(now);
     tx.log_index = Some(d.log_index);
     let note = transaction_notification(&tx, user.environment);
+    let notify = lk.notifies_about(&tx, user.environment).await;
     let new = lk
         .store
-        .insert_inbound(&tx, &note)
+        .insert_inbound(&tx, notify.then_some(&note))
         .await
         .map_err(|e| e.to_string())?;
     // A token the wallet received is one its balances read from now on.

@@ -8,6 +8,7 @@
 
 use super::registry::{self, canonical_id};
 use super::tokens::{MonitorScope, MonitoredFilter, TokenRecord};
+use super::transactions::{TransactionRecord, TxType};
 use crate::error::{codes, ApiError};
 use crate::model::Environment;
 use crate::service::{store_failed, ApiCaller, Latchkey};
@@ -43,6 +44,18 @@ impl Visibility {
             Some(MonitorScope::Selected) => self.tokens.contains(&canonical_id(token_id)),
         }
     }
+
+    /// The token ids a SELECTED scope shows, for a query to filter on; `None`: every token.
+    pub fn selected_ids(&self) -> Option<Vec<String>> {
+        match self.scope {
+            None | Some(MonitorScope::MonitorAll) => None,
+            Some(MonitorScope::Selected) => {
+                let mut ids: Vec<String> = self.tokens.iter().cloned().collect();
+                ids.sort();
+                Some(ids)
+            }
+        }
+    }
 }
 
 /// Filters of `GET …/monitoredTokens`, as parsed from the query.
@@ -66,6 +79,30 @@ pub struct MonitoredTokens {
 }
 
 impl Latchkey {
+    /// Whether a transaction's webhooks are sent: always for OUTBOUND ones (the developer's
+    /// own requests), and for a deposit when its token is in the entity's monitored scope,
+    /// so that a SELECTED list keeps unsolicited tokens (spam airdrops) out of the receiver
+    /// as out of the lists. If the scope cannot be read, the notification is sent: a spare
+    /// one is better than a lost one.
+    pub async fn notifies_about(&self, t: &TransactionRecord, environment: Environment) -> bool {
+        if t.tx_type == TxType::Outbound {
+            return true;
+        }
+        let Some(token_id) = &t.token_id else {
+            return true;
+        };
+        match self.token_visibility(&t.entity_id, environment).await {
+            Ok(v) => v.allows(token_id),
+            Err(e) => {
+                tracing::warn!(
+                    code = e.code,
+                    "monitored scope unreadable; the deposit is notified"
+                );
+                true
+            }
+        }
+    }
+
     /// What `entity_id` sees by default in `environment`.
     #[tracing::instrument(skip_all, fields(entity = %entity_id))]
     pub async fn token_visibility(

@@ -216,7 +216,35 @@ pub trait EngineStore: Send + Sync {
     /// or QUEUED (a nonce must not reach the node before the ones below it).
     async fn lower_nonce_waiting(&self, wallet_id: &str, nonce: i64) -> StoreResult<bool>;
 
+    /// How many OUTBOUND transactions of the wallet are still on their way to a block
+    /// (INITIATED, QUEUED, SENT or STUCK).
+    async fn pending_outbound(&self, wallet_id: &str) -> StoreResult<u64>;
+
     /// Writes `progress` if its lease is still held; `false` (nothing written) when another
     /// instance took the transaction meanwhile.
     async fn save_progress(&self, progress: &TxProgress) -> StoreResult<bool>;
+}
+
+/// At most this many OUTBOUND transactions of one wallet on their way to a block. A node's
+/// pool keeps about this many pending transactions per sender (geth's `accountslots`) and
+/// may drop the rest; Circle refuses further requests with 155264, and so does latchkey, at
+/// creation, before any PIN.
+pub const MAX_PENDING_PER_WALLET: u64 = 16;
+
+impl crate::service::Latchkey {
+    /// 155264 when `wallet_id` already has [`MAX_PENDING_PER_WALLET`] transactions pending.
+    pub(crate) async fn ensure_pending_room(
+        &self,
+        wallet_id: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        let pending = self
+            .store
+            .pending_outbound(wallet_id)
+            .await
+            .map_err(crate::service::store_failed)?;
+        if pending >= MAX_PENDING_PER_WALLET {
+            return Err(crate::error::codes::TOO_MANY_PENDING);
+        }
+        Ok(())
+    }
 }

@@ -221,6 +221,13 @@ impl Engine {
         };
         s.progress.transaction.next_check_at = s.now.plus_ms(recheck);
         s.run(store.as_ref()).await;
+        if !self
+            .lk
+            .notifies_about(&s.progress.transaction, environment)
+            .await
+        {
+            s.progress.notifications.clear();
+        }
         let saved = store
             .save_progress(&s.progress)
             .await
