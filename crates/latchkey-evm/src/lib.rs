@@ -242,6 +242,7 @@ pub async fn connect(
     Ok(Chain {
         node: Arc::new(node),
         info,
+        faucet_key: None,
     })
 }
 

@@ -1,11 +1,13 @@
 //! The chain knobs of `latchkey serve`: which JSON-RPC node serves each blockchain's money
 //! routes, and how it is used. Layered like every knob (flag > environment > TOML), a list
-//! source replacing the lower ones whole: `--rpc` flags, else `LATCHKEY_RPC`, else `[rpc]`.
+//! source replacing the lower ones whole: `--rpc` flags, else `LATCHKEY_RPC`, else `[rpc]`
+//! (and likewise `--confirmations` and `--faucet-key`).
 
 use clap::Args;
 use latchkey_chains::Blockchain;
 use latchkey_evm::RpcOptions;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Chain flags of `latchkey serve` (docs/configuration.md, "Chains").
@@ -28,6 +30,10 @@ pub struct ChainArgs {
     /// Seconds a broadcast transaction may wait for a receipt before it is STUCK.
     #[arg(long, env = "LATCHKEY_STUCK_AFTER_SECONDS")]
     pub stuck_after_seconds: Option<u64>,
+    /// A file holding the private key of a funded account that drips test tokens on a
+    /// testnet, as CHAIN=FILE (repeatable; env LATCHKEY_FAUCET_KEYS, comma-separated).
+    #[arg(long = "faucet-key", value_name = "CHAIN=FILE")]
+    pub faucet_keys: Vec<String>,
 }
 
 /// The chain keys of the TOML file.
@@ -43,6 +49,8 @@ pub struct FileChains {
     pub confirmations: Option<BTreeMap<String, u64>>,
     /// `stuck_after_seconds`.
     pub stuck_after_seconds: Option<u64>,
+    /// `[faucet_keys]`: `"ETH-SEPOLIA" = "/run/secrets/faucet"`.
+    pub faucet_keys: Option<BTreeMap<String, String>>,
 }
 
 /// One configured chain, ready for `latchkey_evm::connect`.
@@ -54,6 +62,8 @@ pub struct ChainConfig {
     pub url: String,
     /// Timeouts, retries and the per-chain overrides.
     pub options: RpcOptions,
+    /// The file of the chain's faucet key (`--faucet-key`), read at start-up.
+    pub faucet_key_file: Option<PathBuf>,
 }
 
 /// Resolves the chains from the flags, the environment (`env` reads a variable; clap has
@@ -63,28 +73,12 @@ pub fn resolve(
     env: impl Fn(&str) -> Option<String>,
     file: FileChains,
 ) -> Result<Vec<ChainConfig>, String> {
-    let listed = |name: &str| {
-        env(name)
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|v| !v.is_empty())
-    };
-    let rpc: Vec<(Blockchain, String)> = if !args.rpc.is_empty() {
-        pairs("--rpc", &args.rpc, |_, url| Ok(url.to_string()))?
-    } else if let Some(list) = listed("LATCHKEY_RPC") {
-        pairs("LATCHKEY_RPC", &list, |_, url| Ok(url.to_string()))?
-    } else {
-        let table = file.rpc.unwrap_or_default();
-        table
-            .into_iter()
-            .map(|(chain, url)| Ok((blockchain("[rpc]", &chain)?, url)))
-            .collect::<Result<_, String>>()?
-    };
+    let rpc = layered(
+        ("--rpc", &args.rpc),
+        ("LATCHKEY_RPC", &env),
+        ("[rpc]", file.rpc),
+        |_, _, url| Ok(url.to_string()),
+    )?;
     let count = |source: &str, chain: Blockchain, n: &str| -> Result<u64, String> {
         match n.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
@@ -93,28 +87,33 @@ pub fn resolve(
             )),
         }
     };
-    let confirmations: Vec<(Blockchain, u64)> = if !args.confirmations.is_empty() {
-        pairs("--confirmations", &args.confirmations, |c, n| {
-            count("--confirmations", c, n)
-        })?
-    } else if let Some(list) = listed("LATCHKEY_CONFIRMATIONS") {
-        pairs("LATCHKEY_CONFIRMATIONS", &list, |c, n| {
-            count("LATCHKEY_CONFIRMATIONS", c, n)
-        })?
-    } else {
-        let table = file.confirmations.unwrap_or_default();
-        table
-            .into_iter()
-            .map(|(chain, n)| {
-                let b = blockchain("[confirmations]", &chain)?;
-                Ok((b, count("[confirmations]", b, &n.to_string())?))
-            })
-            .collect::<Result<_, String>>()?
-    };
-    for (chain, _) in &confirmations {
-        if !rpc.iter().any(|(b, _)| b == chain) {
+    let confirmations = layered(
+        ("--confirmations", &args.confirmations),
+        ("LATCHKEY_CONFIRMATIONS", &env),
+        ("[confirmations]", file.confirmations),
+        |source, c, n| count(source, c, n),
+    )?;
+    let faucet_keys = layered(
+        ("--faucet-key", &args.faucet_keys),
+        ("LATCHKEY_FAUCET_KEYS", &env),
+        ("[faucet_keys]", file.faucet_keys),
+        |source, chain, path| {
+            if !chain.is_testnet() {
+                return Err(format!(
+                    "{source} {chain}: a faucet drips test tokens, and {chain} is not a testnet"
+                ));
+            }
+            Ok(PathBuf::from(path))
+        },
+    )?;
+    let needs_node = confirmations
+        .iter()
+        .map(|(c, _)| (*c, "confirmations are"))
+        .chain(faucet_keys.iter().map(|(c, _)| (*c, "a faucet key is")));
+    for (chain, what) in needs_node {
+        if !rpc.iter().any(|(b, _)| *b == chain) {
             return Err(format!(
-                "confirmations are set for {chain}, which has no --rpc node configured"
+                "{what} set for {chain}, which has no --rpc node configured"
             ));
         }
     }
@@ -147,8 +146,48 @@ pub fn resolve(
                     .map(|(_, n)| *n),
                 ..base.clone()
             },
+            faucet_key_file: faucet_keys
+                .iter()
+                .find(|(b, _)| *b == blockchain)
+                .map(|(_, p)| p.clone()),
         })
         .collect())
+}
+
+/// Reads an environment variable by name.
+type EnvReader<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// A per-chain list knob from the first source that has it: the flags, else the environment
+/// variable (comma-separated `CHAIN=VALUE`), else the TOML table. `value` parses one item,
+/// given the source's name for its messages.
+fn layered<T, V: ToString>(
+    flags: (&str, &[String]),
+    env: (&str, &EnvReader<'_>),
+    table: (&str, Option<BTreeMap<String, V>>),
+    value: impl Fn(&str, Blockchain, &str) -> Result<T, String>,
+) -> Result<Vec<(Blockchain, T)>, String> {
+    if !flags.1.is_empty() {
+        return pairs(flags.0, flags.1, |c, v| value(flags.0, c, v));
+    }
+    let listed = (env.1)(env.0).map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    if let Some(list) = listed.filter(|l| !l.is_empty()) {
+        return pairs(env.0, &list, |c, v| value(env.0, c, v));
+    }
+    table
+        .1
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(chain, v)| {
+            let b = blockchain(table.0, &chain)?;
+            Ok((b, value(table.0, b, &v.to_string())?))
+        })
+        .collect()
 }
 
 /// A blockchain name from a setting: Circle's spelling, and a chain that can take a node.
@@ -390,5 +429,48 @@ mod tests {
             assert_eq!(e.lines().count(), 1, "{e}");
             assert!(!e.contains("key@"), "{e}");
         }
+    }
+
+    #[test]
+    fn faucet_keys_are_files_for_testnets_with_a_node() {
+        let files = |r: Result<Vec<ChainConfig>, String>| -> Vec<Option<PathBuf>> {
+            r.unwrap().into_iter().map(|c| c.faucet_key_file).collect()
+        };
+        let rpc = [
+            "--rpc",
+            "MATIC-AMOY=http://a",
+            "--rpc",
+            "ETH-SEPOLIA=http://b",
+        ];
+        let got = resolve(
+            &flags(&[&rpc[..], &["--faucet-key", "ETH-SEPOLIA=/run/k"]].concat()),
+            no_env,
+            FileChains::default(),
+        );
+        assert_eq!(files(got), [None, Some(PathBuf::from("/run/k"))]);
+        let env = |name: &str| (name == "LATCHKEY_FAUCET_KEYS").then(|| "MATIC-AMOY=/e".into());
+        assert_eq!(
+            files(resolve(&flags(&rpc), env, FileChains::default())),
+            [Some(PathBuf::from("/e")), None]
+        );
+        let file = FileChains {
+            faucet_keys: table(&[("MATIC-AMOY", "/f")]),
+            ..Default::default()
+        };
+        assert_eq!(
+            files(resolve(&flags(&rpc), no_env, file)),
+            [Some(PathBuf::from("/f")), None]
+        );
+        let refused = |extra: &[&str]| {
+            resolve(
+                &flags(&[&rpc[..], extra].concat()),
+                no_env,
+                FileChains::default(),
+            )
+            .unwrap_err()
+        };
+        assert!(refused(&["--faucet-key", "ETH=/k"]).contains("not a testnet"));
+        assert!(refused(&["--faucet-key", "AVAX-FUJI=/k"]).contains("no --rpc node"));
+        assert!(refused(&["--faucet-key", "/just/a/path"]).contains("CHAIN=VALUE"));
     }
 }

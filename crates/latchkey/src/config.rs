@@ -144,6 +144,7 @@ pub struct FileConfig {
     rpc_retries: Option<u32>,
     confirmations: Option<BTreeMap<String, u64>>,
     stuck_after_seconds: Option<u64>,
+    faucet_keys: Option<BTreeMap<String, String>>,
 }
 
 /// Everything resolved.
@@ -230,6 +231,7 @@ impl Config {
                     rpc_retries: file.rpc_retries,
                     confirmations: file.confirmations.clone(),
                     stuck_after_seconds: file.stuck_after_seconds,
+                    faucet_keys: file.faucet_keys.clone(),
                 },
             )?,
             None => Vec::new(),

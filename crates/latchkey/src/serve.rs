@@ -6,7 +6,7 @@ use crate::{bootstrap, listen};
 use latchkey_api::AppState;
 use latchkey_core::model::Environment;
 use latchkey_core::money::engine::{Engine, EngineSettings};
-use latchkey_core::money::ChainSet;
+use latchkey_core::money::{ChainSet, OperatorKey};
 use latchkey_core::redact::{redact_rpc_url, redact_url};
 use std::io::Write;
 use std::process::ExitCode;
@@ -98,9 +98,15 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
 async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> {
     let mut set = ChainSet::new();
     for c in configured {
-        let chain = latchkey_evm::connect(c.blockchain, &c.url, &c.options)
+        let mut chain = latchkey_evm::connect(c.blockchain, &c.url, &c.options)
             .await
             .map_err(|e| e.to_string())?;
+        if let Some(path) = &c.faucet_key_file {
+            let key = load_operator_key(path)
+                .map_err(|why| format!("--faucet-key {}: {why}", c.blockchain))?;
+            tracing::info!(blockchain = %c.blockchain, account = %key.address(), "faucet key loaded");
+            chain.faucet_key = Some(std::sync::Arc::new(key));
+        }
         tracing::info!(
             blockchain = %chain.info.blockchain,
             chain_id = chain.info.chain_id,
@@ -112,6 +118,19 @@ async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> 
         set.insert(chain);
     }
     Ok(set)
+}
+
+/// An operator key from its file (hex, as `cast wallet new` prints it); a file others can
+/// read is warned about, as the master key file is.
+fn load_operator_key(path: &std::path::Path) -> Result<OperatorKey, String> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+    );
+    let mut wide = Vec::new();
+    crate::at_rest::note_if_wide(path, &mut wide);
+    crate::at_rest::warn_if_wide(&wide);
+    OperatorKey::from_hex(&text).map_err(|e| format!("{} is not a key file: {e}", path.display()))
 }
 
 async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {

@@ -5,7 +5,7 @@
 //! a node, 503 when the node is gone, and the faucet's refusals (LIVE key, not a testnet,
 //! bad address, EURC, no local node).
 
-use crate::support::anvil::{selector, Anvil};
+use crate::support::anvil::{artifact, selector, Anvil};
 use crate::support::wallets::init_with_wallets;
 use crate::support::*;
 use latchkey_chains::Blockchain;
@@ -405,5 +405,105 @@ async fn without_dev_there_is_no_faucet() {
             .unwrap()
             .contains("no faucet for MATIC-AMOY"),
         "{b}"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_faucet_key_drips_from_its_own_account_and_says_when_it_is_dry() {
+    let amoy = Anvil::start(80_002).await;
+    let mut chain = latchkey_evm::connect(
+        Blockchain::MaticAmoy,
+        &amoy.url,
+        &latchkey_evm::RpcOptions::default(),
+    )
+    .await
+    .unwrap();
+    let key = latchkey_core::money::OperatorKey::from_hex(&"4b".repeat(32)).unwrap();
+    let operator = format!("{:#x}", key.address());
+    chain.faucet_key = Some(std::sync::Arc::new(key));
+    let mut set = latchkey_core::money::ChainSet::new();
+    set.insert(chain);
+    // No --dev: a key is a faucet of its own, on any node.
+    let settings = latchkey_core::Settings {
+        dev: false,
+        ..test_settings()
+    };
+    let app = spawn_app_with_chain_set(settings, set).await;
+    let u = app.user().await;
+    let w = init_with_wallets(&app, &u, json!(["MATIC-AMOY"])).await;
+    let (wallet, address) = (
+        w[0]["id"].as_str().unwrap().to_owned(),
+        w[0]["address"].as_str().unwrap().to_owned(),
+    );
+    let both =
+        json!({ "address": address, "blockchain": "MATIC-AMOY", "native": true, "usdc": true });
+
+    // An empty account: refused, naming the account for the operator.
+    let (s, c, b) = drip(&app, both.clone()).await;
+    assert_eq!((s, c), (400, 175406), "{b}");
+    let message = b["message"].as_str().unwrap().to_lowercase();
+    assert!(
+        message.contains(&operator) && message.contains("refill"),
+        "{b}"
+    );
+
+    // Fund it: 1 POL, and 100 USDC of the development token at Circle's USDC address.
+    amoy.rpc("anvil_setBalance", json!([operator, "0xde0b6b3a7640000"]))
+        .await;
+    amoy.rpc(
+        "anvil_setCode",
+        json!([USDC_AMOY_ADDRESS, artifact("TestUsdc")["deployedBytecode"]]),
+    )
+    .await;
+    let acct0 = amoy.accounts().await[0].clone();
+    let mint = format!(
+        "{}{:0>64}{:064x}",
+        selector("TestUsdc", "mint(address,uint256)"),
+        operator.trim_start_matches("0x"),
+        100_000_000u64
+    );
+    amoy.send(json!({ "from": acct0, "to": USDC_AMOY_ADDRESS, "data": mint }))
+        .await;
+
+    let (s, c, b) = drip(&app, both).await;
+    assert_eq!((s, c), (204, 0), "{b}");
+    await_balances(
+        &app,
+        &u,
+        &wallet,
+        &[pair(POL_AMOY, "0.2"), pair(USDC_AMOY, "20")],
+    )
+    .await;
+    // Drips at once from one key take one nonce each (signed by latchkey, not unlocked).
+    let native = json!({ "address": address, "blockchain": "MATIC-AMOY", "native": true });
+    let (a, b, c) = tokio::join!(
+        drip(&app, native.clone()),
+        drip(&app, native.clone()),
+        drip(&app, native.clone())
+    );
+    for (s, c, b) in [a, b, c] {
+        assert_eq!((s, c), (204, 0), "{b}");
+    }
+    await_balances(
+        &app,
+        &u,
+        &wallet,
+        &[pair(POL_AMOY, "0.8"), pair(USDC_AMOY, "20")],
+    )
+    .await;
+    let nonce = amoy
+        .rpc("eth_getTransactionCount", json!([operator, "latest"]))
+        .await;
+    assert_eq!(nonce, json!("0x5"), "two drips, then three");
+    let held = amoy
+        .rpc(
+            "eth_call",
+            json!([{ "to": USDC_AMOY_ADDRESS, "data": format!("0x70a08231{:0>64}", operator.trim_start_matches("0x")) }, "latest"]),
+        )
+        .await;
+    assert_eq!(
+        u128::from_str_radix(held.as_str().unwrap().trim_start_matches("0x"), 16).unwrap(),
+        80_000_000,
+        "the USDC came from the operator's holding"
     );
 }

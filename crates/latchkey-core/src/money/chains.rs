@@ -3,6 +3,7 @@
 //! answer 156027 naming the setting that would enable them.
 
 use super::node::EvmNode;
+use super::operator_key::OperatorKey;
 use crate::error::{codes, ApiError};
 use latchkey_chains::Blockchain;
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub struct Chain {
     pub node: Arc<dyn EvmNode>,
     /// What start-up learned about it.
     pub info: ChainInfo,
+    /// The operator's faucet account on a testnet (`--faucet-key`), if configured.
+    pub faucet_key: Option<Arc<OperatorKey>>,
 }
 
 /// Every chain with a node (a handful at most, so a list). Empty when no `--rpc` is configured.

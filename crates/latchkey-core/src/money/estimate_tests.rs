@@ -25,6 +25,7 @@ fn chain(blockchain: Blockchain, eip1559: bool, node: FakeNode) -> (Chain, Arc<F
             stuck_after_ms: 1_000,
             min_priority_wei: 0,
         },
+        faucet_key: None,
     };
     (chain, node)
 }

@@ -8,14 +8,21 @@
 //! hard-codes the address works too. The mint emits `Transfer(0x0, to, amount)`, as a real
 //! deposit would.
 //!
-//! On any other chain there is no faucet: an operator faucet key (signing drips from a funded
-//! account on a public testnet) is not implemented, and the call answers Circle's 175406
-//! ("feature disabled") saying so, as latchkey does for every capability it lacks.
+//! On a chain whose operator configured a faucet key (`--faucet-key CHAIN=FILE`, testnets
+//! only), that funded account drips instead, on any node (a key configured for a local node
+//! wins over its unlocked accounts): the native coin as a plain transfer, USDC as an ERC-20
+//! `transfer` of Circle's USDC from the account's own holding, each signed by latchkey with
+//! the key ([`OperatorKey`]). An account that holds too little answers 175406 naming it, so
+//! the operator knows to refill it.
+//!
+//! On any other chain there is no faucet: the call answers Circle's 175406 ("feature
+//! disabled") saying so, as latchkey does for every capability it lacks.
 //!
 //! The answer (204) comes once the node accepted the transactions; it does not wait for them
 //! to be mined (anvil's automine mines them at once).
 
 use super::estimate::node_unavailable;
+use super::operator_key::OperatorKey;
 use super::registry;
 use super::{CallRequest, Chain, NodeError};
 use crate::error::{codes, ApiError};
@@ -151,10 +158,13 @@ impl Latchkey {
             None
         };
         let chain = self.chains().require(blockchain)?;
-        if !(chain.info.is_local && self.settings().dev && blockchain.family() == Family::Evm) {
+        let local =
+            chain.info.is_local && self.settings().dev && blockchain.family() == Family::Evm;
+        if chain.faucet_key.is_none() && !local {
             return Err(not_offered(format!(
-                "no faucet for {blockchain}: latchkey drips test tokens only from a local \
-                 development node (anvil) with --dev; use Circle's public faucet for this chain"
+                "no faucet for {blockchain}: latchkey drips test tokens from an operator faucet \
+                 key (--faucet-key) or from a local development node (anvil) with --dev; use \
+                 Circle's public faucet for this chain"
             )));
         }
         let to: Address = address.parse().map_err(|_| {
@@ -181,10 +191,73 @@ impl Latchkey {
         } else {
             None
         };
-        local_drip(chain, to, native, usdc)
-            .await
-            .map_err(|e| drip_failed(blockchain, e))
+        match &chain.faucet_key {
+            Some(key) => keyed_drip(chain, key, to, native, usdc).await,
+            None => local_drip(chain, to, native, usdc)
+                .await
+                .map_err(|e| drip_failed(blockchain, e)),
+        }
     }
+}
+
+/// Drips from the operator's faucet account: `native` wei, then `usdc` (contract, base units)
+/// transferred from its own holding, after checking it holds both (175406 naming the account
+/// otherwise, and a warning in the log for the operator).
+async fn keyed_drip(
+    chain: &Chain,
+    key: &OperatorKey,
+    to: Address,
+    native: Option<U256>,
+    usdc: Option<(Address, U256)>,
+) -> Result<(), ApiError> {
+    let blockchain = chain.info.blockchain;
+    let from = key.address();
+    let failed = |e| drip_failed(blockchain, e);
+    let dry = |what: &str| {
+        tracing::warn!(%blockchain, account = %from, what, "the faucet account needs a refill");
+        not_offered(format!(
+            "the faucet account {from} on {blockchain} holds too little {what} to drip; the \
+             operator must refill it"
+        ))
+    };
+    let node = &chain.node;
+    if let Some(value) = native {
+        if node
+            .balance(from, super::BlockTag::Latest)
+            .await
+            .map_err(failed)?
+            <= value
+        {
+            return Err(dry(blockchain.native_symbol()));
+        }
+    }
+    if let Some((contract, amount)) = usdc {
+        let call = CallRequest {
+            to: Some(contract),
+            data: erc::erc20_balance_of(from),
+            ..CallRequest::default()
+        };
+        let held = node
+            .call(&call)
+            .await
+            .ok()
+            .and_then(|r| erc::decode_uint(&r))
+            .unwrap_or(U256::ZERO);
+        if held < amount {
+            return Err(dry("USDC"));
+        }
+    }
+    if let Some(value) = native {
+        key.send(chain, to, value, Vec::new())
+            .await?
+            .map_err(failed)?;
+    }
+    if let Some((contract, amount)) = usdc {
+        key.send(chain, contract, U256::ZERO, erc::erc20_transfer(to, amount))
+            .await?
+            .map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Drips from the local node's first unlocked account: `native` wei, then `usdc` (contract,
@@ -247,8 +320,8 @@ fn drip_failed(blockchain: Blockchain, e: NodeError) -> ApiError {
         NodeError::Reverted(reason) => refused(
             "usdc",
             format!(
-                "the local {blockchain} node refused the drip (execution reverted{}): the \
-                 contract at the USDC address has no open mint",
+                "the {blockchain} node refused the drip (execution reverted{}): the contract \
+                 at the USDC address is not a token the faucet can mint or send",
                 reason.map(|r| format!(": {r}")).unwrap_or_default()
             ),
         ),

@@ -27,6 +27,7 @@ pub mod follower;
 pub mod history;
 pub mod monitored;
 pub mod node;
+pub mod operator_key;
 pub mod outbound;
 pub mod plan;
 mod plan_rules;
@@ -45,11 +46,12 @@ pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,
 };
 pub use follower::FollowerStore;
-pub use history::TransactionQuery;
+pub use history::{FeeInfo, TransactionQuery};
 pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
+pub use operator_key::OperatorKey;
 pub use outbound::{
     AttemptChange, AttemptKind, AttemptRecord, AttemptStatus, ChainNonces, EngineStore,
     OutboundStore, OutboundWrite, TxProgress,

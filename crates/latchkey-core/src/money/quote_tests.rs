@@ -32,6 +32,7 @@ fn chain(eip1559: bool, balance: u128) -> Chain {
             stuck_after_ms: 1_000,
             min_priority_wei: 0,
         },
+        faucet_key: None,
     }
 }
 

@@ -105,6 +105,12 @@ pub async fn spawn_app_with_chain_options(
     spawn_app_full(&url, dir, MasterKey::generate(), settings, set).await
 }
 
+/// A server over chains the test connected itself (to give one an operator key, say).
+pub async fn spawn_app_with_chain_set(settings: Settings, chains: ChainSet) -> TestApp {
+    let (url, dir) = fresh_database_url().await;
+    spawn_app_full(&url, dir, MasterKey::generate(), settings, chains).await
+}
+
 /// Another server instance on the same database and master key (a cluster of two).
 pub async fn spawn_app_on(
     url: &str,
