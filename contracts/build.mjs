@@ -2,6 +2,9 @@
 //   <Name>.json            {contractName, abi, bytecode, deployedBytecode, methodIdentifiers}
 //   TestUsdc.creation.hex  the creation bytecode, for deploying it
 //   TestUsdc.runtime.hex   the runtime bytecode, for anvil_setCode at Circle's USDC address
+//   aa07.<Name>.creation.hex  ERC-4337 v0.7 creation code from @account-abstraction/contracts
+//                          (EntryPoint, SimpleAccountFactory, VerifyingPaymaster, and the
+//                          ERC1967Proxy of each account), copied from the package's artifacts
 // With --check nothing is written: the fresh output is compared with the committed files and
 // the script exits 1 naming every file that differs, is missing or is not produced any more.
 //
@@ -75,6 +78,61 @@ for (const [source, contracts] of Object.entries(output.contracts)) {
     }
   }
 }
+// ERC-4337 v0.7 from npm: the bytecode that @account-abstraction/contracts ships in its
+// artifacts/ (compiled upstream with solc 0.8.23, 1 000 000 optimizer runs, viaIR for
+// EntryPoint and SimpleAccount), copied byte for byte, never recompiled: recompiling with any
+// other compiler or settings would change the init code and so the CREATE2 addresses. The
+// canonical EntryPoint and SimpleAccountFactory addresses follow from these bytes (checked by
+// latchkey-chains' sca tests, offline, and on anvil by latchkey-evm's).
+const AA_PACKAGE = '@account-abstraction/contracts';
+const AA_VERSION = '0.7.0';
+const aaDir = path.join(here, 'node_modules', AA_PACKAGE);
+const aaVersion = JSON.parse(readFileSync(path.join(aaDir, 'package.json'), 'utf8')).version;
+if (aaVersion !== AA_VERSION) {
+  console.error(`${AA_PACKAGE} ${aaVersion} is installed, ${AA_VERSION} is pinned: run npm ci in contracts/`);
+  process.exit(1);
+}
+const aaArtifact = (name) => {
+  const a = JSON.parse(readFileSync(path.join(aaDir, 'artifacts', `${name}.json`), 'utf8'));
+  const linked = Object.keys(a.linkReferences || {}).length + Object.keys(a.deployedLinkReferences || {}).length;
+  if (a.contractName !== name || !/^0x[0-9a-f]+$/.test(a.bytecode) || linked) {
+    console.error(`${AA_PACKAGE}/artifacts/${name}.json: not a linked, complete artifact`);
+    process.exit(1);
+  }
+  return a;
+};
+for (const name of ['EntryPoint', 'SimpleAccountFactory', 'VerifyingPaymaster']) {
+  files.set(`aa07.${name}.creation.hex`, `${aaArtifact(name).bytecode}\n`);
+}
+// The creation code of the ERC1967Proxy that SimpleAccountFactory deploys for each account:
+// the counterfactual address of an account is CREATE2 over it, computed offline. The package
+// ships no ERC1967Proxy artifact (and OpenZeppelin's own is built with other settings), so it
+// is cut out of the factory's runtime code, where solc keeps `type(ERC1967Proxy).creationCode`
+// as the one sub-object between the factory's code and its metadata:
+//   [factory code][proxy creation code = init ‖ proxy runtime ‖ its metadata][factory metadata]
+{
+  const code = aaArtifact('SimpleAccountFactory').deployedBytecode.slice(2);
+  const at = (needle) => {
+    const found = [];
+    for (let i = code.indexOf(needle); i !== -1; i = code.indexOf(needle, i + 1)) {
+      if (i % 2 === 0) found.push(i);
+    }
+    return found;
+  };
+  const METADATA_LEN = 53 * 2; // a2 64 "ipfs" 58 22 <34> 64 "solc" 43 <3> 00 33
+  const preambles = at('6080604052');
+  const metadata = at('a264697066735822');
+  const [start] = preambles.slice(1);
+  const ok = preambles.length === 3 && metadata.length === 2 &&
+    metadata[1] + METADATA_LEN === code.length && metadata[0] + METADATA_LEN === metadata[1] &&
+    start < preambles[2] && preambles[2] < metadata[0];
+  if (!ok) {
+    console.error(`${AA_PACKAGE}: SimpleAccountFactory's runtime code is not laid out as expected; cannot cut out ERC1967Proxy`);
+    process.exit(1);
+  }
+  files.set('aa07.ERC1967Proxy.creation.hex', `0x${code.slice(start, metadata[1])}\n`);
+}
+
 for (const name of HEX_ARTIFACTS) {
   if (!files.has(`${name}.json`)) {
     console.error(`src/${name}.sol produced no contract ${name}`);

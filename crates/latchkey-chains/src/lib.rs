@@ -13,7 +13,9 @@
 //! signature ([`encode_call`]), the ERC-20/721/1155 calls and transfer events ([`erc`]),
 //! signing of transactions latchkey builds itself ([`sign_evm_tx`]), address validation
 //! ([`validate_address`]), stable token ids ([`token_uuid`]) and each blockchain's money
-//! facts (native coin, confirmations, replacement support).
+//! facts (native coin, confirmations, replacement support). For smart-contract accounts,
+//! [`sca`] has the ERC-4337 v0.7 encodings (account addresses, user operations, paymaster
+//! data).
 //!
 //! # Key material
 //!
@@ -44,6 +46,7 @@ pub mod erc;
 mod error;
 mod evm_tx;
 mod keys;
+pub mod sca;
 mod solana;
 mod token_id;
 mod units;

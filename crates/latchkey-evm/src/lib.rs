@@ -2,6 +2,8 @@
 //! alloy's JSON-RPC provider, and [`connect`], which checks a configured node at start-up and
 //! learns the facts the money services need ([`ChainInfo`]).
 //!
+//! [`aa_deploy`] deploys the ERC-4337 v0.7 contracts on a local development node.
+//!
 //! This is the only crate that compiles alloy's network stack (reqwest, tower, the provider),
 //! so that core stays free of I/O and builds in parallel with it.
 //!
@@ -10,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aa_deploy;
 mod errors;
 mod node;
 mod wire;
