@@ -188,6 +188,14 @@ impl Message {
         out
     }
 
+    /// The size of the signed transaction in bytes (signatures included).
+    pub fn transaction_size(&self) -> usize {
+        let n = usize::from(self.num_required_signatures);
+        let mut prefix = Vec::new();
+        put_compact_u16(&mut prefix, n);
+        prefix.len() + 64 * n + self.serialize().len()
+    }
+
     /// The transaction with every signature slot zeroed: what `simulateTransaction` takes
     /// with `sigVerify: false` (to measure compute units before anyone signs).
     pub fn unsigned_transaction_base64(&self) -> String {
@@ -343,6 +351,10 @@ mod tests {
         )
         .unwrap();
         let signed = m.sign(&[&secret]).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&signed.base64)
+            .unwrap();
+        assert_eq!(m.transaction_size(), bytes.len());
         // latchkey-chains' own check parses what we wrote.
         latchkey_chains::check_solana_transaction(&signed.base64, &payer.to_string()).unwrap();
         let other = latchkey_chains::generate(Family::Solana);

@@ -243,18 +243,7 @@ impl SolanaRpc {
                 json!([address.to_string(), {"commitment": commitment, "encoding": "base64"}]),
             )
             .await?;
-        raw.map(|a| {
-            let data = base64::engine::general_purpose::STANDARD
-                .decode(&a.data.0)
-                .map_err(|_| RpcError::Other("getAccountInfo: data is not base64".into()))?;
-            Ok(AccountInfo {
-                lamports: a.lamports,
-                owner: a.owner,
-                data,
-                executable: a.executable,
-            })
-        })
-        .transpose()
+        raw.map(decode_account).transpose()
     }
 
     /// `getTokenAccountsByOwner` filtered by one mint or one token program (jsonParsed).
@@ -370,24 +359,43 @@ impl SolanaRpc {
 
     /// `simulateTransaction` of a base64 transaction. With `sig_verify` false the signatures
     /// may be zeroed (an unsigned transaction, to measure compute units); with
-    /// `replace_recent_blockhash` the node runs it under its latest blockhash.
+    /// `replace_recent_blockhash` the node runs it under its latest blockhash. `accounts` are
+    /// returned as the transaction would leave them ([`Simulation::accounts`]).
     pub async fn simulate_transaction(
         &self,
         base64_tx: &str,
         sig_verify: bool,
         replace_recent_blockhash: bool,
         commitment: Commitment,
+        accounts: &[Pubkey],
     ) -> Result<Simulation, RpcError> {
-        self.call_value(
-            "simulateTransaction",
-            json!([base64_tx, {
-                "encoding": "base64",
-                "sigVerify": sig_verify,
-                "replaceRecentBlockhash": replace_recent_blockhash,
-                "commitment": commitment,
-            }]),
-        )
-        .await
+        let mut config = json!({
+            "encoding": "base64",
+            "sigVerify": sig_verify,
+            "replaceRecentBlockhash": replace_recent_blockhash,
+            "commitment": commitment,
+        });
+        if !accounts.is_empty() {
+            let addresses: Vec<String> = accounts.iter().map(Pubkey::to_string).collect();
+            config["accounts"] = json!({"addresses": addresses, "encoding": "base64"});
+        }
+        let raw: RawSimulation = self
+            .call_value("simulateTransaction", json!([base64_tx, config]))
+            .await?;
+        let accounts = raw
+            .accounts
+            .map(|list| {
+                list.into_iter()
+                    .map(|a| a.map(decode_account).transpose())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        Ok(Simulation {
+            err: raw.err,
+            logs: raw.logs,
+            units_consumed: raw.units_consumed,
+            accounts,
+        })
     }
 
     /// `getSignatureStatuses` (at most 256 signatures); `None` for a signature the node does
@@ -454,6 +462,25 @@ impl SolanaRpc {
             .await
     }
 
+    /// Whether a transaction signed under a blockhash whose `lastValidBlockHeight` was
+    /// `last_valid_block_height` can never land: the *finalized* block height is past it (no
+    /// fork can bring the blockhash back) **and** the node, searching its whole history, does
+    /// not know `signature`. Only then may an engine give the transaction up (nothing left the
+    /// wallet). A `BlockhashNotFound` from `sendTransaction` alone is no such proof: a node
+    /// behind the one the blockhash came from says it too.
+    pub async fn can_never_land(
+        &self,
+        signature: &str,
+        last_valid_block_height: u64,
+    ) -> Result<bool, RpcError> {
+        let finalized = self.get_block_height(Commitment::Finalized).await?;
+        if finalized <= last_valid_block_height {
+            return Ok(false);
+        }
+        let status = self.get_signature_statuses(&[signature], true).await?;
+        Ok(matches!(status.as_slice(), [None]))
+    }
+
     /// Polls `getSignatureStatuses` until `signature` reaches `commitment` (or failed on
     /// chain: the status is returned either way), every 200 ms for at most `timeout`;
     /// `Ok(None)` when it did not get there in time.
@@ -489,6 +516,18 @@ pub enum TokenFilter {
     Mint(Pubkey),
     /// Those of one token program (classic Token or Token-2022).
     Program(Pubkey),
+}
+
+fn decode_account(a: RawAccount) -> Result<AccountInfo, RpcError> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(&a.data.0)
+        .map_err(|_| RpcError::Other("account data is not base64".into()))?;
+    Ok(AccountInfo {
+        lamports: a.lamports,
+        owner: a.owner,
+        data,
+        executable: a.executable,
+    })
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

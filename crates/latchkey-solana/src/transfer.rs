@@ -12,7 +12,7 @@ use crate::errors::{classify_transaction_error, RejectKind, RpcError};
 use crate::fees::{compute_unit_limit, network_fee_lamports, MAX_COMPUTE_UNIT_LIMIT};
 use crate::instruction::{ata, compute_budget, memo, system, token, Instruction};
 use crate::instruction::{TOKEN_2022_ATA_SIZE, TOKEN_ACCOUNT_SIZE};
-use crate::message::{BuildError, Message};
+use crate::message::{BuildError, Message, MAX_TRANSACTION_SIZE};
 use crate::pubkey::{
     associated_token_address, PdaError, Pubkey, TOKEN_2022_PROGRAM, TOKEN_PROGRAM,
 };
@@ -157,8 +157,8 @@ pub enum PlanError {
 
 impl PlanError {
     /// Circle's error code: 155262 account not found, 155258 asset amount too low, 155201 not
-    /// enough native funds, 155257 rent exemption, 155210 estimation failed; -1 for a node
-    /// failure or an internal one.
+    /// enough native funds, 155257 rent exemption, 155210 estimation failed, 2 (parameter
+    /// invalid) for a memo too long to fit; -1 for a node failure or an internal one.
     pub fn circle_code(&self) -> i64 {
         match self {
             PlanError::SourceAccountNotFound(_) => 155262,
@@ -169,6 +169,7 @@ impl PlanError {
             PlanError::Simulation(RejectKind::InsufficientFundsForRent, _) => 155257,
             PlanError::Simulation(RejectKind::AccountNotFound, _) => 155262,
             PlanError::Simulation(..) | PlanError::NotAMint(_) => 155210,
+            PlanError::Build(BuildError::TooLarge(_)) => 2,
             PlanError::Rpc(_) | PlanError::Build(_) | PlanError::Pda(_) => -1,
         }
     }
@@ -265,6 +266,8 @@ pub async fn plan_transfer(
             recipient_token_account = Some(destination);
             if rpc.get_account_info(&destination, c).await?.is_none() {
                 creates_recipient_account = true;
+                // The size of a mint without extensions; the simulation below gives the exact
+                // rent (a Token-2022 mint's extensions can make the account larger).
                 let size = if program == TOKEN_2022_PROGRAM {
                     TOKEN_2022_ATA_SIZE
                 } else {
@@ -287,14 +290,36 @@ pub async fn plan_transfer(
         &transfer.from,
         [0; 32],
     )?;
+    // Refused before anyone signs: a memo (refId) too long for one transaction.
+    if probe.transaction_size() > MAX_TRANSACTION_SIZE {
+        return Err(BuildError::TooLarge(probe.transaction_size()).into());
+    }
+    let watched: Vec<Pubkey> = recipient_token_account
+        .filter(|_| creates_recipient_account)
+        .into_iter()
+        .collect();
     let simulation = rpc
-        .simulate_transaction(&probe.unsigned_transaction_base64(), false, true, c)
+        .simulate_transaction(
+            &probe.unsigned_transaction_base64(),
+            false,
+            true,
+            c,
+            &watched,
+        )
         .await?;
     if let Some(err) = simulation.err.as_ref() {
         let logs = simulation.logs.clone().unwrap_or_default();
         let refs: Vec<&str> = logs.iter().map(String::as_str).collect();
         let kind = classify_transaction_error(err, &refs).unwrap_or(RejectKind::ExecutionFailed);
         return Err(PlanError::Simulation(kind, err.to_string()));
+    }
+    if let Some(Some(created)) = simulation
+        .accounts
+        .as_ref()
+        .and_then(|a| a.first())
+        .filter(|_| creates_recipient_account)
+    {
+        rent_lamports = created.lamports;
     }
     let unit_limit = compute_unit_limit(simulation.units_consumed.unwrap_or(200_000));
     let fee_lamports = network_fee_lamports(

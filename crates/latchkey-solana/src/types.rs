@@ -141,18 +141,30 @@ pub struct PrioritizationFee {
 }
 
 /// `simulateTransaction`'s value.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Simulation {
     /// The runtime's `TransactionError` as JSON; `None` when it would succeed.
-    #[serde(default)]
     pub err: Option<Value>,
     /// The program logs.
-    #[serde(default)]
     pub logs: Option<Vec<String>>,
     /// Compute units used.
+    pub units_consumed: Option<u64>,
+    /// The accounts asked about, as the transaction would leave them (`None` inside: it
+    /// would not exist); `None` when none were asked or the node does not say.
+    pub accounts: Option<Vec<Option<AccountInfo>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawSimulation {
+    #[serde(default)]
+    pub err: Option<Value>,
+    #[serde(default)]
+    pub logs: Option<Vec<String>>,
     #[serde(default)]
     pub units_consumed: Option<u64>,
+    #[serde(default)]
+    pub accounts: Option<Vec<Option<RawAccount>>>,
 }
 
 /// One answer of `getSignatureStatuses` (`None` there: the node does not know the signature).

@@ -280,6 +280,17 @@ async fn sol_transfer_lands_finalizes_and_is_classified_when_refused() {
     let e = plan_transfer(&rpc, dust, 0).await.err().unwrap();
     assert_eq!(e.circle_code(), 155257, "{e}");
 
+    // A refId too long for one transaction: refused before signing (2, parameter invalid).
+    let long_memo = Transfer {
+        from: alice.address,
+        to: bob.address,
+        asset: Asset::Sol,
+        amount: SOL,
+        memo: Some("x".repeat(1_100)),
+    };
+    let e = plan_transfer(&rpc, long_memo, 0).await.err().unwrap();
+    assert_eq!(e.circle_code(), 2, "{e}");
+
     // A transfer with a priority fee and a memo (refId).
     let amount = SOL / 4;
     let plan = plan_transfer(
@@ -448,6 +459,14 @@ async fn sol_transfer_lands_finalizes_and_is_classified_when_refused() {
         .await
         .unwrap();
     assert_eq!(statuses, vec![None]);
+    // Given up only once the finalized height is past its last valid height: 151 slots put
+    // the confirmed height past it, the finalized one 32 slots later.
+    let lvbh = latest.last_valid_block_height;
+    assert!(!rpc.can_never_land(&dropped, lvbh).await.unwrap());
+    warp(&rpc, 32).await;
+    assert!(rpc.can_never_land(&dropped, lvbh).await.unwrap());
+    // One that landed is never given up, however old its blockhash.
+    assert!(!rpc.can_never_land(&sig, 0).await.unwrap());
 }
 
 #[tokio::test]
