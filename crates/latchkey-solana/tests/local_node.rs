@@ -9,7 +9,9 @@ use latchkey_solana::fees::{fee_levels, network_fee_lamports};
 use latchkey_solana::history::{balance_changes, deposits_to};
 use latchkey_solana::instruction::{ata, system, token, MINT_SIZE};
 use latchkey_solana::pubkey::{associated_token_address, TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
-use latchkey_solana::transfer::{plan_transfer, token_asset, Asset, PlanError, Transfer};
+use latchkey_solana::transfer::{
+    plan_transfer, token_asset, transfer_instructions, Asset, ComputeBudget, PlanError, Transfer,
+};
 use latchkey_solana::types::SignaturesQuery;
 use latchkey_solana::{
     connect, Commitment, ConnectError, Message, Pubkey, RejectKind, RpcError, RpcOptions,
@@ -529,6 +531,49 @@ async fn spl_transfers(rpc: &SolanaRpc, program: Pubkey) {
     .unwrap();
     assert_eq!(e.circle_code(), 155258, "{e}");
 
+    // The simulation shows the account a transaction would create (the planner reads the
+    // new token account's rent from it).
+    let recipient_ata = associated_token_address(&recipient.address, &mint, &program).unwrap();
+    let probe = Message::new(
+        &transfer_instructions(
+            &Transfer {
+                from: sender.address,
+                to: recipient.address,
+                asset,
+                amount: 1,
+                memo: None,
+            },
+            true,
+            ComputeBudget {
+                unit_limit: 200_000,
+                unit_price: 0,
+            },
+        )
+        .unwrap(),
+        &sender.address,
+        [0; 32],
+    )
+    .unwrap();
+    let simulation = rpc
+        .simulate_transaction(
+            &probe.unsigned_transaction_base64(),
+            false,
+            true,
+            c,
+            &[recipient_ata],
+        )
+        .await
+        .unwrap();
+    assert_eq!(simulation.err, None, "{:?}", simulation.logs);
+    assert!(simulation.units_consumed.unwrap() > 0);
+    let created = simulation.accounts.unwrap()[0].clone().unwrap();
+    assert_eq!(created.owner, program);
+    assert!(rpc
+        .get_account_info(&recipient_ata, c)
+        .await
+        .unwrap()
+        .is_none());
+
     // First transfer: the recipient has no token account; it is created, the sender pays.
     let first = transfer_token(rpc, &sender, &recipient.address, asset, 1_500_000).await;
     assert!(first.0.creates_recipient_account);
@@ -540,7 +585,7 @@ async fn spl_transfers(rpc: &SolanaRpc, program: Pubkey) {
             .await
             .unwrap()
     );
-    let recipient_ata = associated_token_address(&recipient.address, &mint, &program).unwrap();
+    assert_eq!(rent, created.lamports);
     assert_eq!(first.0.recipient_token_account, Some(recipient_ata));
     let account = rpc
         .get_account_info(&recipient_ata, c)
