@@ -146,7 +146,10 @@ impl SolanaRpc {
                 .map_err(|e| RpcError::Unavailable(transport_message(&e)))?;
             let status = response.status();
             if matches!(status.as_u16(), 429 | 503) && attempt < self.retries {
-                let wait = retry_after(&response).unwrap_or(RETRY_BACKOFF * 2u32.pow(attempt));
+                let backoff = RETRY_BACKOFF
+                    .checked_mul(2u32.saturating_pow(attempt))
+                    .unwrap_or(MAX_BACKOFF);
+                let wait = retry_after(&response).unwrap_or(backoff);
                 tokio::time::sleep(wait.min(MAX_BACKOFF)).await;
                 attempt += 1;
                 continue;
