@@ -59,7 +59,7 @@ describe('getWalletNFTBalance and NFT transfers', () => {
     await fromAcct0({
       to: multi,
       data: callData('TestMulti1155', 'mintBatch(address,uint256[],uint256[])', [
-        word(wallet.address), word(0x60), word(0xe0), word(2), word(1), word(2), word(2), word(10), word(20),
+        word(wallet.address), word(0x60), word(0xc0), word(2), word(1), word(2), word(2), word(10), word(20),
       ]),
     });
 
