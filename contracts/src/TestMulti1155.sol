@@ -19,7 +19,7 @@ interface IERC1155Receiver {
 }
 
 contract TestMulti1155 {
-    mapping(uint256 => mapping(address => uint256)) public balanceOf;
+    mapping(uint256 => mapping(address => uint256)) private balances;
     mapping(address => mapping(address => bool)) public isApprovedForAll;
 
     event TransferSingle(
@@ -38,6 +38,11 @@ contract TestMulti1155 {
         return "https://nft.invalid/latchkey-1155/{id}.json";
     }
 
+    /// ERC-1155 `balanceOf(account, id)`.
+    function balanceOf(address account, uint256 id) external view returns (uint256) {
+        return balances[id][account];
+    }
+
     function balanceOfBatch(address[] calldata accounts, uint256[] calldata ids)
         external
         view
@@ -46,7 +51,7 @@ contract TestMulti1155 {
         require(accounts.length == ids.length, "ERC1155: accounts and ids length mismatch");
         out = new uint256[](accounts.length);
         for (uint256 i = 0; i < accounts.length; i++) {
-            out[i] = balanceOf[ids[i]][accounts[i]];
+            out[i] = balances[ids[i]][accounts[i]];
         }
     }
 
@@ -58,7 +63,7 @@ contract TestMulti1155 {
     /// Open mint of `value` units of token `id`.
     function mint(address to, uint256 id, uint256 value) external {
         require(to != address(0), "ERC1155: mint to the zero address");
-        balanceOf[id][to] += value;
+        balances[id][to] += value;
         emit TransferSingle(msg.sender, address(0), to, id, value);
         _checkSingle(address(0), to, id, value, "");
     }
@@ -68,7 +73,7 @@ contract TestMulti1155 {
         require(to != address(0), "ERC1155: mint to the zero address");
         require(ids.length == values.length, "ERC1155: ids and values length mismatch");
         for (uint256 i = 0; i < ids.length; i++) {
-            balanceOf[ids[i]][to] += values[i];
+            balances[ids[i]][to] += values[i];
         }
         emit TransferBatch(msg.sender, address(0), to, ids, values);
         _checkBatch(address(0), to, ids, values, "");
@@ -103,9 +108,9 @@ contract TestMulti1155 {
     }
 
     function _move(address from, address to, uint256 id, uint256 value) private {
-        require(balanceOf[id][from] >= value, "ERC1155: insufficient balance for transfer");
-        balanceOf[id][from] -= value;
-        balanceOf[id][to] += value;
+        require(balances[id][from] >= value, "ERC1155: insufficient balance for transfer");
+        balances[id][from] -= value;
+        balances[id][to] += value;
     }
 
     function _checkSingle(address from, address to, uint256 id, uint256 value, bytes memory data) private {

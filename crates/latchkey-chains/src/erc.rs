@@ -313,6 +313,107 @@ mod tests {
         assert_eq!(decode_transfer_log(&[a, a, b], &[0; 32]), None);
     }
 
+    fn word(n: u64) -> [u8; 32] {
+        U256::from(n).to_be_bytes::<32>()
+    }
+
+    fn address_topic(a: Address) -> B256 {
+        B256::left_padding_from(a.as_slice())
+    }
+
+    #[test]
+    fn an_erc721_transfer_has_its_id_in_the_fourth_topic_and_no_data() {
+        let (from, to) = (Address::ZERO, Address::repeat_byte(0xaa));
+        let topics = [
+            TRANSFER_TOPIC,
+            address_topic(from),
+            address_topic(to),
+            B256::from(word(7)),
+        ];
+        assert_eq!(
+            decode_transfer_log(&topics, &[]),
+            Some(TokenTransfer::Erc721 {
+                from,
+                to,
+                token_id: U256::from(7)
+            })
+        );
+        // The same topic with three topics and a value word is ERC-20.
+        assert_eq!(
+            decode_transfer_log(&topics[..3], &word(5)),
+            Some(TokenTransfer::Erc20 {
+                from,
+                to,
+                value: U256::from(5)
+            })
+        );
+    }
+
+    #[test]
+    fn erc1155_single_and_batch_transfers_decode_their_ids_and_amounts() {
+        let (operator, from, to) = (
+            Address::repeat_byte(0x01),
+            Address::repeat_byte(0x02),
+            Address::repeat_byte(0x03),
+        );
+        let topics = |t0| {
+            [
+                t0,
+                address_topic(operator),
+                address_topic(from),
+                address_topic(to),
+            ]
+        };
+        let single: Vec<u8> = [word(42), word(3)].concat();
+        assert_eq!(
+            decode_transfer_log(&topics(TRANSFER_SINGLE_TOPIC), &single),
+            Some(TokenTransfer::Erc1155 {
+                operator,
+                from,
+                to,
+                ids: vec![U256::from(42)],
+                values: vec![U256::from(3)],
+            })
+        );
+        // (uint256[] ids, uint256[] values): two offsets, then each array's length and items.
+        let batch: Vec<u8> = [
+            word(0x40),
+            word(0xa0),
+            word(2),
+            word(1),
+            word(2),
+            word(2),
+            word(10),
+            word(20),
+        ]
+        .concat();
+        assert_eq!(
+            decode_transfer_log(&topics(TRANSFER_BATCH_TOPIC), &batch),
+            Some(TokenTransfer::Erc1155 {
+                operator,
+                from,
+                to,
+                ids: vec![U256::from(1), U256::from(2)],
+                values: vec![U256::from(10), U256::from(20)],
+            })
+        );
+        // Arrays of different lengths are no transfer anyone can account for.
+        let uneven: Vec<u8> = [
+            word(0x40),
+            word(0xa0),
+            word(2),
+            word(1),
+            word(2),
+            word(1),
+            word(10),
+        ]
+        .concat();
+        assert_eq!(
+            decode_transfer_log(&topics(TRANSFER_BATCH_TOPIC), &uneven),
+            None
+        );
+    }
+
     #[test]
     fn string_returns_both_abi_and_bytes32() {
         // offset 0x20, length 8, the text padded to a word.

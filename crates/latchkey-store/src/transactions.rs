@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use latchkey_chains::Blockchain;
 use latchkey_core::model::Environment;
 use latchkey_core::money::{
-    FeeLevel, TransactionFilter, TransactionRecord, TransactionStore, TxOperation, TxState, TxType,
-    WalletSelector,
+    FeeLevel, NftTransfer, TransactionFilter, TransactionRecord, TransactionStore, TxOperation,
+    TxState, TxType, WalletSelector,
 };
 use latchkey_core::store::{Page, PageQuery, StoreResult};
 use sqlx::any::AnyRow;
@@ -443,4 +443,45 @@ impl TransactionStore for SqlStore {
     ) -> StoreResult<Option<TransactionRecord>> {
         Ok(lowest_nonce(&self.db, entity_id, environment, wallet).await?)
     }
+
+    async fn wallet_nft_transfers(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        wallet_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<NftTransfer>> {
+        Ok(nft_transfers(&self.db, entity_id, user_internal_id, wallet_id, limit).await?)
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn nft_transfers(
+    db: &Db,
+    entity_id: &str,
+    user_internal_id: &str,
+    wallet_id: &str,
+    limit: u32,
+) -> DbResult<Vec<NftTransfer>> {
+    let rows = sqlx::query(
+        "SELECT token_id, nft_token_ids FROM transactions \
+         WHERE entity_id = $1 AND user_internal_id = $2 AND wallet_id = $3 \
+           AND token_id IS NOT NULL AND nft_token_ids IS NOT NULL \
+         ORDER BY seq ASC LIMIT $4",
+    )
+    .bind(entity_id)
+    .bind(user_internal_id)
+    .bind(wallet_id)
+    .bind(i64::from(limit))
+    .fetch_all(&db.reader)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let c = Columns::new(r, TABLE);
+            Ok(NftTransfer {
+                token_id: c.get("token_id")?,
+                nft_token_ids: c.opt_json("nft_token_ids")?.unwrap_or_default(),
+            })
+        })
+        .collect()
 }

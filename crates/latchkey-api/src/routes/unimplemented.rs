@@ -1,5 +1,5 @@
 //! Circle's user-controlled-wallets routes that latchkey does not implement yet (wallet
-//! upgrade, NFTs, social/email login). Each answers a Circle-shaped error instead of "No such route", so the
+//! upgrade, social/email login). Each answers a Circle-shaped error instead of "No such route", so the
 //! official SDK raises a typed error the caller can recognise.
 //!
 //! The code is Circle's 175406 ("This feature is temporarily disabled.", HTTP 400): the
@@ -44,7 +44,6 @@ const fn route(method: &'static str, path: &'static str, operation: &'static str
 
 /// Every Circle user-controlled-wallets route that answers [`NOT_AVAILABLE`].
 pub const NOT_IMPLEMENTED: &[CircleRoute] = &[
-    route("GET", "/v1/w3s/wallets/{id}/nfts", "getWalletNFTBalance"),
     route(
         "POST",
         "/v1/w3s/user/transactions/walletUpgrade",

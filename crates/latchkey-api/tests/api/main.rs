@@ -23,6 +23,7 @@ mod money_fee_refusals;
 mod money_fees;
 mod money_history;
 mod money_inbound;
+mod money_nfts;
 mod money_tokens;
 mod money_transfers;
 mod openapi_contract;

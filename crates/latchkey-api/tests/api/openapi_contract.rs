@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-async fn document(base: &str) -> Value {
+pub(crate) async fn document(base: &str) -> Value {
     let r = reqwest::get(format!("{base}/openapi.json")).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"]
@@ -410,7 +410,7 @@ async fn real_responses_match_the_document() {
         check(&doc, method, template, s, &b);
     }
 
-    // Errors: unknown user, unauthenticated, bad query, bad path encoding, unimplemented.
+    // Errors: unknown user, unauthenticated, bad query, bad path encoding, unknown wallet.
     let (s, b, _) = app
         .call(Method::GET, "/v1/w3s/users/nobody-here", None, None)
         .await;
@@ -442,7 +442,7 @@ async fn real_responses_match_the_document() {
             None,
         )
         .await;
-    assert_eq!((s, b["code"].as_i64()), (400, Some(175406)), "{b}");
+    assert_eq!((s, b["code"].as_i64()), (404, Some(156001)), "{b}");
     check(&doc, "GET", "/v1/w3s/wallets/{id}/nfts", s, &b);
 
     let path = "/v1/w3s/transactions/validateAddress";

@@ -67,7 +67,7 @@ pub struct Balance {
 }
 
 /// Whether a token is an NFT collection (listed by `/nfts`, never by `/balances`).
-fn is_nft(t: &TokenRecord) -> bool {
+pub(super) fn is_nft(t: &TokenRecord) -> bool {
     matches!(
         t.standard,
         Some(TokenStandard::Erc721 | TokenStandard::Erc1155)
@@ -219,7 +219,11 @@ async fn read_balances(
 
 /// A page of `items` (already in their one order) after or before the item whose id the
 /// cursor names; `None` when no item has that id.
-fn page_of<T>(items: Vec<T>, page: &PageQuery, id: impl Fn(&T) -> &str) -> Option<Page<T>> {
+pub(super) fn page_of<T>(
+    items: Vec<T>,
+    page: &PageQuery,
+    id: impl Fn(&T) -> &str,
+) -> Option<Page<T>> {
     let size = page.size as usize;
     let position = |items: &[T], cursor: &str| {
         let cursor = canonical_id(cursor);

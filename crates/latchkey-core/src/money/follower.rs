@@ -4,16 +4,18 @@
 //! One instance follows a chain at a time (a lease on the chain's row, as the engine leases
 //! transactions). A pass reads from the chain's cursor up to the head (at most
 //! [`BLOCKS_PER_PASS`] blocks): native value sent to a wallet by a transaction (`log_index`
-//! -1), and ERC-20 `Transfer` logs to a wallet. Each deposit is inserted once (the unique index
+//! -1), and the token-transfer logs to a wallet: ERC-20 and ERC-721 `Transfer` (told apart by
+//! their topics), ERC-1155 `TransferSingle` and `TransferBatch`. An NFT deposit carries the
+//! ids in `nftTokenIds` and one count per id in `amounts` (`"1"` for ERC-721); a batch log is
+//! one transaction with all its ids, as it is one log. Each deposit is inserted once (the unique index
 //! on chain, hash, log index and wallet swallows a replay) as CONFIRMED, with its notification
 //! in the same database transaction; the cursor moves after the blocks' deposits are written,
 //! so a crash replays a range and duplicates nothing. The engine then takes CONFIRMED deposits
 //! to COMPLETE at the chain's depth, as it does outbound transactions.
 //!
 //! A chain followed for the first time starts at its head: what arrived before is not history
-//! (the balances, read from the chain, show it). Not indexed yet: ERC-721 / ERC-1155 transfers,
-//! and native value moved by contract-internal calls (that needs traces, which nodes do not
-//! offer portably).
+//! (the balances, read from the chain, show it). Not indexed: native value moved by
+//! contract-internal calls (that needs traces, which nodes do not offer portably).
 
 use super::chains::Chain;
 use super::engine::transaction_notification;
@@ -27,7 +29,10 @@ use crate::service::Latchkey;
 use crate::store::StoreResult;
 use crate::webhooks::NotificationDraft;
 use async_trait::async_trait;
-use latchkey_chains::erc::{self, decode_transfer_log, TokenTransfer, TRANSFER_TOPIC};
+use latchkey_chains::erc::{
+    self, decode_transfer_log, TokenTransfer, TRANSFER_BATCH_TOPIC, TRANSFER_SINGLE_TOPIC,
+    TRANSFER_TOPIC,
+};
 use latchkey_chains::{format_units, Address, Blockchain, U256};
 use std::collections::HashMap;
 
@@ -85,7 +90,19 @@ struct Deposit {
     log_index: i64,
     /// `None` for the native coin, else the token contract.
     token: Option<Address>,
-    value: U256,
+    moved: Moved,
+}
+
+/// What a deposit moved.
+enum Moved {
+    /// Native value or ERC-20 base units.
+    Units(U256),
+    /// ERC-721 or ERC-1155 tokens: `ids[i]` moved `amounts[i]` units (ERC-721: 1 each).
+    Nfts {
+        standard: TokenStandard,
+        ids: Vec<U256>,
+        amounts: Vec<U256>,
+    },
 }
 
 /// Follows `chain` one pass; how many deposits it recorded.
@@ -156,8 +173,8 @@ async fn pass(lk: &Latchkey, chain: &Chain, token: &str, lease_ms: i64) -> Resul
     Ok(recorded)
 }
 
-/// Every native value transfer and ERC-20 transfer in blocks `from..=to` (not yet filtered
-/// to the server's wallets).
+/// Every native value transfer and token transfer (ERC-20, ERC-721, ERC-1155) in blocks
+/// `from..=to` (not yet filtered to the server's wallets).
 async fn scan(node: &dyn EvmNode, from: u64, to: u64) -> Result<Vec<Deposit>, String> {
     let mut found = Vec::new();
     for n in from..=to {
@@ -183,32 +200,74 @@ async fn scan(node: &dyn EvmNode, from: u64, to: u64) -> Result<Vec<Deposit>, St
                 block_number: n,
                 log_index: -1,
                 token: None,
-                value: t.value,
+                moved: Moved::Units(t.value),
             });
         }
     }
     let logs = node
-        .logs(from, to, &[TRANSFER_TOPIC])
+        .logs(
+            from,
+            to,
+            &[TRANSFER_TOPIC, TRANSFER_SINGLE_TOPIC, TRANSFER_BATCH_TOPIC],
+        )
         .await
         .map_err(|e| e.to_string())?;
     for log in logs {
-        if let Some(TokenTransfer::Erc20 { from, to, value }) =
-            decode_transfer_log(&log.topics, &log.data)
-        {
-            if value.is_zero() {
-                continue;
-            }
-            found.push(Deposit {
-                to,
+        let Some(transfer) = decode_transfer_log(&log.topics, &log.data) else {
+            continue;
+        };
+        let (from, to, moved) = match transfer {
+            TokenTransfer::Erc20 { from, to, value } => (from, to, Moved::Units(value)),
+            TokenTransfer::Erc721 { from, to, token_id } => (
                 from,
-                tx_hash: format!("{:#x}", log.tx_hash),
-                block_hash: format!("{:#x}", log.block_hash),
-                block_number: log.block_number,
-                log_index: i64::try_from(log.log_index).unwrap_or(i64::MAX),
-                token: Some(log.address),
-                value,
-            });
+                to,
+                Moved::Nfts {
+                    standard: TokenStandard::Erc721,
+                    ids: vec![token_id],
+                    amounts: vec![U256::from(1)],
+                },
+            ),
+            TokenTransfer::Erc1155 {
+                from,
+                to,
+                ids,
+                values,
+                ..
+            } => {
+                // An id that moved nothing is no deposit of it.
+                let (ids, amounts) = ids
+                    .into_iter()
+                    .zip(values)
+                    .filter(|(_, v)| !v.is_zero())
+                    .unzip();
+                (
+                    from,
+                    to,
+                    Moved::Nfts {
+                        standard: TokenStandard::Erc1155,
+                        ids,
+                        amounts,
+                    },
+                )
+            }
+        };
+        let empty = match &moved {
+            Moved::Units(v) => v.is_zero(),
+            Moved::Nfts { ids, .. } => ids.is_empty(),
+        };
+        if empty {
+            continue;
         }
+        found.push(Deposit {
+            to,
+            from,
+            tx_hash: format!("{:#x}", log.tx_hash),
+            block_hash: format!("{:#x}", log.block_hash),
+            block_number: log.block_number,
+            log_index: i64::try_from(log.log_index).unwrap_or(i64::MAX),
+            token: Some(log.address),
+            moved,
+        });
     }
     Ok(found)
 }
@@ -256,15 +315,23 @@ async fn record(
                         .ok()
                     };
                     // What the contract says of itself; a contract that does not answer
-                    // leaves the field unknown.
+                    // (NFT contracts need not offer `name()` or `symbol()`; a revert is no
+                    // error here) leaves the field unknown. NFTs have no decimals.
+                    let standard = match &d.moved {
+                        Moved::Units(_) => TokenStandard::Erc20,
+                        Moved::Nfts { standard, .. } => *standard,
+                    };
                     let name = read(erc::name_call()).await;
                     let symbol = read(erc::symbol_call()).await;
-                    let decimals = read(erc::decimals_call()).await;
+                    let decimals = match standard {
+                        TokenStandard::Erc20 => read(erc::decimals_call()).await,
+                        _ => None,
+                    };
                     Some(
                         lk.register_seen_token(&SeenToken {
                             blockchain,
                             address,
-                            standard: TokenStandard::Erc20,
+                            standard,
                             name: name.as_deref().and_then(erc::decode_string),
                             symbol: symbol.as_deref().and_then(erc::decode_string),
                             decimals: decimals.as_deref().and_then(erc::decode_decimals),
@@ -301,7 +368,13 @@ async fn record(
         now,
     );
     tx.token_id = token.as_ref().map(|t| t.id.clone());
-    tx.amounts = vec![format_units(d.value, decimals)];
+    match &d.moved {
+        Moved::Units(value) => tx.amounts = vec![format_units(*value, decimals)],
+        Moved::Nfts { ids, amounts, .. } => {
+            tx.amounts = amounts.iter().map(U256::to_string).collect();
+            tx.nft_token_ids = Some(ids.iter().map(U256::to_string).collect());
+        }
+    }
     tx.source_address = Some(d.from.to_checksum(None));
     tx.destination_address = Some(wallet.address.clone());
     tx.contract_address = d.token.map(|a| a.to_checksum(None));

@@ -12,7 +12,9 @@
 //! transaction it signs, [`estimate`] prices such a plan on its chain, and [`quote`] prices it
 //! for a challenge (what the user is shown, and the cap the signature keeps to).
 //! [`balances`] reads a wallet's token balances from its chain ([`wallet_tokens`] lists the
-//! tokens it touched beyond the seeded ones), and [`faucet`] drips test tokens.
+//! tokens it touched beyond the seeded ones), [`nfts`] the NFTs of its recorded transfers it
+//! still holds, and [`faucet`] drips test tokens. [`follower`] records deposits (native,
+//! ERC-20, ERC-721, ERC-1155) as INBOUND transactions.
 
 pub mod address;
 pub mod balances;
@@ -26,6 +28,7 @@ pub mod fees;
 pub mod follower;
 pub mod history;
 pub mod monitored;
+pub mod nfts;
 pub mod node;
 pub mod operator_key;
 pub mod outbound;
@@ -48,6 +51,7 @@ pub use fees::{
 pub use follower::FollowerStore;
 pub use history::{FeeInfo, TransactionQuery};
 pub use monitored::{MonitoredTokens, TokenListFilter, Visibility};
+pub use nfts::Nft;
 pub use node::{
     Block, BlockTag, CallRequest, ChainTx, EvmNode, FeeHistory, Log, NodeError, Receipt, RejectKind,
 };
@@ -67,8 +71,8 @@ pub use tokens::{
     TokenStandard, TokenStore,
 };
 pub use transactions::{
-    TransactionFilter, TransactionRecord, TransactionStore, TxOperation, TxState, TxType,
-    WalletSelector,
+    NftTransfer, TransactionFilter, TransactionRecord, TransactionStore, TxOperation, TxState,
+    TxType, WalletSelector,
 };
 pub use view::TransactionView;
 pub use wallet_tokens::WalletTokenStore;

@@ -356,7 +356,7 @@ pub(crate) fn amount_units(amount: &str, decimals: u8) -> Result<U256, ApiError>
 }
 
 /// An NFT token id: a decimal number, or `0x` hex (code 2 naming `nftTokenIds` otherwise).
-fn nft_id(s: &str) -> Result<U256, ApiError> {
+pub(crate) fn nft_id(s: &str) -> Result<U256, ApiError> {
     let parsed = match s.strip_prefix("0x") {
         Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16).ok(),
         Some(_) => None,

@@ -304,6 +304,25 @@ pub trait TransactionStore: Send + Sync {
         environment: Environment,
         wallet: &WalletSelector,
     ) -> StoreResult<Option<TransactionRecord>>;
+    /// The NFTs one of the user's wallets moved: for each of its transactions with NFT ids
+    /// (INBOUND and OUTBOUND, any state), oldest first, the token id and the `nftTokenIds`;
+    /// at most `limit` transactions.
+    async fn wallet_nft_transfers(
+        &self,
+        entity_id: &str,
+        user_internal_id: &str,
+        wallet_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<NftTransfer>>;
+}
+
+/// The NFT ids one transaction moved (what `/nfts` asks the chain about).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NftTransfer {
+    /// The token (collection) id.
+    pub token_id: String,
+    /// The NFT ids, as recorded.
+    pub nft_token_ids: Vec<String>,
 }
 
 #[cfg(test)]

@@ -604,3 +604,56 @@ async fn one_live_outbound_per_wallet_nonce_and_one_inbound_per_transfer() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_wallets_nft_transfers_are_read_oldest_first_for_its_user_only() {
+    let s = fresh_store().await;
+    let e = entity(&*s).await;
+    let u = user(&*s, &e, "u", T0).await;
+    let w = wallets(&*s, &e, &u, &["MATIC-AMOY", "ETH-SEPOLIA"]).await;
+    let nft = |t: TransactionRecord, token: &str, ids: &[&str]| TransactionRecord {
+        token_id: Some(token.into()),
+        nft_token_ids: Some(ids.iter().map(|i| i.to_string()).collect()),
+        amounts: ids.iter().map(|_| "1".to_string()).collect(),
+        ..t
+    };
+    s.insert_transaction(&nft(inbound(&w[0], 1, "0xa1", 3), "c721", &["7"]))
+        .await
+        .unwrap();
+    // A coin transfer and the other wallet's NFT are not this wallet's NFTs.
+    s.insert_transaction(&outbound(&w[0], 2)).await.unwrap();
+    s.insert_transaction(&nft(inbound(&w[1], 3, "0xa2", 0), "c721", &["9"]))
+        .await
+        .unwrap();
+    s.insert_transaction(&nft(outbound(&w[0], 4), "c1155", &["1", "2"]))
+        .await
+        .unwrap();
+    let read = |limit| {
+        let s = &s;
+        let (u, w) = (&u, &w);
+        async move {
+            s.wallet_nft_transfers(&u.entity_id, &u.internal_id, &w[0].id, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| (t.token_id, t.nft_token_ids))
+                .collect::<Vec<_>>()
+        }
+    };
+    let v = |ids: &[&str]| ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        read(10).await,
+        vec![
+            ("c721".to_string(), v(&["7"])),
+            ("c1155".to_string(), v(&["1", "2"]))
+        ]
+    );
+    assert_eq!(read(1).await, vec![("c721".to_string(), v(&["7"]))]);
+    // Another user of the entity reads nothing of it.
+    let other = user(&*s, &e, "o", T0).await;
+    assert!(s
+        .wallet_nft_transfers(&e.id, &other.internal_id, &w[0].id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
