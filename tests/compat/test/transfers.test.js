@@ -157,8 +157,15 @@ describe('accelerateTransaction and cancelTransaction', () => {
   }
 
   test('an accelerated transfer is mined once with the replacement hash', async () => {
-    const { u, id, sent } = await pendingTransfer('accel');
+    const { u, wallet, id, sent } = await pendingTransfer('accel');
     try {
+      // The developer's view first: the wallet's lowest pending nonce and what accelerating costs.
+      const lowest = await client.getLowestNonceTransaction({ walletId: wallet.id });
+      assert.equal(lowest.data.transaction.id, id);
+      const { newHighEstimatedFee, feeDifferenceAmount } = lowest.data.feeInfo;
+      assert.ok(Number(newHighEstimatedFee.gasLimit) >= 21000, JSON.stringify(lowest.data.feeInfo));
+      assert.ok(Number(newHighEstimatedFee.networkFee) > 0, JSON.stringify(lowest.data.feeInfo));
+      assert.ok(Number(feeDifferenceAmount) > 0, JSON.stringify(lowest.data.feeInfo));
       const res = await client.accelerateTransaction({ userToken: u.userToken, id, idempotencyKey: randomUUID() });
       const r = await executeAs(server, u, res.data.challengeId, { pin: PIN_A });
       assert.equal(r.code, 0, show(r));
