@@ -3,8 +3,12 @@
 //   TestUsdc.creation.hex  the creation bytecode, for deploying it
 //   TestUsdc.runtime.hex   the runtime bytecode, for anvil_setCode at Circle's USDC address
 //   aa07.<Name>.creation.hex  ERC-4337 v0.7 creation code from @account-abstraction/contracts
-//                          (EntryPoint, SimpleAccountFactory, VerifyingPaymaster, and the
-//                          ERC1967Proxy of each account), copied from the package's artifacts
+//                          (EntryPoint, VerifyingPaymaster), copied from the package's artifacts
+//   safe141.<Name>.creation.hex, safe4337.<Name>.creation.hex  Safe 1.4.1 and its ERC-4337
+//                          module 0.3.0, copied from @safe-global/safe-contracts and
+//                          @safe-global/safe-4337's artifacts
+//   safe-singleton-factory.json  the Safe singleton factory's presigned deployment per chain
+//   erc6492.ValidateSigOffchain.creation.hex  viem's ERC-6492 deployless signature validator
 // With --check nothing is written: the fresh output is compared with the committed files and
 // the script exits 1 naming every file that differs, is missing or is not produced any more.
 //
@@ -80,10 +84,11 @@ for (const [source, contracts] of Object.entries(output.contracts)) {
 }
 // ERC-4337 v0.7 from npm: the bytecode that @account-abstraction/contracts ships in its
 // artifacts/ (compiled upstream with solc 0.8.23, 1 000 000 optimizer runs, viaIR for
-// EntryPoint and SimpleAccount), copied byte for byte, never recompiled: recompiling with any
-// other compiler or settings would change the init code and so the CREATE2 addresses. The
-// canonical EntryPoint and SimpleAccountFactory addresses follow from these bytes (checked by
-// latchkey-chains' sca tests, offline, and on anvil by latchkey-evm's).
+// EntryPoint), copied byte for byte, never recompiled: recompiling with any other compiler or
+// settings would change the init code and so the CREATE2 addresses. The canonical EntryPoint
+// address follows from these bytes (checked by latchkey-chains' sca tests, offline, and on
+// anvil by latchkey-evm's). The account is Safe's (below), not the package's SimpleAccount,
+// which has no ERC-1271.
 const AA_PACKAGE = '@account-abstraction/contracts';
 const AA_VERSION = '0.7.0';
 const aaDir = path.join(here, 'node_modules', AA_PACKAGE);
@@ -101,36 +106,100 @@ const aaArtifact = (name) => {
   }
   return a;
 };
-for (const name of ['EntryPoint', 'SimpleAccountFactory', 'VerifyingPaymaster']) {
+for (const name of ['EntryPoint', 'VerifyingPaymaster']) {
   files.set(`aa07.${name}.creation.hex`, `${aaArtifact(name).bytecode}\n`);
 }
-// The creation code of the ERC1967Proxy that SimpleAccountFactory deploys for each account:
-// the counterfactual address of an account is CREATE2 over it, computed offline. The package
-// ships no ERC1967Proxy artifact (and OpenZeppelin's own is built with other settings), so it
-// is cut out of the factory's runtime code, where solc keeps `type(ERC1967Proxy).creationCode`
-// as the one sub-object between the factory's code and its metadata:
-//   [factory code][proxy creation code = init ‖ proxy runtime ‖ its metadata][factory metadata]
-{
-  const code = aaArtifact('SimpleAccountFactory').deployedBytecode.slice(2);
-  const at = (needle) => {
-    const found = [];
-    for (let i = code.indexOf(needle); i !== -1; i = code.indexOf(needle, i + 1)) {
-      if (i % 2 === 0) found.push(i);
-    }
-    return found;
-  };
-  const METADATA_LEN = 53 * 2; // a2 64 "ipfs" 58 22 <34> 64 "solc" 43 <3> 00 33
-  const preambles = at('6080604052');
-  const metadata = at('a264697066735822');
-  const [start] = preambles.slice(1);
-  const ok = preambles.length === 3 && metadata.length === 2 &&
-    metadata[1] + METADATA_LEN === code.length && metadata[0] + METADATA_LEN === metadata[1] &&
-    start < preambles[2] && preambles[2] < metadata[0];
-  if (!ok) {
-    console.error(`${AA_PACKAGE}: SimpleAccountFactory's runtime code is not laid out as expected; cannot cut out ERC1967Proxy`);
+// Safe 1.4.1 with the Safe4337Module 0.3.0 (the smart-contract account), from npm, copied byte
+// for byte as above:
+// - @safe-global/safe-contracts 1.4.1's own artifacts (solc 0.7.6, the canonical build): Safe,
+//   SafeL2, SafeProxyFactory, CompatibilityFallbackHandler, MultiSend, MultiSendCallOnly land
+//   at their canonical addresses through the Safe singleton factory with salt 0; SafeProxy is
+//   the creation code inside SafeProxyFactory, over which a Safe's address is CREATE2.
+//   (@safe-global/safe-4337 also ships Safe artifacts, recompiled with its own settings: they
+//   land elsewhere, so they are not used.)
+// - @safe-global/safe-4337 0.3.0's artifacts (solc 0.8.23, 10 000 000 runs, paris):
+//   Safe4337Module (constructor: the EntryPoint) and SafeModuleSetup land at their canonical
+//   addresses through the deterministic deployment proxy 0x4e59…956c with salt 0
+//   (hardhat-deploy's `deterministicDeployment: true`, which Safe's 4337 deployment uses).
+// - @safe-global/safe-singleton-factory: the presigned (EIP-155) transaction that deploys the
+//   Safe singleton factory 0x914d…43d7 on a fresh chain, for the chains of Circle's SCA list
+//   and anvil's default chain id.
+// - viem: the ERC-6492 deployless signature validator ("ValidateSigOffchain"), the bytecode
+//   its verifyHash/verifyMessage run with eth_call to check a signature of a Safe that is not
+//   deployed yet.
+const requirePackage = (name, version) => {
+  const dir = path.join(here, 'node_modules', name);
+  const installed = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  if (installed !== version) {
+    console.error(`${name} ${installed} is installed, ${version} is pinned: run npm ci in contracts/`);
     process.exit(1);
   }
-  files.set('aa07.ERC1967Proxy.creation.hex', `0x${code.slice(start, metadata[1])}\n`);
+  return dir;
+};
+const hardhatArtifact = (dir, rel, name) => {
+  const file = path.join(dir, 'build', 'artifacts', rel, `${name}.json`);
+  const a = JSON.parse(readFileSync(file, 'utf8'));
+  const linked = Object.keys(a.linkReferences || {}).length + Object.keys(a.deployedLinkReferences || {}).length;
+  if (a.contractName !== name || !/^0x[0-9a-f]+$/.test(a.bytecode) || a.bytecode.length < 4 || linked) {
+    console.error(`${file}: not a linked, complete artifact`);
+    process.exit(1);
+  }
+  return a;
+};
+{
+  const dir = requirePackage('@safe-global/safe-contracts', '1.4.1');
+  for (const [rel, name] of [
+    ['contracts/Safe.sol', 'Safe'],
+    ['contracts/SafeL2.sol', 'SafeL2'],
+    ['contracts/proxies/SafeProxyFactory.sol', 'SafeProxyFactory'],
+    ['contracts/proxies/SafeProxy.sol', 'SafeProxy'],
+    ['contracts/handler/CompatibilityFallbackHandler.sol', 'CompatibilityFallbackHandler'],
+    ['contracts/libraries/MultiSend.sol', 'MultiSend'],
+    ['contracts/libraries/MultiSendCallOnly.sol', 'MultiSendCallOnly'],
+  ]) {
+    files.set(`safe141.${name}.creation.hex`, `${hardhatArtifact(dir, rel, name).bytecode}\n`);
+  }
+  const factory = hardhatArtifact(dir, 'contracts/proxies/SafeProxyFactory.sol', 'SafeProxyFactory');
+  const proxy = hardhatArtifact(dir, 'contracts/proxies/SafeProxy.sol', 'SafeProxy');
+  if (!factory.deployedBytecode.includes(proxy.bytecode.slice(2))) {
+    console.error('@safe-global/safe-contracts: SafeProxy is not the proxy SafeProxyFactory creates');
+    process.exit(1);
+  }
+}
+{
+  const dir = requirePackage('@safe-global/safe-4337', '0.3.0');
+  for (const [rel, name] of [
+    ['contracts/Safe4337Module.sol', 'Safe4337Module'],
+    ['contracts/SafeModuleSetup.sol', 'SafeModuleSetup'],
+  ]) {
+    files.set(`safe4337.${name}.creation.hex`, `${hardhatArtifact(dir, rel, name).bytecode}\n`);
+  }
+}
+{
+  const dir = requirePackage('@safe-global/safe-singleton-factory', '1.0.44');
+  // Circle's SCA chains (mainnets and testnets) and anvil's default chain id.
+  const CHAINS = [1, 11155111, 137, 80002, 42161, 421614, 43114, 43113, 8453, 84532, 10, 11155420, 130, 1301, 31337];
+  const chains = {};
+  let address;
+  for (const id of CHAINS) {
+    const d = JSON.parse(readFileSync(path.join(dir, 'artifacts', String(id), 'deployment.json'), 'utf8'));
+    if (address !== undefined && d.address !== address) {
+      console.error(`@safe-global/safe-singleton-factory: chain ${id} deploys at ${d.address}, not ${address}`);
+      process.exit(1);
+    }
+    address = d.address;
+    chains[id] = { signerAddress: d.signerAddress, gasPrice: String(d.gasPrice), gasLimit: String(d.gasLimit), transaction: d.transaction };
+  }
+  files.set('safe-singleton-factory.json', `${JSON.stringify({ address, chains }, null, 2)}\n`);
+}
+{
+  requirePackage('viem', '2.57.20');
+  const { erc6492SignatureValidatorByteCode } = await import('viem');
+  if (!/^0x[0-9a-f]+$/.test(erc6492SignatureValidatorByteCode)) {
+    console.error('viem: erc6492SignatureValidatorByteCode is not bytecode');
+    process.exit(1);
+  }
+  files.set('erc6492.ValidateSigOffchain.creation.hex', `${erc6492SignatureValidatorByteCode}\n`);
 }
 
 for (const name of HEX_ARTIFACTS) {

@@ -1,14 +1,22 @@
-//! ERC-4337 v0.7 on a local development node: deploys EntryPoint v0.7 and SimpleAccountFactory
-//! v0.7 at their canonical addresses, and the sample VerifyingPaymaster at a fixed address per
-//! signer, all through the deterministic deployment proxy, from the bytecode that
-//! `@account-abstraction/contracts` 0.7.0 ships (`contracts/out/aa07.*.creation.hex`).
+//! ERC-4337 v0.7 with Safe accounts on a local development node: deploys, at their canonical
+//! addresses, EntryPoint v0.7 (`@account-abstraction/contracts` 0.7.0), Safe 1.4.1's contracts
+//! (`@safe-global/safe-contracts` 1.4.1) and the Safe4337Module 0.3.0 with its
+//! SafeModuleSetup (`@safe-global/safe-4337` 0.3.0), and the sample VerifyingPaymaster at a
+//! fixed address per signer; all from the bytecode the packages ship (`contracts/out/`).
+//!
+//! Two CREATE2 proxies deploy them, as on public chains: the deterministic deployment proxy
+//! `0x4e59…956c` (EntryPoint, the module, its setup, the paymaster), placed with
+//! `anvil_setCode` if the node lacks it, and the Safe singleton factory `0x914d…43d7` (Safe's
+//! contracts), deployed as on a fresh public chain: its one-time signer is funded and the
+//! presigned transaction of `@safe-global/safe-singleton-factory` for the node's chain id is
+//! sent (with `anvil_setCode` of the same code as a fallback for a chain id the package lacks).
 //!
 //! For `latchkey serve --dev` and the tests, on anvil: the transactions are sent with
-//! `eth_sendTransaction` from an unlocked account of the node (as the faucet drips), and the
-//! proxy is placed with `anvil_setCode` if the node lacks it. Each contract already there is
-//! left alone, so calling [`deploy_aa_contracts`] again (a restarted server on a running
-//! anvil) sends nothing. On public chains the contracts exist already (the paymaster is
-//! deployed by the operator from its own key, which then owns it): nothing here runs there.
+//! `eth_sendTransaction` from an unlocked account of the node (as the faucet drips). Each
+//! contract already there is left alone, so calling [`deploy_aa_contracts`] again (a restarted
+//! server on a running anvil) sends nothing. On public chains the contracts exist already (the
+//! paymaster is deployed by the operator from its own key, which then owns it): nothing here
+//! runs there.
 //!
 //! The paymaster deployed here is owned by the deployment proxy (BasePaymaster makes its
 //! deployer the owner), so its EntryPoint deposit can be topped up by anyone
@@ -17,7 +25,7 @@
 
 use latchkey_chains::sca;
 use latchkey_chains::{Address, B256, U256};
-use latchkey_core::money::{CallRequest, EvmNode, NodeError, Receipt};
+use latchkey_core::money::{BlockTag, CallRequest, EvmNode, NodeError, Receipt};
 use std::time::Duration;
 
 /// How long a deployment transaction may take to be mined on the local node.
@@ -30,10 +38,8 @@ const RECEIPT_POLL: Duration = Duration::from_millis(50);
 pub struct AaContracts {
     /// EntryPoint v0.7 ([`sca::ENTRY_POINT_V07`]).
     pub entry_point: Address,
-    /// SimpleAccountFactory v0.7 ([`sca::SIMPLE_ACCOUNT_FACTORY_V07`]).
-    pub factory: Address,
-    /// The `SimpleAccount` implementation behind every account's proxy.
-    pub account_implementation: Address,
+    /// The Safe contracts accounts are created with (the canonical ones).
+    pub account: sca::SafeAccountConfig,
     /// The VerifyingPaymaster trusting [`AaContracts::paymaster_signer`].
     pub paymaster: Address,
     /// The key whose signatures the paymaster accepts.
@@ -61,9 +67,9 @@ fn node_err(step: impl Into<String>) -> impl FnOnce(NodeError) -> DeployError {
     move |source| DeployError::Node { step, source }
 }
 
-/// Deploys (or finds) EntryPoint v0.7, SimpleAccountFactory v0.7 and a VerifyingPaymaster
-/// trusting `paymaster_signer`, sending from `from`, an unlocked account of the local node with
-/// ether for gas (anvil's first account).
+/// Deploys (or finds) EntryPoint v0.7, the Safe contracts ([`sca::safe_contracts`]) and a
+/// VerifyingPaymaster trusting `paymaster_signer`, sending from `from`, an unlocked account of
+/// the local node with ether for gas (anvil's first account).
 pub async fn deploy_aa_contracts(
     node: &dyn EvmNode,
     from: Address,
@@ -82,37 +88,120 @@ pub async fn deploy_aa_contracts(
         .await
         .map_err(node_err("placing the deterministic deployment proxy"))?;
     }
+    deploy_singleton_factory(node, from).await?;
     let entry_point = deploy_deterministic(
         node,
         from,
         "EntryPoint v0.7",
+        sca::DETERMINISTIC_DEPLOYER,
         sca::ENTRY_POINT_SALT,
         &sca::entry_point_init_code(),
     )
     .await?;
-    let factory = deploy_deterministic(
-        node,
-        from,
-        "SimpleAccountFactory v0.7",
-        sca::FACTORY_SALT,
-        &sca::simple_account_factory_init_code(entry_point),
-    )
-    .await?;
+    for contract in sca::safe_contracts() {
+        let at = deploy_deterministic(
+            node,
+            from,
+            contract.name,
+            contract.deployer,
+            contract.salt,
+            &contract.init_code,
+        )
+        .await?;
+        if at != contract.address {
+            return Err(DeployError::Failed(format!(
+                "{} landed at {at}, not at its canonical address {}",
+                contract.name, contract.address
+            )));
+        }
+    }
     let paymaster = deploy_deterministic(
         node,
         from,
         "VerifyingPaymaster",
+        sca::DETERMINISTIC_DEPLOYER,
         sca::PAYMASTER_SALT,
         &sca::verifying_paymaster_init_code(entry_point, paymaster_signer),
     )
     .await?;
     Ok(AaContracts {
         entry_point,
-        factory,
-        account_implementation: sca::simple_account_implementation(factory),
+        account: sca::SafeAccountConfig::default(),
         paymaster,
         paymaster_signer,
     })
+}
+
+/// Deploys the Safe singleton factory unless it is there: funds its one-time signer from
+/// `from` and sends the package's presigned transaction for the node's chain id; on a chain
+/// id the package has no transaction for (or whose signer has already sent something), places
+/// the same runtime code with `anvil_setCode`.
+async fn deploy_singleton_factory(node: &dyn EvmNode, from: Address) -> Result<(), DeployError> {
+    let factory = sca::SAFE_SINGLETON_FACTORY;
+    let has_code = || async {
+        node.code(factory)
+            .await
+            .map(|code| !code.is_empty())
+            .map_err(node_err("reading the Safe singleton factory's code"))
+    };
+    if has_code().await? {
+        return Ok(());
+    }
+    let chain_id = node
+        .chain_id()
+        .await
+        .map_err(node_err("reading the chain id"))?;
+    let presigned = match sca::singleton_factory_deployment(chain_id) {
+        Some(d) => {
+            let used = node
+                .nonce(d.signer, BlockTag::Latest)
+                .await
+                .map_err(node_err("reading the singleton factory signer's nonce"))?;
+            (used == 0).then_some(d)
+        }
+        None => None,
+    };
+    let Some(deployment) = presigned else {
+        return node
+            .set_code(factory, sca::DETERMINISTIC_DEPLOYER_RUNTIME)
+            .await
+            .map_err(node_err("placing the Safe singleton factory"));
+    };
+    let balance = node
+        .balance(deployment.signer, BlockTag::Latest)
+        .await
+        .map_err(node_err("reading the singleton factory signer's balance"))?;
+    if balance < deployment.cost() {
+        let call = CallRequest {
+            from: Some(from),
+            to: Some(deployment.signer),
+            value: Some(deployment.cost() - balance),
+            ..CallRequest::default()
+        };
+        let hash = node
+            .send_unlocked(&call)
+            .await
+            .map_err(node_err("funding the singleton factory's signer"))?;
+        let receipt = mined(node, hash, "funding the singleton factory's signer").await?;
+        if !receipt.success {
+            return Err(DeployError::Failed(format!(
+                "funding the singleton factory's signer: {hash} reverted"
+            )));
+        }
+    }
+    let hash = node
+        .send_raw(&deployment.raw_transaction)
+        .await
+        .map_err(node_err(
+            "sending the singleton factory's presigned deployment",
+        ))?;
+    let receipt = mined(node, hash, "the Safe singleton factory").await?;
+    if !receipt.success || !has_code().await? {
+        return Err(DeployError::Failed(format!(
+            "deploying the Safe singleton factory at {factory} failed (transaction {hash})"
+        )));
+    }
+    Ok(())
 }
 
 /// Adds `wei` to `paymaster`'s deposit in `entry_point` (`depositTo`), from the unlocked
@@ -144,16 +233,17 @@ pub async fn fund_paymaster(
     Ok(())
 }
 
-/// Deploys `init_code` through the proxy with `salt` unless its address already has code;
-/// the address.
+/// Deploys `init_code` through the CREATE2 proxy `deployer` with `salt` unless its address
+/// already has code; the address.
 async fn deploy_deterministic(
     node: &dyn EvmNode,
     from: Address,
     what: &str,
+    deployer: Address,
     salt: B256,
     init_code: &[u8],
 ) -> Result<Address, DeployError> {
-    let at = sca::deterministic_address(salt, init_code);
+    let at = sca::create2_proxy_address(deployer, salt, init_code);
     let read_code = || async {
         node.code(at)
             .await
@@ -164,7 +254,7 @@ async fn deploy_deterministic(
     }
     let call = CallRequest {
         from: Some(from),
-        to: Some(sca::DETERMINISTIC_DEPLOYER),
+        to: Some(deployer),
         data: sca::deterministic_deployment_data(salt, init_code),
         ..CallRequest::default()
     };
