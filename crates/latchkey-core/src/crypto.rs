@@ -111,6 +111,17 @@ impl MasterKey {
     pub fn server_secrets_key(&self) -> SecretKey {
         self.0.derive(None, &[b"latchkey/v1/server-secrets"])
     }
+
+    /// An Ed25519 seed of the development faucet on a local Solana node (`role`: `authority`,
+    /// the fee payer and mint authority; `usdc-mint`, the test USDC mint's address). Derived,
+    /// so every instance and every restart finds the same mint without storing a key; it
+    /// guards only test tokens on a local node.
+    pub fn solana_dev_faucet_seed(&self, blockchain: &str, role: &str) -> SecretKey {
+        self.0.derive(
+            Some(blockchain.as_bytes()),
+            &[b"latchkey/v1/solana-dev-faucet/", role.as_bytes()],
+        )
+    }
 }
 
 /// AEAD failure: wrong key, wrong associated data or tampered ciphertext. Carries no detail.

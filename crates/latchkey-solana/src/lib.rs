@@ -8,8 +8,8 @@
 //! workspace already builds, and the instructions are encoded by hand (each is a tag and a few
 //! fixed fields). The figures behind that choice are in this crate's README.
 //!
-//! Nothing here depends on the server crates: wiring into core's money services is described
-//! in `docs/plans/solana-money.md`.
+//! [`node`] implements core's `SolanaNode` (balances and the development faucet); the rest of
+//! the wiring into core's money services is described in `docs/plans/solana-money.md`.
 
 #![warn(missing_docs)]
 
@@ -18,6 +18,7 @@ pub mod fees;
 pub mod history;
 pub mod instruction;
 pub mod message;
+pub mod node;
 pub mod pubkey;
 mod redact;
 pub mod rpc;

@@ -198,6 +198,9 @@ fn blockchain(source: &str, name: &str) -> Result<Blockchain, String> {
             name.trim()
         )
     })?;
+    if latchkey_solana::cluster_genesis_hash(chain).is_some() {
+        return Ok(chain);
+    }
     latchkey_evm::check_blockchain(chain).map_err(|e| e.to_string())?;
     Ok(chain)
 }
@@ -267,6 +270,22 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), W::from(v.clone())))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn solana_chains_take_a_node_like_evm_ones() {
+        let r = resolve(
+            &flags(&["--rpc", "SOL-DEVNET=http://a", "--rpc", "SOL=http://b"]),
+            no_env,
+            FileChains::default(),
+        );
+        assert_eq!(
+            urls(&r),
+            [
+                ("SOL-DEVNET".to_string(), "http://a".to_string()),
+                ("SOL".to_string(), "http://b".to_string())
+            ]
+        );
     }
 
     #[test]
@@ -374,11 +393,6 @@ mod tests {
                 vec!["--rpc", "NEAR=http://a"],
                 none(),
                 "--rpc NEAR: latchkey moves no money",
-            ),
-            (
-                vec!["--rpc", "SOL-DEVNET=http://a"],
-                none(),
-                "--rpc SOL-DEVNET: SOL-DEVNET is not an EVM chain",
             ),
             (
                 vec!["--rpc", "ARC=http://a"],

@@ -4,6 +4,7 @@ use crate::chain_config::ChainConfig;
 use crate::config::{Config, ServeArgs, StorageArgs};
 use crate::{bootstrap, listen};
 use latchkey_api::AppState;
+use latchkey_chains::Family;
 use latchkey_core::model::Environment;
 use latchkey_core::money::engine::{Engine, EngineSettings};
 use latchkey_core::money::{ChainSet, OperatorKey};
@@ -98,6 +99,10 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
 async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> {
     let mut set = ChainSet::new();
     for c in configured {
+        if c.blockchain.family() == Family::Solana {
+            set.insert_solana(connect_solana(c).await?);
+            continue;
+        }
         let mut chain = latchkey_evm::connect(c.blockchain, &c.url, &c.options)
             .await
             .map_err(|e| e.to_string())?;
@@ -118,6 +123,41 @@ async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> 
         set.insert(chain);
     }
     Ok(set)
+}
+
+/// Connects a Solana chain (`latchkey_solana::connect`: the node's genesis hash must be the
+/// cluster's, or latchkey's local test node's). The EVM-only knobs are refused for it in one
+/// line rather than ignored.
+async fn connect_solana(c: &ChainConfig) -> Result<latchkey_core::money::SolanaChain, String> {
+    let chain = c.blockchain;
+    if c.options.confirmations.is_some() {
+        return Err(format!(
+            "--confirmations {chain}: a Solana transaction's depth is its commitment \
+             (finalized), not a number of confirmations"
+        ));
+    }
+    if c.faucet_key_file.is_some() {
+        return Err(format!(
+            "--faucet-key {chain}: faucet keys are for EVM testnets; on Solana latchkey drips \
+             only from a local node with --dev"
+        ));
+    }
+    let options = latchkey_solana::RpcOptions {
+        timeout: c.options.timeout,
+        retries: c.options.retries,
+        local_genesis_hash: None,
+    };
+    let connected = latchkey_solana::connect(chain, &c.url, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        blockchain = %chain,
+        genesis_hash = %connected.info.genesis_hash,
+        url = %redact_rpc_url(&c.url),
+        local = connected.info.is_local,
+        "chain connected"
+    );
+    Ok(connected.into_money_chain())
 }
 
 /// An operator key from its file (hex, as `cast wallet new` prints it); a file others can

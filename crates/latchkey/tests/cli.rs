@@ -13,6 +13,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 #[allow(dead_code)]
 mod anvil;
 
+#[path = "../../latchkey-api/tests/api/support/solana_node.rs"]
+mod solana_node;
+
 fn temp_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("latchkey-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d).unwrap();
@@ -875,4 +878,62 @@ fn rpc_nodes_are_checked_at_start() {
         assert!(line.contains(part), "{part}: {line}");
     }
     assert!(!stderr.contains("SECRET"), "{stderr}");
+}
+
+#[test]
+fn solana_nodes_are_checked_at_start() {
+    // Testnet's genesis hash: a real cluster, but not devnet's.
+    let testnet = "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY";
+    let other = solana_node::SolanaNode::start(&["--genesis-hash", testnet]);
+    let local = solana_node::SolanaNode::start(&[]);
+    let dir = temp_dir();
+    let refused = |args: &[&str]| {
+        let (code, _, err) = run(
+            &[&["serve", "--listen", "127.0.0.1:0"], args].concat(),
+            &dir,
+        );
+        assert_eq!(code, 1, "{err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        errors[0].to_string()
+    };
+    let wrong = refused(&["--rpc", &format!("SOL-DEVNET={}", other.url)]);
+    assert!(
+        wrong.starts_with(&format!(
+            "error: --rpc SOL-DEVNET: the node at {} serves the cluster with genesis hash \
+             {testnet}, SOL-DEVNET is EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG",
+            other.url
+        )),
+        "{wrong}"
+    );
+    let dead = refused(&["--rpc", "SOL=http://127.0.0.1:1/SECRET"]);
+    assert!(
+        dead.starts_with("error: --rpc SOL: the node at http://127.0.0.1:1/*** cannot be reached"),
+        "{dead}"
+    );
+    let good = format!("SOL-DEVNET={}", local.url);
+    assert!(
+        refused(&["--rpc", &good, "--confirmations", "SOL-DEVNET=3"])
+            .starts_with("error: --confirmations SOL-DEVNET: a Solana transaction's depth"),
+    );
+
+    // latchkey's local test node, from the environment: connected as a local node.
+    let s = Server::start_with_env(
+        &dir,
+        &[],
+        &[("LATCHKEY_RPC", &good), ("LATCHKEY_LOG", "info")],
+    );
+    let stderr = s.stop();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("chain connected"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for part in [
+        "blockchain=SOL-DEVNET",
+        "genesis_hash=5cr6Q9j5Q1k94VRmCW7v51dcoDMmNGW25jJ6cciVLzGJ",
+        "local=true",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
 }

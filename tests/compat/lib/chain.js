@@ -197,3 +197,62 @@ export function word(value) {
     : BigInt(value).toString(16);
   return hex.padStart(64, '0');
 }
+
+/**
+ * Starts latchkey's local Solana node (`tests/solana-node/start --port 0`: LiteSVM behind
+ * JSON-RPC; its first start runs `npm ci` there). Its genesis hash is the one latchkey
+ * recognises as a local node, so `--rpc SOL-DEVNET=<rpcUrl>` connects it as local.
+ * @returns {Promise<{rpcUrl: string, stop: () => Promise<void>, output: string[]}>}
+ */
+export async function startSolanaNode(args = []) {
+  const script = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'solana-node', 'start');
+  const child = spawn(script, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); });
+  });
+  child.on('error', () => {});
+  const rpcUrl = await new Promise((resolve, reject) => {
+    // The first start on a fresh clone runs `npm ci`.
+    const timer = setTimeout(() => {
+      reject(new Error(`the Solana node printed no address in 300 s\n${output.join('\n')}`));
+    }, 300_000);
+    let buf = '';
+    const onData = (chunk) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        output.push(line);
+        const m = /^solana-node listening on (\S+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot run ${script}: ${err.message}`)); });
+    exitPromise.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the Solana node exited (${code ?? signal}) before listening\n${output.join('\n')}`));
+    });
+  }).catch(async (err) => {
+    if (!exited) child.kill('SIGKILL');
+    await exitPromise;
+    throw err;
+  });
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 5_000);
+    await exitPromise;
+    clearTimeout(timer);
+  };
+  return { rpcUrl, stop, output };
+}

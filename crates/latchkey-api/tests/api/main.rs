@@ -33,6 +33,7 @@ mod pin_setup;
 mod ping_and_errors;
 mod request_schemas;
 mod signing;
+mod solana_money;
 mod tenancy;
 mod user_tokens;
 mod users;

@@ -6,16 +6,22 @@
 //! the node. Like Circle's, the list shows what the wallet holds: a token with a zero balance
 //! is left out, and so is one whose contract does not answer `balanceOf` (no code at the
 //! address, or a revert). NFTs (ERC-721/1155) belong to `/nfts`, not here.
+//!
+//! On Solana only the read differs: `getBalance` and the wallet's token accounts (classic Token
+//! and Token-2022), summed per mint; a held mint no token names is registered on first sight.
 
 use super::estimate::node_unavailable;
+use super::registry::SeenToken;
 use super::registry::{self, canonical_id, normalize_address};
+use super::solana::SolanaChain;
 use super::tokens::{TokenRecord, TokenStandard};
 use super::{BlockTag, CallRequest, Chain, NodeError, Visibility};
 use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
 use crate::service::{store_failed, Latchkey, UserSession};
 use crate::store::{Cursor, Page, PageQuery};
-use latchkey_chains::{erc, format_units, Address, Blockchain, U256};
+use latchkey_chains::{erc, format_units, Address, Blockchain, Family, U256};
+use std::collections::BTreeMap;
 use tokio::task::JoinSet;
 
 /// At most this many touched tokens of one wallet are read (oldest first): a wallet sprayed
@@ -91,24 +97,70 @@ impl Latchkey {
             tracing::error!(blockchain = %wallet.blockchain, "stored wallet has an unknown blockchain");
             ApiError::internal()
         })?;
-        let chain = self.chains().require(blockchain)?;
+        let chain = match blockchain.family() {
+            Family::Solana => Err(self.chains().require_solana(blockchain)?),
+            _ => Ok(self.chains().require(blockchain)?),
+        };
         let visibility = if query.include_all {
             Visibility::everything()
         } else {
             self.token_visibility(session.entity_id(), session.user.environment)
                 .await?
         };
-        let tokens: Vec<TokenRecord> = self
-            .wallet_tokens(&wallet.id, blockchain)
-            .await?
-            .into_iter()
-            .filter(|t| !is_nft(t) && visibility.allows(&t.id) && query.matches(t))
-            .collect();
-        let owner: Address = wallet.address.parse().map_err(|_| {
-            tracing::error!(wallet = %wallet.id, "stored wallet address does not parse");
-            ApiError::internal()
-        })?;
-        let amounts = read_balances(chain, owner, &tokens).await?;
+        let mut tokens = self.wallet_tokens(&wallet.id, blockchain).await?;
+        let amounts = match chain {
+            Ok(chain) => {
+                tokens.retain(|t| !is_nft(t) && visibility.allows(&t.id) && query.matches(t));
+                let owner: Address = wallet.address.parse().map_err(|_| {
+                    tracing::error!(wallet = %wallet.id, "stored wallet address does not parse");
+                    ApiError::internal()
+                })?;
+                read_balances(chain, owner, &tokens).await?
+            }
+            Err(chain) => {
+                let held = read_solana_holdings(chain, &wallet.address).await?;
+                // Mints the wallet holds that no listed token names: registered on first sight.
+                for (mint, (_, decimals)) in &held.tokens {
+                    if tokens
+                        .iter()
+                        .any(|t| t.token_address.as_deref() == Some(mint.as_str()))
+                    {
+                        continue;
+                    }
+                    let token = match self.token_by_address(blockchain, Some(mint)).await? {
+                        Some(t) => t,
+                        None => {
+                            self.register_seen_token(&SeenToken {
+                                blockchain,
+                                address: mint.clone(),
+                                standard: TokenStandard::Fungible,
+                                name: None,
+                                symbol: None,
+                                decimals: Some(*decimals),
+                            })
+                            .await?
+                        }
+                    };
+                    if !tokens.iter().any(|t| t.id == token.id) {
+                        tokens.push(token);
+                    }
+                }
+                tokens.retain(|t| !is_nft(t) && visibility.allows(&t.id) && query.matches(t));
+                tokens
+                    .iter()
+                    .map(|t| {
+                        if t.is_native {
+                            Some(U256::from(held.lamports))
+                        } else {
+                            t.token_address
+                                .as_deref()
+                                .and_then(|m| held.tokens.get(m))
+                                .map(|(amount, _)| U256::from(*amount))
+                        }
+                    })
+                    .collect()
+            }
+        };
         let now = self.now();
         let held = tokens
             .into_iter()
@@ -215,6 +267,46 @@ async fn read_balances(
         }
     }
     Ok(out)
+}
+
+/// What a Solana wallet holds: lamports, and per mint (base58, sorted) the sum of its token
+/// accounts (a wallet may hold non-associated accounts too) with the mint's decimals.
+struct SolanaHoldings {
+    lamports: u64,
+    tokens: BTreeMap<String, (u128, u8)>,
+}
+
+/// Reads a Solana wallet's SOL and token accounts (classic Token and Token-2022) at the
+/// latest state. An unreachable node fails the whole read (503), as on EVM.
+async fn read_solana_holdings(
+    chain: &SolanaChain,
+    owner: &str,
+) -> Result<SolanaHoldings, ApiError> {
+    let blockchain = chain.info.blockchain;
+    let failed = |e: NodeError| match e {
+        NodeError::Unavailable(why) => {
+            tracing::warn!(%blockchain, %why, "node unavailable during a balance read");
+            node_unavailable(blockchain)
+        }
+        other => {
+            tracing::warn!(%blockchain, error = %other, "Solana balance read failed");
+            node_unavailable(blockchain)
+        }
+    };
+    let (lamports, accounts) =
+        tokio::join!(chain.node.balance(owner), chain.node.token_accounts(owner));
+    let mut tokens: BTreeMap<String, (u128, u8)> = BTreeMap::new();
+    for a in accounts.map_err(failed)? {
+        if a.amount == 0 {
+            continue;
+        }
+        let entry = tokens.entry(a.mint).or_insert((0, a.decimals));
+        entry.0 = entry.0.saturating_add(u128::from(a.amount));
+    }
+    Ok(SolanaHoldings {
+        lamports: lamports.map_err(failed)?,
+        tokens,
+    })
 }
 
 /// A page of `items` (already in their one order) after or before the item whose id the

@@ -4,6 +4,7 @@
 
 use super::node::EvmNode;
 use super::operator_key::OperatorKey;
+use super::solana::SolanaChain;
 use crate::error::{codes, ApiError};
 use latchkey_chains::Blockchain;
 use std::sync::Arc;
@@ -39,10 +40,13 @@ pub struct Chain {
     pub faucet_key: Option<Arc<OperatorKey>>,
 }
 
-/// Every chain with a node (a handful at most, so a list). Empty when no `--rpc` is configured.
+/// Every chain with a node (a handful at most, so lists). Empty when no `--rpc` is configured.
+/// Solana chains are a sibling list (see [`super::solana`] for why): [`ChainSet::iter`],
+/// [`ChainSet::get`] and [`ChainSet::require`] see EVM chains only.
 #[derive(Debug, Clone, Default)]
 pub struct ChainSet {
     chains: Vec<Chain>,
+    solana: Vec<SolanaChain>,
 }
 
 impl ChainSet {
@@ -63,18 +67,47 @@ impl ChainSet {
         self.chains.iter().find(|c| c.info.blockchain == blockchain)
     }
 
-    /// The chain, or Circle's 156027 with a message naming the setting that enables it.
+    /// The EVM chain, or Circle's 156027 with a message naming the setting that enables it;
+    /// a Solana chain that has a node answers [`not_yet_on_solana`] (156027 too, saying what
+    /// is missing; what is built for Solana goes through [`ChainSet::require_solana`]).
     pub fn require(&self, blockchain: Blockchain) -> Result<&Chain, ApiError> {
-        self.get(blockchain)
+        match self.get(blockchain) {
+            Some(chain) => Ok(chain),
+            None if self.get_solana(blockchain).is_some() => Err(not_yet_on_solana(blockchain)),
+            None => Err(not_configured(blockchain)),
+        }
+    }
+
+    /// Adds (or replaces) a Solana chain.
+    pub fn insert_solana(&mut self, chain: SolanaChain) {
+        self.solana
+            .retain(|c| c.info.blockchain != chain.info.blockchain);
+        self.solana.push(chain);
+    }
+
+    /// The Solana chain, if it has a node.
+    pub fn get_solana(&self, blockchain: Blockchain) -> Option<&SolanaChain> {
+        self.solana.iter().find(|c| c.info.blockchain == blockchain)
+    }
+
+    /// The Solana chain, or 156027 naming the setting that enables it.
+    pub fn require_solana(&self, blockchain: Blockchain) -> Result<&SolanaChain, ApiError> {
+        self.get_solana(blockchain)
             .ok_or_else(|| not_configured(blockchain))
     }
 
-    /// Every configured chain, in the order they were added.
+    /// Every configured EVM chain, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &Chain> {
         self.chains.iter()
     }
 
-    /// No chain is configured.
+    /// Every configured Solana chain.
+    pub fn solana(&self) -> impl Iterator<Item = &SolanaChain> {
+        self.solana.iter()
+    }
+
+    /// No EVM chain is configured (nothing for the outbound engine and the follower, which
+    /// move money on EVM chains only so far).
     pub fn is_empty(&self) -> bool {
         self.chains.is_empty()
     }
@@ -95,6 +128,18 @@ pub fn not_configured(blockchain: Blockchain) -> ApiError {
     ))
 }
 
+/// What a Solana wallet answers on a route not built for Solana yet (transfers, fee
+/// estimates, contract execution, NFTs, accelerate / cancel), with or without a node: 156027,
+/// as these routes answered before Solana had any money route, the message saying what is
+/// missing and what works.
+pub fn not_yet_on_solana(blockchain: Blockchain) -> ApiError {
+    codes::BLOCKCHAIN_NOT_SUPPORTED.with_message(format!(
+        "The specified blockchain is either not supported or deprecated: latchkey moves no \
+         money on {blockchain} yet (Solana transfers, fee estimates, contract calls and NFTs \
+         are not available; balances and the development faucet are)."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +152,70 @@ mod tests {
             .as_ref()
             .map(|e| (e.code, e.status, e.message.contains("--rpc MATIC-AMOY=URL")));
         assert_eq!(e, Some((156027, 400, true)));
+    }
+
+    #[test]
+    fn a_solana_chain_with_a_node_is_not_an_evm_chain() {
+        let mut set = ChainSet::new();
+        set.insert_solana(SolanaChain {
+            node: std::sync::Arc::new(NoNode),
+            info: super::super::solana::SolanaInfo {
+                blockchain: Blockchain::SolDevnet,
+                genesis_hash: "x".into(),
+                is_local: true,
+            },
+        });
+        let e = set.require(Blockchain::SolDevnet).err();
+        let e = e.map(|e| {
+            (
+                e.code,
+                e.message.contains("balances and the development faucet"),
+            )
+        });
+        assert_eq!(e, Some((156027, true)));
+        assert!(set.require_solana(Blockchain::SolDevnet).is_ok());
+        let e = set.require_solana(Blockchain::Sol).err();
+        assert_eq!(e.map(|e| e.code), Some(156027));
+        assert!(set.is_empty());
+    }
+
+    #[derive(Debug)]
+    struct NoNode;
+
+    #[async_trait::async_trait]
+    impl super::super::solana::SolanaNode for NoNode {
+        async fn balance(&self, _: &str) -> Result<u64, super::super::NodeError> {
+            Ok(0)
+        }
+        async fn token_accounts(
+            &self,
+            _: &str,
+        ) -> Result<Vec<super::super::solana::TokenHolding>, super::super::NodeError> {
+            Ok(Vec::new())
+        }
+        async fn mint_decimals(&self, _: &str) -> Result<Option<u8>, super::super::NodeError> {
+            Ok(None)
+        }
+        async fn airdrop(&self, _: &str, _: u64) -> Result<(), super::super::NodeError> {
+            Ok(())
+        }
+        async fn create_mint(
+            &self,
+            _: &[u8],
+            _: &[u8],
+            _: u8,
+        ) -> Result<String, super::super::NodeError> {
+            Ok(String::new())
+        }
+        async fn mint_to(
+            &self,
+            _: &[u8],
+            _: &str,
+            _: &str,
+            _: u64,
+        ) -> Result<(), super::super::NodeError> {
+            Ok(())
+        }
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! the key ([`OperatorKey`]). An account that holds too little answers 175406 naming it, so
 //! the operator knows to refill it.
 //!
+//! On SOL-DEVNET with latchkey's local Solana node and `--dev`: an airdrop of SOL, and USDC
+//! minted from a test mint latchkey creates (keys derived from the master key), registered
+//! under Circle's SOL-DEVNET USDC token id (see `Latchkey::solana_drip`).
+//!
 //! On any other chain there is no faucet: the call answers Circle's 175406 ("feature
 //! disabled") saying so, as latchkey does for every capability it lacks.
 //!
@@ -24,10 +28,12 @@
 use super::estimate::node_unavailable;
 use super::operator_key::OperatorKey;
 use super::registry;
+use super::solana::SolanaChain;
+use super::tokens::{TokenOrigin, TokenRecord};
 use super::{CallRequest, Chain, NodeError};
 use crate::error::{codes, ApiError};
 use crate::model::Environment;
-use crate::service::{ApiCaller, Latchkey};
+use crate::service::{store_failed, ApiCaller, Latchkey};
 use latchkey_chains::{erc, parse_units, validate_address, Address, Blockchain, Family, U256};
 use std::sync::LazyLock;
 
@@ -157,6 +163,17 @@ impl Latchkey {
         } else {
             None
         };
+        if blockchain.family() == Family::Solana {
+            let chain = self.chains().require_solana(blockchain)?;
+            if !(chain.info.is_local && self.settings().dev) {
+                return Err(not_offered(format!(
+                    "no faucet for {blockchain}: latchkey drips test tokens on Solana only from \
+                     a local node (latchkey's test node) with --dev; use Circle's public faucet \
+                     for this chain"
+                )));
+            }
+            return self.solana_drip(chain, address, req.native, usdc).await;
+        }
         let chain = self.chains().require(blockchain)?;
         let local =
             chain.info.is_local && self.settings().dev && blockchain.family() == Family::Evm;
@@ -196,6 +213,100 @@ impl Latchkey {
             None => local_drip(chain, to, native, usdc)
                 .await
                 .map_err(|e| drip_failed(blockchain, e)),
+        }
+    }
+}
+
+/// SOL kept by the local Solana faucet's authority (it pays the mint's rent, the recipients'
+/// token accounts and the fees): topped up by an airdrop of [`SOLANA_AUTHORITY_REFILL`] below.
+const SOLANA_AUTHORITY_FLOOR: u64 = 100_000_000;
+/// What the authority is topped up with (1 SOL).
+const SOLANA_AUTHORITY_REFILL: u64 = 1_000_000_000;
+
+impl Latchkey {
+    /// The development faucet on a local Solana node: SOL by `requestAirdrop`; USDC minted
+    /// from a test mint latchkey creates on first use, registered under Circle's USDC token
+    /// id of the chain (a stored row overriding the static one, so balances name it USDC).
+    /// The mint and its authority are Ed25519 keys derived from the master key
+    /// ([`crate::crypto::MasterKey::solana_dev_faucet_seed`]): the same mint on every
+    /// instance and after every restart, no key stored anywhere.
+    async fn solana_drip(
+        &self,
+        chain: &SolanaChain,
+        to: &str,
+        native: bool,
+        usdc: Option<&TokenRecord>,
+    ) -> Result<(), ApiError> {
+        let blockchain = chain.info.blockchain;
+        let failed = |e| solana_drip_failed(blockchain, e);
+        if native {
+            let lamports = parse_units(native_drip(blockchain), blockchain.native_decimals())
+                .ok()
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or_else(ApiError::internal)?;
+            chain.node.airdrop(to, lamports).await.map_err(failed)?;
+        }
+        let Some(usdc) = usdc else { return Ok(()) };
+        let name = blockchain.as_str();
+        let authority = self.master.solana_dev_faucet_seed(name, "authority");
+        let mint_seed = self.master.solana_dev_faucet_seed(name, "usdc-mint");
+        let payer = latchkey_chains::address(Family::Solana, authority.expose()).map_err(|e| {
+            tracing::error!(error = %e.message, "derived faucet key has no address");
+            ApiError::internal()
+        })?;
+        if chain.node.balance(&payer).await.map_err(failed)? < SOLANA_AUTHORITY_FLOOR {
+            chain
+                .node
+                .airdrop(&payer, SOLANA_AUTHORITY_REFILL)
+                .await
+                .map_err(failed)?;
+        }
+        let decimals = usdc.decimals.unwrap_or(6);
+        let mint = chain
+            .node
+            .create_mint(authority.expose(), mint_seed.expose(), decimals)
+            .await
+            .map_err(failed)?;
+        let registered = self.token(&usdc.id).await?;
+        if registered.and_then(|t| t.token_address).as_deref() != Some(mint.as_str()) {
+            tracing::info!(%blockchain, %mint, token = %usdc.id,
+                "registering the local test USDC mint under Circle's USDC token id");
+            let now = self.now();
+            let record = TokenRecord {
+                token_address: Some(mint.clone()),
+                origin: TokenOrigin::Local,
+                created_at: now,
+                updated_at: now,
+                ..usdc.clone()
+            };
+            self.store
+                .upsert_seen_token(&record)
+                .await
+                .map_err(store_failed)?;
+        }
+        let amount = parse_units(USDC_DRIP, decimals)
+            .ok()
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(ApiError::internal)?;
+        chain
+            .node
+            .mint_to(authority.expose(), &mint, to, amount)
+            .await
+            .map_err(failed)
+    }
+}
+
+/// A node failure during a Solana drip: unreachable → 503; anything else → 500, the node's
+/// text in the log (the local node refusing latchkey's own transactions is a bug, not input).
+fn solana_drip_failed(blockchain: Blockchain, e: NodeError) -> ApiError {
+    match e {
+        NodeError::Unavailable(why) => {
+            tracing::warn!(%blockchain, %why, "node unavailable during a faucet drip");
+            node_unavailable(blockchain)
+        }
+        other => {
+            tracing::warn!(%blockchain, error = %other, "Solana faucet drip failed");
+            ApiError::internal()
         }
     }
 }

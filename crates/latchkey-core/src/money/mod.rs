@@ -3,7 +3,8 @@
 //! landed, then in `docs/transactions.md`.
 //!
 //! Layout: [`address`] answers `validateAddress` without a node; [`node`] is the only way to
-//! a chain (a trait, implemented by `latchkey-evm`); [`chains`] holds one node per configured blockchain; [`tokens`] holds the token records and
+//! a chain (a trait, implemented by `latchkey-evm`), [`solana`] its Solana sibling (`SolanaNode`,
+//! implemented by `latchkey-solana`); [`chains`] holds one node per configured blockchain; [`tokens`] holds the token records and
 //! their storage trait, [`registry`] resolves token ids and addresses (Circle's published
 //! tokens are a table there), [`monitored`] is the monitored-token configuration and the
 //! [`Visibility`] it gives; [`transactions`] holds the transaction records, [`history`] reads
@@ -37,6 +38,7 @@ mod plan_rules;
 pub mod quote;
 pub mod registry;
 mod serde_as;
+pub mod solana;
 pub mod tokens;
 pub mod transactions;
 pub mod view;
@@ -66,6 +68,7 @@ pub use plan::{
     TransferPlan, WalletOwner,
 };
 pub use registry::SeenToken;
+pub use solana::{SolanaChain, SolanaInfo, SolanaNode, TokenHolding};
 pub use tokens::{
     MonitorScope, MonitoredConfig, MonitoredEntry, MonitoredFilter, TokenOrigin, TokenRecord,
     TokenStandard, TokenStore,

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod anvil;
+pub mod solana_node;
 pub mod wallets;
 pub mod webhooks;
 
