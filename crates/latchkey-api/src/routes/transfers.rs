@@ -168,7 +168,7 @@ pub struct CreateContractExecutionTransactionRequest {
     #[serde(default)]
     blockchain: Option<String>,
     /// The contract called.
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, min_length = 1)]
     #[serde(default)]
     contract_address: Option<String>,
     /// The function, as `name(type,...)` (`transfer(address,uint256)`); excludes `callData`.
