@@ -32,6 +32,7 @@ mod pin_restore;
 mod pin_setup;
 mod ping_and_errors;
 mod request_schemas;
+mod sca_wallets;
 mod signing;
 mod tenancy;
 mod user_tokens;
