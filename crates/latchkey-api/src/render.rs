@@ -134,6 +134,10 @@ pub struct Wallet {
     pub blockchain: String,
     /// `EOA` or `SCA`.
     pub account_type: String,
+    /// SCA only: the account implementation, `latchkey_safe_v141_4337_v030` (a Safe 1.4.1
+    /// with the Safe4337Module 0.3.0; not one of Circle's `circle_*` cores).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sca_core: Option<String>,
     /// Creation time (ISO-8601).
     pub create_date: String,
     /// Last change (ISO-8601).
@@ -158,6 +162,7 @@ impl Wallet {
             address: w.address.clone(),
             blockchain: w.blockchain.clone(),
             account_type: w.account_type.clone(),
+            sca_core: w.sca_core.clone(),
             create_date: w.created_at.iso(),
             update_date: w.updated_at.iso(),
             name: w.name.clone(),

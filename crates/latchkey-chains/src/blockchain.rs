@@ -173,6 +173,29 @@ impl Blockchain {
         matches!(self, Op | OpSepolia | Base | BaseSepolia | Uni | UniSepolia)
     }
 
+    /// Whether Circle offers smart-contract accounts (`accountType: "SCA"`) on the chain: ETH,
+    /// MATIC, ARB, AVAX, BASE, OP, UNI and their testnets; not Solana, Aptos, NEAR, the generic
+    /// `EVM` / `EVM-TESTNET` codes, nor ARC or MONAD (unknown, so not offered).
+    pub const fn supports_sca(self) -> bool {
+        use Blockchain::*;
+        matches!(
+            self,
+            Eth | EthSepolia
+                | Matic
+                | MaticAmoy
+                | Arb
+                | ArbSepolia
+                | Avax
+                | AvaxFuji
+                | Base
+                | BaseSepolia
+                | Op
+                | OpSepolia
+                | Uni
+                | UniSepolia
+        )
+    }
+
     /// Whether a pending transaction can be accelerated or cancelled (replaced at the same
     /// nonce with a higher fee). Circle supports neither on Arbitrum, whose sequencer does not
     /// replace by fee, nor off EVM.

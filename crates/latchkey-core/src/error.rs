@@ -190,8 +190,10 @@ pub mod codes {
         PIN_WEAK = 155704, 400, "Your PIN can't have repeating or consecutive numbers.";
         HINT_EQUALS_ANSWER = 155705, 400, "Your hint can't be the same as the answer.";
         SCA_NOT_SUPPORTED = 155507, 400, "SCA account is not supported on the given blockchain.";
+        SCA_MULTIPLE_CHAINS = 155508, 400, "Can't create multiple user-controlled SCA wallets across multiple blockchains at a time.";
         OPERATION_NOT_SUPPORTED = 155510, 400, "The operation is not supported on the blockchain you specify.";
         CHAIN_NOT_SUPPORTED = 155511, 400, "Blockchain is not supported for wallet creation.";
+        ACCOUNT_TYPE_NOT_SUPPORTED = 155515, 400, "The provided wallet account type is not supported by this API.";
         WALLET_NOT_FOUND = 156001, 404, "Cannot find target wallet in the system. Either the specified wallet doesn't exist or it's not accessible to the caller.";
         ENVIRONMENT_MISMATCH = 156006, 400, "TEST_API key cannot be used with blockchain mainnets, or LIVE_API key cannot be used with blockchain testnets.";
         NOT_HEX = 156023, 409, "EncodedByHex is true in sign request, but the message is not hex encoded.";

@@ -348,7 +348,7 @@ pub struct WalletRecord {
     pub wallet_set_id: String,
     /// Circle's blockchain name (`ETH-SEPOLIA`, `SOL-DEVNET`…).
     pub blockchain: String,
-    /// EOA (SCA is not supported).
+    /// `EOA`, or `SCA` (a Safe owned by the wallet's key: [`WalletRecord::is_sca`]).
     pub account_type: String,
     /// EIP-55 address or base58 public key.
     pub address: String,
@@ -360,10 +360,31 @@ pub struct WalletRecord {
     pub ref_id: Option<String>,
     /// The chain secret, AES-GCM sealed under HKDF(user key, wallet id).
     pub sealed_key: Vec<u8>,
+    /// SCA only: the account implementation ([`SCA_CORE`]); `None` for EOA.
+    pub sca_core: Option<String>,
+    /// SCA only: the EIP-55 address of the wallet's key, the Safe's one owner (`address` is
+    /// the Safe's); `None` for EOA, whose key's address is `address`.
+    pub owner_address: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+}
+
+/// `accountType` of a smart-contract account.
+pub const ACCOUNT_SCA: &str = "SCA";
+/// `accountType` of an externally owned account.
+pub const ACCOUNT_EOA: &str = "EOA";
+/// `scaCore` of latchkey's SCA wallets: a Safe 1.4.1 (SafeL2) proxy with the Safe4337Module
+/// 0.3.0 on EntryPoint v0.7 (docs/sca.md). Not one of Circle's `circle_*` cores, whose
+/// contracts latchkey does not deploy.
+pub const SCA_CORE: &str = "latchkey_safe_v141_4337_v030";
+
+impl WalletRecord {
+    /// Whether the wallet is a smart-contract account (its key only owns the account).
+    pub fn is_sca(&self) -> bool {
+        self.account_type == ACCOUNT_SCA
+    }
 }
 
 impl std::fmt::Debug for WalletRecord {

@@ -214,6 +214,8 @@ pub struct WalletFilter {
     pub ref_id: Option<String>,
     /// Wallet set.
     pub wallet_set_id: Option<String>,
+    /// SCA version (`scaCore`): only SCA wallets of that core.
+    pub sca_core: Option<String>,
 }
 
 /// Why a commit was refused (nothing was written).

@@ -14,12 +14,13 @@ use std::sync::LazyLock;
 
 /// Columns of `wallets`, as [`wallet_from_row`] reads them.
 const WALLET_COLUMNS: &str = "id, entity_id, user_internal_id, wallet_set_id, blockchain, \
-    account_type, address, state, name, ref_id, sealed_key, created_at, updated_at";
+    account_type, address, state, name, ref_id, sealed_key, created_at, updated_at, sca_core, \
+    owner_address";
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO wallets ({WALLET_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     )
 });
 static BY_ID: LazyLock<String> = LazyLock::new(|| {
@@ -47,6 +48,8 @@ fn wallet_from_row(r: &AnyRow, user_id: &str) -> DbResult<WalletRecord> {
         sealed_key: c.get("sealed_key")?,
         created_at: c.time("created_at")?,
         updated_at: c.time("updated_at")?,
+        sca_core: c.get("sca_core")?,
+        owner_address: c.get("owner_address")?,
     })
 }
 
@@ -66,6 +69,8 @@ pub(crate) async fn insert_in(conn: &mut AnyConnection, w: &WalletRecord) -> DbR
         .bind(&w.sealed_key)
         .bind(w.created_at.0)
         .bind(w.updated_at.0)
+        .bind(&w.sca_core)
+        .bind(&w.owner_address)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -99,13 +104,14 @@ pub(crate) async fn list(
     };
     let (cmp, dir) = page_direction(page);
     // $1 entity, $2 user, $3 from, $4 to, $5 cursor, $6 limit, $7 address, $8 chain,
-    // $9 refId, $10 set.
+    // $9 refId, $10 set, $11 scaCore.
     let sql = format!(
         "SELECT {WALLET_COLUMNS} FROM wallets WHERE entity_id = $1 AND user_internal_id = $2 \
          AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at <= $4) \
          AND ($5 IS NULL OR seq {cmp} $5) AND ($7 IS NULL OR LOWER(address) = LOWER($7)) \
          AND ($8 IS NULL OR blockchain = $8) AND ($9 IS NULL OR ref_id = $9) \
-         AND ($10 IS NULL OR wallet_set_id = $10) ORDER BY seq {dir} LIMIT $6"
+         AND ($10 IS NULL OR wallet_set_id = $10) AND ($11 IS NULL OR sca_core = $11) \
+         ORDER BY seq {dir} LIMIT $6"
     );
     let rows = sqlx::query(&sql)
         .bind(entity_id)
@@ -118,6 +124,7 @@ pub(crate) async fn list(
         .bind(&filter.blockchain)
         .bind(&filter.ref_id)
         .bind(&filter.wallet_set_id)
+        .bind(&filter.sca_core)
         .fetch_all(&db.reader)
         .await?;
     let user_id = developer_user_id(db, entity_id, user_internal_id).await?;

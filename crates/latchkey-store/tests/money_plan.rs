@@ -99,6 +99,8 @@ async fn world() -> World {
         name: None,
         ref_id: None,
         sealed_key: vec![7; 60],
+        sca_core: None,
+        owner_address: None,
         created_at: T0,
         updated_at: T0,
     };

@@ -340,9 +340,9 @@ describe('wallets through the SDK', () => {
     assert.equal((await client.getWallet({ userToken: alice.userToken, id: w.id })).data.wallet.name, 'Main wallet');
   });
 
-  test('SCA → Error155507, NEAR-TESTNET → Error155511, mainnet ETH with a TEST key → Error156006', async () => {
+  test('SCA on SOL-DEVNET → Error155507, NEAR-TESTNET → Error155511, mainnet ETH with a TEST key → Error156006', async () => {
     await rejectsWith(
-      client.createWallet({ userToken: alice.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'SCA' }),
+      client.createWallet({ userToken: alice.userToken, blockchains: ['SOL-DEVNET'], accountType: 'SCA' }),
       Error155507, 155507, 400,
     );
     await rejectsWith(
@@ -355,7 +355,7 @@ describe('wallets through the SDK', () => {
     );
     const fresh = await newUser(client, 'wsca');
     await rejectsWith(
-      client.createUserPinWithWallets({ userToken: fresh.userToken, blockchains: ['ETH-SEPOLIA'], accountType: 'SCA' }),
+      client.createUserPinWithWallets({ userToken: fresh.userToken, blockchains: ['EVM-TESTNET'], accountType: 'SCA' }),
       Error155507, 155507, 400,
     );
     await rejectsWith(

@@ -57,13 +57,14 @@ pub async fn get_user_status(
     }))
 }
 
-/// `EOA` or `SCA` (documentation of the values the service accepts; SCA answers 155507).
+/// `EOA` or `SCA` (documentation of the values the service accepts). SCA: one chain per call
+/// (155508), only on ETH, MATIC, ARB, AVAX, BASE, OP, UNI and their testnets (155507).
 #[derive(Debug, Clone, Copy, ToSchema)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum AccountType {
     /// Externally owned account.
     EOA,
-    /// Smart contract account (not supported: 155507).
+    /// Smart contract account: a Safe owned by the wallet's key (docs/sca.md).
     SCA,
 }
 

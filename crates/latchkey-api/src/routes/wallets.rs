@@ -64,6 +64,8 @@ pub struct ListWalletsQuery {
     pub refId: Option<String>,
     /// Only this wallet set.
     pub walletSetId: Option<String>,
+    /// Only SCA wallets of this SCA version (latchkey's is `latchkey_safe_v141_4337_v030`).
+    pub scaCore: Option<String>,
     /// Created at or after (RFC 3339); after `to` gives an empty page.
     #[param(format = DateTime)]
     pub from: Option<String>,
@@ -102,6 +104,7 @@ pub async fn list_wallets(
         blockchain: paging::get(&pairs, "blockchain").map(str::to_string),
         ref_id: paging::get(&pairs, "refId").map(str::to_string),
         wallet_set_id: paging::get(&pairs, "walletSetId").map(str::to_string),
+        sca_core: paging::get(&pairs, "scaCore").map(str::to_string),
     };
     let query = paging::page_query(&pairs, rules::is_uuid)?;
     let page = s.lk.list_wallets(&session, &filter, &query).await?;

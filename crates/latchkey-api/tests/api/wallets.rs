@@ -10,7 +10,7 @@ async fn wallet_requests_are_validated_as_circle() {
     let u = app.user().await;
     for (body, expected) in [
         (
-            json!({ "blockchains": ["ETH-SEPOLIA"], "accountType": "SCA" }),
+            json!({ "blockchains": ["SOL-DEVNET"], "accountType": "SCA" }),
             (400, 155507),
         ),
         (json!({ "blockchains": ["NEAR-TESTNET"] }), (400, 155511)),

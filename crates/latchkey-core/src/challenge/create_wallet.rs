@@ -18,7 +18,7 @@ pub struct CreateWallet;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WalletsView {
-    /// Always EOA.
+    /// `EOA` or `SCA`.
     pub account_type: String,
     /// The blockchains.
     pub blockchains: Vec<String>,

@@ -10,7 +10,7 @@ mod execution;
 mod outbound;
 mod registry;
 mod setup;
-mod signing;
+pub(crate) mod signing;
 mod spec;
 mod unlock;
 mod wallets;

@@ -108,6 +108,10 @@ pub(crate) async fn execute(
         .await
         .map_err(store_failed)?
         .ok_or(codes::WALLET_NOT_FOUND)?;
+    // Refused at creation already; never sign an EOA transaction with an SCA's owner key.
+    if wallet.is_sca() {
+        return Err(signing::sca_refused("a transfer or contract execution"));
+    }
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
     let now = commit.now;
     let mut record = approved.record;

@@ -335,6 +335,12 @@ async fn complete<M: ReplaceMode>(
         .await
         .map_err(store_failed)?
         .ok_or(codes::WALLET_NOT_FOUND)?;
+    // An SCA sends no EOA transactions, so has none to replace; never sign one with its key.
+    if wallet.is_sca() {
+        return Err(signing::sca_refused(
+            "accelerating or cancelling a transaction",
+        ));
+    }
     let from: Address = wallet.address.parse().map_err(|_| ApiError::internal())?;
     let wrap = run.pin_wrap()?;
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;

@@ -1,8 +1,9 @@
 //! SIGN_MESSAGE: a message (text or hex) signed by one of the user's wallets (EIP-191 for
-//! EVM, Ed25519 for Solana).
+//! EVM, Ed25519 for Solana; for an SCA wallet, its Safe's ERC-1271 signature of the EIP-191
+//! hash, ERC-6492-wrapped before deployment).
 
 use super::execution::{Completion, Execution};
-use super::signing::{self, PinInput, SignRequest, WalletView};
+use super::signing::{self, Account, PinInput, SignRequest, WalletView};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, UserRecord};
@@ -97,13 +98,20 @@ impl ChallengeSpec for SignMessage {
             Self::KIND,
             &payload.wallet_id,
             input,
-            |secret, chain| {
+            |secret, chain, account| {
                 let bytes = signing::message_bytes(&payload.message, payload.encoded_by_hex)?;
-                let signature = signing::signed(latchkey_chains::sign_message(
-                    chain.family(),
-                    secret,
-                    &bytes,
-                ))?;
+                let signature = match account {
+                    Account::Eoa => signing::signed(latchkey_chains::sign_message(
+                        chain.family(),
+                        secret,
+                        &bytes,
+                    ))?,
+                    Account::Sca { .. } => signing::sca_signature(
+                        secret,
+                        account,
+                        latchkey_chains::personal_message_hash(&bytes),
+                    )?,
+                };
                 Ok(json!({ "signature": signature }))
             },
         )

@@ -2,7 +2,7 @@
 //! EVM transaction given raw or as JSON, or a base64 Solana transaction.
 
 use super::execution::{Completion, Execution};
-use super::signing::{self, PinInput, SignRequest, WalletView};
+use super::signing::{self, Account, PinInput, SignRequest, WalletView};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
@@ -59,6 +59,11 @@ impl ChallengeSpec for SignTransaction {
         request: SignRequest,
     ) -> Result<SignTransactionPayload, ApiError> {
         let (wallet, chain, view) = signing::signing_wallet(creation, &request).await?;
+        // An SCA's key is only its Safe's owner: a transaction it signed would come from the
+        // owner's address, not the wallet's. Circle signs transactions for EOA wallets only.
+        if wallet.is_sca() {
+            return Err(signing::sca_refused("signing a raw transaction"));
+        }
         let mut signing = SignTransactionView {
             wallet: view,
             raw_transaction: None,
@@ -124,7 +129,10 @@ impl ChallengeSpec for SignTransaction {
             Self::KIND,
             &payload.wallet_id,
             input,
-            |secret, chain| {
+            |secret, chain, account| {
+                if account != Account::Eoa {
+                    return Err(signing::sca_refused("signing a raw transaction"));
+                }
                 let signed = match chain.family() {
                     Family::Solana => {
                         // Required and checked when the challenge was created.

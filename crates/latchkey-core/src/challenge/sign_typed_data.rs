@@ -1,7 +1,8 @@
-//! SIGN_TYPEDDATA: EIP-712 typed data signed by one of the user's EVM wallets.
+//! SIGN_TYPEDDATA: EIP-712 typed data signed by one of the user's EVM wallets (for an SCA
+//! wallet, its Safe's ERC-1271 signature of the digest, ERC-6492-wrapped before deployment).
 
 use super::execution::{Completion, Execution};
-use super::signing::{self, PinInput, SignRequest, WalletView};
+use super::signing::{self, Account, PinInput, SignRequest, WalletView};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, UserRecord};
@@ -88,11 +89,25 @@ impl ChallengeSpec for SignTypedData {
         payload: &SignTypedDataPayload,
         input: PinInput,
     ) -> Result<Completion, ApiError> {
-        signing::sign_with_wallet(run, Self::KIND, &payload.wallet_id, input, |secret, _| {
-            let signature =
-                signing::signed(latchkey_chains::sign_typed_data(secret, &payload.data))?;
-            Ok(json!({ "signature": signature }))
-        })
+        signing::sign_with_wallet(
+            run,
+            Self::KIND,
+            &payload.wallet_id,
+            input,
+            |secret, _, account| {
+                let signature = match account {
+                    Account::Eoa => {
+                        signing::signed(latchkey_chains::sign_typed_data(secret, &payload.data))?
+                    }
+                    Account::Sca { .. } => signing::sca_signature(
+                        secret,
+                        account,
+                        signing::signed(latchkey_chains::typed_data_hash(&payload.data))?,
+                    )?,
+                };
+                Ok(json!({ "signature": signature }))
+            },
+        )
         .await
     }
 }

@@ -10,7 +10,8 @@ use crate::crypto;
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, WalletRecord};
 use crate::service::{store_failed, ExecuteBody, SecretString};
-use latchkey_chains::{Blockchain, EvmTxInput};
+use latchkey_chains::sca::{self, SafeAccountConfig};
+use latchkey_chains::{Address, Blockchain, EvmTxInput, Family, B256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use zeroize::Zeroizing;
@@ -106,8 +107,108 @@ pub(crate) fn pin_input(body: ExecuteBody) -> Result<PinInput, ApiError> {
     })
 }
 
-/// Opens the user key with the PIN, then the wallet's chain secret, and lets `sign` use it.
-/// `sign`'s result goes back to the executing client only.
+/// Whose signature a wallet's key makes: its own (EOA), or that of the Safe it owns (SCA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Account {
+    /// The key signs for its own address.
+    Eoa,
+    /// The key is the one owner of the Safe at `safe` on the chain `chain_id`.
+    Sca {
+        /// The Safe (the wallet's address).
+        safe: Address,
+        /// The key's own address.
+        owner: Address,
+        /// The chain's EIP-155 id (the SafeMessage domain's).
+        chain_id: u64,
+        /// The Safe has code on the chain's node (else signatures are ERC-6492-wrapped).
+        deployed: bool,
+    },
+}
+
+/// The refusal of an operation that would make the owner key of an SCA wallet act as an EOA
+/// (a raw transaction signature, a transfer or a contract execution): 155515.
+pub(crate) fn sca_refused(what: &str) -> ApiError {
+    codes::ACCOUNT_TYPE_NOT_SUPPORTED.with_message(format!(
+        "The provided wallet account type is not supported by this API: {what} from an SCA \
+         wallet is not available in this latchkey version (the wallet's key only owns its \
+         smart-contract account; see docs/sca.md)."
+    ))
+}
+
+/// Whether the Safe at `safe` is deployed on `chain`: `eth_getCode` on the chain's node. No
+/// node, or a node that does not answer, counts as not deployed: an ERC-6492-wrapped signature
+/// is valid for every ERC-6492 verifier whether or not the account has been deployed since.
+async fn safe_deployed(run: &Execution<'_>, chain: Blockchain, safe: Address) -> bool {
+    let Some(c) = run.lk().chains().get(chain) else {
+        return false;
+    };
+    match c.node.code(safe).await {
+        Ok(code) => !code.is_empty(),
+        Err(e) => {
+            tracing::warn!(blockchain = %chain, error = %e, "eth_getCode of an SCA failed: ERC-6492 signature");
+            false
+        }
+    }
+}
+
+/// The account of an SCA wallet whose key is `secret`: its owner is the key's address, and
+/// its address must be that owner's Safe (else the record is inconsistent: 500).
+fn sca_account(
+    secret: &[u8],
+    wallet: &WalletRecord,
+    chain: Blockchain,
+    deployed: bool,
+) -> Result<Account, ApiError> {
+    let owner: Address = latchkey_chains::address(Family::Evm, secret)
+        .map_err(chain_error)?
+        .parse()
+        .map_err(|_| ApiError::internal())?;
+    let safe = sca::safe_address(owner, &SafeAccountConfig::default());
+    let recorded: Address = wallet.address.parse().map_err(|_| ApiError::internal())?;
+    if safe != recorded {
+        return Err(ApiError::internal());
+    }
+    Ok(Account::Sca {
+        safe,
+        owner,
+        chain_id: chain.chain_id().ok_or_else(ApiError::internal)?,
+        deployed,
+    })
+}
+
+/// The signature of the 32-byte `hash` (an EIP-191 or EIP-712 digest) by an SCA wallet, as
+/// `0x` hex: its owner's signature of the Safe's SafeMessage hash of `hash` (ERC-1271), wrapped
+/// as ERC-6492 (the factory call that deploys the Safe) while the Safe is not deployed.
+pub(crate) fn sca_signature(
+    secret: &[u8],
+    account: Account,
+    hash: [u8; 32],
+) -> Result<String, ApiError> {
+    let Account::Sca {
+        safe,
+        owner,
+        chain_id,
+        deployed,
+    } = account
+    else {
+        return Err(ApiError::internal());
+    };
+    let signature = signed(sca::sign_for_safe(secret, safe, chain_id, B256::from(hash)))?;
+    let bytes = if deployed {
+        signature.to_vec()
+    } else {
+        let config = SafeAccountConfig::default();
+        sca::erc6492_wrap(
+            config.proxy_factory,
+            &sca::create_safe_call(owner, &config),
+            &signature,
+        )
+    };
+    Ok(format!("0x{}", hex::encode(bytes)))
+}
+
+/// Opens the user key with the PIN, then the wallet's chain secret, and lets `sign` use it
+/// for the wallet's [`Account`]. `sign`'s result goes back to the executing client only.
 pub(crate) async fn sign_with_wallet<F>(
     run: &Execution<'_>,
     kind: ChallengeType,
@@ -116,7 +217,7 @@ pub(crate) async fn sign_with_wallet<F>(
     sign: F,
 ) -> Result<Completion, ApiError>
 where
-    F: FnOnce(&[u8], Blockchain) -> Result<Value, ApiError> + Send,
+    F: FnOnce(&[u8], Blockchain, Account) -> Result<Value, ApiError> + Send,
 {
     let wrap = run.pin_wrap()?;
     let user = run.user();
@@ -127,10 +228,22 @@ where
         .await
         .map_err(store_failed)?
         .ok_or(codes::WALLET_NOT_FOUND)?;
+    let chain = Blockchain::parse(&wallet.blockchain).ok_or_else(ApiError::internal)?;
+    // Read before the PIN is checked: no node round trip between the check and the commit.
+    let deployed = if wallet.is_sca() {
+        let safe: Address = wallet.address.parse().map_err(|_| ApiError::internal())?;
+        safe_deployed(run, chain, safe).await
+    } else {
+        false
+    };
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
     let secret = wallet_secret(&user_key, &wallet)?;
-    let chain = Blockchain::parse(&wallet.blockchain).ok_or_else(ApiError::internal)?;
-    let data = sign(&secret, chain)?;
+    let account = if wallet.is_sca() {
+        sca_account(&secret, &wallet, chain, deployed)?
+    } else {
+        Account::Eoa
+    };
+    let data = sign(&secret, chain, account)?;
     commit.audit.push(run.audit(
         "wallet.signed",
         json!({ "walletId": wallet.id, "type": kind.as_str() }),

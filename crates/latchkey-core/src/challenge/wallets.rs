@@ -5,13 +5,11 @@
 use crate::clock::Timestamp;
 use crate::crypto::{self, SecretKey};
 use crate::error::{codes, ApiError};
-use crate::model::{Environment, UserRecord, WalletRecord};
-use latchkey_chains::{Blockchain, ChainError, Family};
+use crate::model::{Environment, UserRecord, WalletRecord, ACCOUNT_EOA, ACCOUNT_SCA, SCA_CORE};
+use latchkey_chains::sca::{self, SafeAccountConfig};
+use latchkey_chains::{Address, Blockchain, ChainError, Family};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// The only account type latchkey creates.
-const EOA: &str = "EOA";
 
 /// Most blockchains (so wallets) one INITIALIZE or CREATE_WALLET names: one wallet per
 /// chain of one environment, which Circle's enum keeps well under this; without a bound one
@@ -22,7 +20,7 @@ pub const MAX_BLOCKCHAINS: usize = 20;
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WalletRequest {
-    /// EOA or SCA (SCA is refused).
+    /// EOA (the default) or SCA.
     pub account_type: Option<String>,
     /// Circle blockchain names.
     pub blockchains: Option<Vec<String>>,
@@ -34,7 +32,7 @@ pub struct WalletRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WalletPlan {
-    /// Always EOA.
+    /// `EOA` or `SCA`.
     #[serde(default = "eoa")]
     pub account_type: String,
     /// Circle blockchain names, validated.
@@ -46,7 +44,7 @@ pub struct WalletPlan {
 }
 
 fn eoa() -> String {
-    EOA.to_string()
+    ACCOUNT_EOA.to_string()
 }
 
 impl Default for WalletPlan {
@@ -105,16 +103,23 @@ impl WalletPlan {
                 ),
             ));
         }
-        match request.account_type.as_deref() {
-            None | Some(EOA) => {}
-            Some("SCA") => {
-                return Err(codes::SCA_NOT_SUPPORTED
-                    .with_message("SCA account is not supported on the given blockchain: latchkey creates EOA wallets only."))
+        let account_type = match request.account_type.as_deref() {
+            None | Some(ACCOUNT_EOA) => ACCOUNT_EOA,
+            Some(ACCOUNT_SCA) => ACCOUNT_SCA,
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "accountType",
+                    "invalid",
+                    "accountType must be EOA or SCA",
+                ))
             }
-            Some(_) => return Err(ApiError::invalid_field("accountType", "invalid", "accountType must be EOA or SCA")),
+        };
+        let sca = account_type == ACCOUNT_SCA;
+        if sca && blockchains.len() > 1 {
+            return Err(codes::SCA_MULTIPLE_CHAINS);
         }
         for (i, name) in blockchains.iter().enumerate() {
-            check_chain(environment, i, name)?;
+            check_chain(environment, i, name, sca)?;
             // One wallet per chain and request: a repeat is a mistake, not a second wallet.
             if blockchains.iter().take(i).any(|b| b == name) {
                 let loc = format!("blockchains[{i}]");
@@ -129,7 +134,7 @@ impl WalletPlan {
             check_metadata(m, blockchains.len())?;
         }
         Ok(Self {
-            account_type: eoa(),
+            account_type: account_type.to_string(),
             blockchains,
             metadata: request.metadata,
         })
@@ -146,8 +151,19 @@ impl WalletPlan {
         let mut out = Vec::new();
         for (i, name) in self.blockchains.iter().enumerate() {
             let chain = Blockchain::parse(name).ok_or_else(ApiError::internal)?;
+            let sca = self.account_type == ACCOUNT_SCA;
+            if sca && !chain.supports_sca() {
+                return Err(ApiError::internal());
+            }
             let secret = latchkey_chains::generate(chain.family());
-            let address = latchkey_chains::address(chain.family(), &secret).map_err(chain_error)?;
+            let key_address =
+                latchkey_chains::address(chain.family(), &secret).map_err(chain_error)?;
+            // An SCA's key only owns the account: the wallet's address is its Safe's.
+            let (address, owner_address) = if sca {
+                (safe_address_of(&key_address)?, Some(key_address))
+            } else {
+                (key_address, None)
+            };
             let id = uuid::Uuid::new_v4().to_string();
             let (key, ad) =
                 crypto::wallet_sealing_key(user_key, &user.entity_id, &user.internal_id, &id);
@@ -169,8 +185,10 @@ impl WalletPlan {
                 user_id: user.user_id.clone(),
                 wallet_set_id: user.internal_id.clone(),
                 blockchain: chain.as_str().to_string(),
-                account_type: EOA.into(),
+                account_type: self.account_type.clone(),
                 address,
+                sca_core: sca.then(|| SCA_CORE.to_string()),
+                owner_address,
                 state: "LIVE".into(),
                 created_at: now,
                 updated_at: now,
@@ -180,7 +198,15 @@ impl WalletPlan {
     }
 }
 
-fn check_chain(environment: Environment, i: usize, name: &str) -> Result<(), ApiError> {
+/// The EIP-55 address of the Safe owned by the EVM key at `owner` (an EIP-55 address):
+/// counterfactual, computed offline, the same on every chain (`sca::safe_address` with the
+/// canonical contracts and salt 0).
+pub(crate) fn safe_address_of(owner: &str) -> Result<String, ApiError> {
+    let owner: Address = owner.parse().map_err(|_| ApiError::internal())?;
+    Ok(sca::safe_address(owner, &SafeAccountConfig::default()).to_checksum(None))
+}
+
+fn check_chain(environment: Environment, i: usize, name: &str, sca: bool) -> Result<(), ApiError> {
     let chain = Blockchain::parse(name).ok_or_else(|| {
         ApiError::invalid_field(
             &format!("blockchains[{i}]"),
@@ -188,6 +214,13 @@ fn check_chain(environment: Environment, i: usize, name: &str) -> Result<(), Api
             format!("{name:?} is not a blockchain of Circle's enum"),
         )
     })?;
+    if sca && !chain.supports_sca() {
+        return Err(codes::SCA_NOT_SUPPORTED.with_message(format!(
+            "SCA account is not supported on the given blockchain: {name} has no smart-contract \
+             accounts (Circle offers them on ETH, MATIC, ARB, AVAX, BASE, OP, UNI and their \
+             testnets)."
+        )));
+    }
     match chain.family() {
         Family::Evm | Family::Solana => {}
         Family::Near => {

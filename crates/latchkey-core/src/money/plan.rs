@@ -484,7 +484,8 @@ async fn plan_call(
     plan_rules::call(&wallet, chain, input)
 }
 
-/// The wallet a request names, if it is the caller's (156001 otherwise).
+/// The wallet a request names, if it is the caller's (156001 otherwise) and an EOA (155515
+/// for an SCA).
 async fn resolve_wallet(
     store: &dyn Store,
     owner: WalletOwner<'_>,
@@ -518,7 +519,15 @@ async fn resolve_wallet(
         // Source::check refuses an address without its blockchain.
         (plan_rules::WalletRef::Address { .. }, None) => None,
     };
-    found.ok_or(codes::WALLET_NOT_FOUND)
+    let wallet = found.ok_or(codes::WALLET_NOT_FOUND)?;
+    // An SCA moves money by ERC-4337 UserOperations, which latchkey does not send yet; its
+    // key must never send an EOA transaction from the owner's address instead (155515).
+    if wallet.is_sca() {
+        return Err(crate::challenge::signing::sca_refused(
+            "a transfer, contract execution or fee estimate",
+        ));
+    }
+    Ok(wallet)
 }
 
 /// The registry's record of the token a request names (156002 when it has none).

@@ -29,6 +29,8 @@ fn wallet(chain: &str) -> WalletRecord {
         name: None,
         ref_id: None,
         sealed_key: vec![],
+        sca_core: None,
+        owner_address: None,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
     }

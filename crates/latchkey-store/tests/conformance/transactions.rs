@@ -31,6 +31,8 @@ pub(super) async fn wallets(
             name: None,
             ref_id: None,
             sealed_key: vec![1; 48],
+            sca_core: None,
+            owner_address: None,
             created_at: T0,
             updated_at: T0,
         })
