@@ -17,14 +17,10 @@ storm_secs=${2:-20}
 out=bench/out
 mkdir -p "$out"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-if [ -z "${LATCHKEY_BENCH_BIN_DIR:-}" ]; then
-  cargo build --release --locked -p latchkey -p latchkey-bench >/dev/null 2>&1 || cargo build --release --locked -p latchkey -p latchkey-bench
-fi
+. bench/lib/common.sh
+ensure_wrk
+build_release
 
-bin=${LATCHKEY_BENCH_BIN_DIR:-target/release}
 pg_base=${PG_BASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 run_id=$(date +%s)
 data=
@@ -41,13 +37,6 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-
-# Rate limits stay on (their bookkeeping is on every request's path, so it is measured) with
-# quotas far above what one machine can send: the figures are the server's, not the limiter's.
-export LATCHKEY_RATE_LIMITS=true LATCHKEY_RATE_GET_PER_SECOND=10000000 \
-  LATCHKEY_RATE_POST_PER_SECOND=10000000 LATCHKEY_RATE_TOKEN_PER_SECOND=10000000 \
-  LATCHKEY_RATE_SIGN_PER_SECOND=10000000 LATCHKEY_RATE_SDK_PER_MINUTE=600000000 \
-  LATCHKEY_RATE_AUTH_FAILURES_PER_MINUTE=600000000
 
 # Starts a server on a fresh data dir (and database, when $1 is a PostgreSQL URL); sets
 # $server, $base, $key and $token (a user's token for the user routes).
@@ -104,7 +93,7 @@ LUA
 # Prints "rps p99_ms non2xx" for one wrk run.
 measure() {
   local path=$1 script=${2:-}
-  local args=(-t2 -c64 -d"${secs}s" --latency)
+  local args=("${WRK_ARGS[@]}" -d"${secs}s" --latency)
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" "$base$path" >"$out/wrk.txt"
   python3 - "$out/wrk.txt" <<'PY'

@@ -39,6 +39,10 @@ pub(crate) struct Args {
     /// given, the transfers phase runs too.
     #[arg(long)]
     anvil: Option<String>,
+    /// Only the storm, for `bench/faults.sh`: set up the users, print `storm running`, run
+    /// the CHANGE_PIN loop for `--seconds`, print the rate; no raw rate, reads or later phases.
+    #[arg(long)]
+    storm_only: bool,
 }
 
 pub(crate) fn fail(msg: impl std::fmt::Display) -> ! {
@@ -142,6 +146,25 @@ async fn main() {
     let params = KdfParams::decode(&args.kdf).unwrap_or_else(|| fail("--kdf must be m_kib,t,p"));
     let dev = DeveloperClient::new(&args.url, &args.api_key);
     let app_id = dev.app_id().await.unwrap_or_else(|e| fail(e));
+    if args.storm_only {
+        let users = storm_users(&args, &dev, &app_id, args.concurrency).await;
+        let storm = Storm::start(&dev, users);
+        // Steady state first: a CHANGE_PIN queues two Argon2id behind every other user's, so
+        // the first ones complete only after a whole round of the KDF queue.
+        while storm.completed() < args.concurrency as u64 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (from, done_before) = (Instant::now(), storm.completed());
+        println!(
+            "storm running: {} concurrent CHANGE_PIN executions for {} s",
+            args.concurrency, args.seconds
+        );
+        tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+        let rate = (storm.completed() - done_before) as f64 / from.elapsed().as_secs_f64();
+        storm.stop().await;
+        println!("PIN verifications/s under the storm: {rate:.2}");
+        return;
+    }
 
     println!(
         "raw Argon2id (m={} KiB, t={}, p={}) on {} thread(s)...",
@@ -150,35 +173,7 @@ async fn main() {
     let raw = raw_rate(params, args.kdf_workers, args.seconds.min(10));
     println!("  {raw:.2} hashes/s");
 
-    println!("setting up {} users...", args.concurrency + 1);
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let mut users = Vec::new();
-    for i in 0..=args.concurrency {
-        let user_id = format!("storm-{}-{i}", &run[..8]);
-        dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
-        let (token, key) = dev
-            .create_user_token(&user_id)
-            .await
-            .unwrap_or_else(|e| fail(e));
-        let exec =
-            ChallengeExecutor::new(&args.url, &app_id, &token, &key).unwrap_or_else(|e| fail(e));
-        let id = dev
-            .create_challenge(
-                reqwest::Method::POST,
-                "/v1/w3s/user/initialize",
-                &token,
-                json!({}),
-            )
-            .await
-            .unwrap_or_else(|e| fail(e));
-        exec.execute(
-            &id,
-            &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
-        )
-        .await
-        .unwrap_or_else(|e| fail(e));
-        users.push((token, exec));
-    }
+    let mut users = storm_users(&args, &dev, &app_id, args.concurrency + 1).await;
     let (reader_token, _) = users.pop().unwrap_or_else(|| fail("no users"));
     let read_id = dev
         .create_challenge(
@@ -202,45 +197,9 @@ async fn main() {
         users.len(),
         args.seconds
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut storm = Vec::new();
-    for (token, exec) in users {
-        let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
-        storm.push(tokio::spawn(async move {
-            let mut current = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let Ok(id) = dev
-                    .create_challenge(reqwest::Method::PUT, "/v1/w3s/user/pin", &token, json!({}))
-                    .await
-                else {
-                    fail("challenge creation failed during the storm");
-                };
-                match exec
-                    .execute(
-                        &id,
-                        &json!({ "pin": PINS[current], "newPin": PINS[1 - current] }),
-                    )
-                    .await
-                {
-                    Ok(_) => {
-                        current = 1 - current;
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => fail(format!("execution failed during the storm: {e}")),
-                }
-            }
-        }));
-    }
+    let storm = Storm::start(&dev, users);
     let busy = p99(measure_reads(&args, &reader_token, &read_id, args.seconds).await);
-    stop.store(true, Ordering::Relaxed);
-    let elapsed_at_stop = started.elapsed().as_secs_f64();
-    let completed_at_stop = done.load(Ordering::Relaxed) as f64;
-    for t in storm {
-        let _ = t.await;
-    }
-    let verifications = completed_at_stop / elapsed_at_stop;
+    let verifications = storm.stop().await;
     let kdf_ops = verifications * 2.0;
     println!();
     println!("PIN verifications/s under the storm: {verifications:.2} (each CHANGE_PIN also rewraps: {kdf_ops:.2} Argon2id/s)");
@@ -261,6 +220,118 @@ async fn main() {
     signing_phase(&args, &dev, &app_id, params).await;
     if let Some(anvil) = &args.anvil {
         transfers::phase(&args, &dev, &app_id, params, anvil).await;
+    }
+}
+
+/// `n` new users, each INITIALIZEd with the PIN `PINS[0]` (no wallet): their tokens and
+/// executors, for the storm.
+async fn storm_users(
+    args: &Args,
+    dev: &DeveloperClient,
+    app_id: &str,
+    n: usize,
+) -> Vec<(String, ChallengeExecutor)> {
+    println!("setting up {n} users...");
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut users = Vec::new();
+    for i in 0..n {
+        let user_id = format!("storm-{}-{i}", &run[..8]);
+        dev.create_user(&user_id).await.unwrap_or_else(|e| fail(e));
+        let (token, key) = dev
+            .create_user_token(&user_id)
+            .await
+            .unwrap_or_else(|e| fail(e));
+        let exec =
+            ChallengeExecutor::new(&args.url, app_id, &token, &key).unwrap_or_else(|e| fail(e));
+        let id = dev
+            .create_challenge(
+                reqwest::Method::POST,
+                "/v1/w3s/user/initialize",
+                &token,
+                json!({}),
+            )
+            .await
+            .unwrap_or_else(|e| fail(e));
+        exec.execute(
+            &id,
+            &json!({ "newPin": PINS[0], "securityQuestions": questions() }),
+        )
+        .await
+        .unwrap_or_else(|e| fail(e));
+        users.push((token, exec));
+    }
+    users
+}
+
+/// The PIN storm: every user changes its PIN in a loop (CHANGE_PIN: one Argon2id check of the
+/// current PIN, one new wrap) until `stop`.
+struct Storm {
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+    started: Instant,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Storm {
+    fn start(dev: &DeveloperClient, users: Vec<(String, ChallengeExecutor)>) -> Storm {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (token, exec) in users {
+            let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut current = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(id) = dev
+                        .create_challenge(
+                            reqwest::Method::PUT,
+                            "/v1/w3s/user/pin",
+                            &token,
+                            json!({}),
+                        )
+                        .await
+                    else {
+                        fail("challenge creation failed during the storm");
+                    };
+                    match exec
+                        .execute(
+                            &id,
+                            &json!({ "pin": PINS[current], "newPin": PINS[1 - current] }),
+                        )
+                        .await
+                    {
+                        Ok(_) => {
+                            current = 1 - current;
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => fail(format!("execution failed during the storm: {e}")),
+                    }
+                }
+            }));
+        }
+        Storm {
+            stop,
+            done,
+            started,
+            tasks,
+        }
+    }
+
+    /// CHANGE_PIN executions completed so far.
+    fn completed(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Stops the storm; returns the PIN verifications per second it sustained.
+    async fn stop(self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let completed = self.done.load(Ordering::Relaxed) as f64;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        completed / elapsed
     }
 }
 

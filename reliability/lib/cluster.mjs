@@ -134,7 +134,8 @@ class Instance {
   }
 
   spawnOnce() {
-    const args = ['serve', ...this.cluster.storageArgs(this), '--listen', `127.0.0.1:${this.port}`, '--dev',
+    const args = ['serve', ...this.cluster.storageArgs(this), '--listen', `127.0.0.1:${this.port}`,
+      ...(this.cluster.dev ? ['--dev'] : []),
       // The engine runs in every instance (and every restart) that has a chain.
       ...(this.cluster.rpcUrl ? ['--rpc', `MATIC-AMOY=${this.cluster.rpcUrl}`] : [])];
     const child = spawn(this.cluster.bin, args, { env: this.cluster.env(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -185,10 +186,15 @@ class Instance {
 /**
  * The whole deployment: `db` is 'sqlite' or 'postgres'; `privatePostgres` runs a cluster of
  * its own (needed to restart the database); `instances` is 1 or 2; `rpcUrl` the local chain.
+ * `dev` (default true) starts the servers with `--dev` (the fast PIN-hashing preset; the
+ * benchmarks turn it off to measure the production one); `extraEnv` is added to their
+ * environment.
  */
 export class Cluster {
-  constructor({ bin, db, instances, privatePostgres, rpcUrl = null }) {
+  constructor({ bin, db, instances, privatePostgres, rpcUrl = null, dev = true, extraEnv = {} }) {
     this.bin = bin;
+    this.dev = dev;
+    this.extraEnv = extraEnv;
     /** anvil's JSON-RPC URL, given to every server as MATIC-AMOY (null: no chain). */
     this.rpcUrl = rpcUrl;
     this.db = db;
@@ -230,6 +236,7 @@ export class Cluster {
       // A short retry schedule: a delivery cut by a kill is retried within seconds, not hours.
       LATCHKEY_WEBHOOK_RETRY_SCHEDULE: '0,1s,2s,5s,10s,20s,30s,60s',
       LATCHKEY_LOG: process.env.LATCHKEY_LOG ?? 'info,sqlx=warn',
+      ...this.extraEnv,
     };
   }
 

@@ -239,8 +239,13 @@ function report({ opts, stats, ledger, verifier, seconds }) {
   }
   for (const [key, g] of groups) console.log(`FINDING ${key} ×${g.n}${g.body ? ` ${g.body}` : ''}`);
   for (const n of verifier.notes.slice(0, 20)) console.log(`NOTE ${n}`);
-  // A FAILED transaction from a funded wallet is not a loss, but should not happen: the run fails.
-  return ledger.losses.length > 0 || stats.notRecovered > 0 || (verifier.transfers?.byState.FAILED ?? 0) > 0;
+  // A FAILED transaction from a funded wallet is not a loss, but should not happen: the run
+  // fails. So does a 5xx other than a Circle-shaped 503 (issue 14: no 5xx on any input; a 503
+  // only while the database is away).
+  const badServerErrors = wire.findings.filter((f) => typeof f.status === 'number' && f.status >= 500).length;
+  if (badServerErrors > 0) line('5xx other than a Circle-shaped 503', badServerErrors);
+  return ledger.losses.length > 0 || stats.notRecovered > 0 || (verifier.transfers?.byState.FAILED ?? 0) > 0
+    || badServerErrors > 0;
 }
 
 main().catch((err) => {
