@@ -20,15 +20,14 @@ pub mod instruction;
 pub mod message;
 pub mod node;
 pub mod pubkey;
-mod redact;
 pub mod rpc;
 pub mod transfer;
 pub mod types;
 
 pub use errors::{RejectKind, RpcError};
+pub use latchkey_core::redact::redact_rpc_url;
 pub use message::{Message, SignedTransaction};
 pub use pubkey::Pubkey;
-pub use redact::redact_rpc_url;
 pub use rpc::{RpcOptions, SendOptions, SolanaRpc, TokenFilter};
 pub use types::Commitment;
 

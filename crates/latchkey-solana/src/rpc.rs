@@ -5,9 +5,9 @@
 
 use crate::errors::{classify, RpcError};
 use crate::pubkey::{Pubkey, TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
-use crate::redact::redact_rpc_url;
 use crate::types::*;
 use base64::Engine as _;
+use latchkey_core::redact::redact_rpc_url;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
