@@ -9,7 +9,8 @@
 #      server), with pgbench -S (select-only, prepared, 64 clients) as the anchor.
 # Usage: bench/run.sh [seconds per HTTP run, default 10] [storm seconds, default 20]
 # LATCHKEY_BENCH_BIN_DIR=DIR runs the binaries in DIR instead of building (to compare builds);
-# BENCH_POSTGRES=0 skips PostgreSQL.
+# BENCH_POSTGRES=0 skips PostgreSQL; BENCH_SQLITE=0 skips SQLite (its table and the storm).
+# LATCHKEY_DB_MAX_CONNECTIONS and the other server knobs pass through to the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -147,13 +148,15 @@ else
   echo "(no anvil at $anvil_bin: the transfers phase is skipped; npm ci in tests/compat installs it)"
 fi
 
-start_server ""
-http_table "SQLite (synchronous=FULL)"
+if [ "${BENCH_SQLITE:-1}" = 1 ]; then
+  start_server ""
+  http_table "SQLite (synchronous=FULL)"
 
-echo
-kdf_workers=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
-"$bin/latchkey-bench" --url "$base" --api-key "$key" --seconds "$storm_secs" --kdf-workers "$kdf_workers" "${bench_args[@]}"
-stop_server
+  echo
+  kdf_workers=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
+  "$bin/latchkey-bench" --url "$base" --api-key "$key" --seconds "$storm_secs" --kdf-workers "$kdf_workers" "${bench_args[@]}"
+  stop_server
+fi
 anvil_url=
 
 if [ "${BENCH_POSTGRES:-1}" = 1 ] && psql "$pg_base" -qAtc 'select 1' >/dev/null 2>&1; then

@@ -26,9 +26,14 @@ use tracing::Instrument;
 
 pub use routes::entity::ping;
 
-/// Shared state of every handler.
+/// Shared state of every handler: one allocation, so that the clone axum makes for each
+/// request (and each middleware) is a pointer copy, not a copy of the services' keys.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct AppParts {
     /// The services.
     pub lk: Latchkey,
     /// Base URL for `Link` headers when the server sits behind a proxy.
@@ -37,6 +42,21 @@ pub struct AppState {
     pub frame_ancestors: Vec<String>,
     /// Webhook subscriptions and signing keys.
     pub webhooks: latchkey_webhooks::Webhooks,
+}
+
+impl AppState {
+    /// The state of a router serving `parts`.
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
 }
 
 async fn not_found() -> HttpError {

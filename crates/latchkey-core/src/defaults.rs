@@ -31,6 +31,12 @@ pub const DB_MAX_CONNECTIONS: u32 = 16;
 /// Longest wait for a PostgreSQL connection, in milliseconds: past it the request answers
 /// 503 (the database is down, refusing connections, or every connection is busy that long).
 pub const DB_ACQUIRE_TIMEOUT_MS: u64 = 3_000;
+/// A pooled PostgreSQL connection idle at least this long (milliseconds) is pinged before it
+/// is handed out; one used more recently is handed out as is (a ping is a round trip, and on
+/// a busy server connections are idle for microseconds). A connection cut within this time of
+/// its last use fails its next query once (503) and is dropped; after an outage longer than
+/// this, every stale connection is pinged and replaced.
+pub const DB_PING_IF_IDLE_MS: u64 = 1_000;
 /// Challenges a user may have open (PENDING or IN_PROGRESS, not expired) at once; one more
 /// is refused with 429 until some complete, fail or expire.
 pub const MAX_OPEN_CHALLENGES: u32 = 100;

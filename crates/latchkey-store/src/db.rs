@@ -3,6 +3,7 @@
 //! backend. Everything else runs the same SQL through `sqlx::Any`.
 
 use crate::migrate;
+use latchkey_core::defaults;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolOptions;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -109,6 +110,20 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
+            // sqlx pings a pooled connection on every acquire by default: a round trip to the
+            // server before each query, which on a busy server cost more than the query
+            // (bench/README.md, "The PostgreSQL read path"). Only a connection idle for a while
+            // is pinged (defaults::DB_PING_IF_IDLE_MS says what that leaves); one that breaks
+            // in use is dropped by sqlx's own check when it is released.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= Duration::from_millis(defaults::DB_PING_IF_IDLE_MS) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
@@ -135,6 +150,9 @@ fn any_options(url: &str) -> Result<AnyConnectOptions, String> {
 fn sqlite_pool(size: u32) -> PoolOptions<Any> {
     AnyPoolOptions::new()
         .max_connections(size)
+        // A SQLite connection is a file handle on a worker thread: it cannot hang up, so the
+        // default ping before each acquire would only add a thread hop to every query.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(SQLITE_PRAGMAS).await?;

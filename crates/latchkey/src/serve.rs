@@ -3,7 +3,7 @@
 use crate::chain_config::ChainConfig;
 use crate::config::{Config, ServeArgs, StorageArgs};
 use crate::{bootstrap, listen};
-use latchkey_api::AppState;
+use latchkey_api::{AppParts, AppState};
 use latchkey_chains::Family;
 use latchkey_core::model::Environment;
 use latchkey_core::money::engine::{Engine, EngineSettings};
@@ -71,12 +71,12 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
         let engine = Engine::new(lk.clone(), EngineSettings::default());
         tokio::spawn(engine.run(wait_for(stopped)))
     });
-    let state = AppState {
+    let state = AppState::new(AppParts {
         lk: lk.clone(),
         public_url: config.public_url.clone(),
         frame_ancestors: config.frame_ancestors.clone(),
         webhooks,
-    };
+    });
     let app = latchkey_api::router_with_limits(state, &config.limits);
     let limits = listen::ConnectionLimits {
         header_read_timeout: config.header_read_timeout,

@@ -15,7 +15,7 @@ mod fresh_database;
 pub use fresh_database::fresh_database_url;
 
 use anvil::Anvil;
-use latchkey_api::AppState;
+use latchkey_api::{AppParts, AppState};
 use latchkey_chains::Blockchain;
 use latchkey_client::{ChallengeExecutor, ClientError, DeveloperClient};
 use latchkey_core::clock::{Clock, ManualClock, SystemClock};
@@ -155,12 +155,12 @@ async fn spawn_app_full(
             ..Default::default()
         },
     );
-    let app = latchkey_api::router(AppState {
+    let app = latchkey_api::router(AppState::new(AppParts {
         lk: lk.clone(),
         public_url: None,
         frame_ancestors: vec![],
         webhooks: webhooks.clone(),
-    });
+    }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let engine = latchkey_core::money::engine::Engine::new(lk.clone(), Default::default());
     TestApp {
