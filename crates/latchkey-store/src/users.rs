@@ -326,20 +326,3 @@ pub(crate) async fn rewrap(
     tx.commit().await?;
     Ok(written)
 }
-
-/// The developer's userId of a user known by internal id ("" when there is none).
-pub(crate) async fn developer_user_id(
-    db: &Db,
-    entity_id: &str,
-    internal_id: &str,
-) -> DbResult<String> {
-    let row = sqlx::query("SELECT user_id FROM users WHERE entity_id = $1 AND internal_id = $2")
-        .bind(entity_id)
-        .bind(internal_id)
-        .fetch_optional(&db.reader)
-        .await?;
-    match row {
-        Some(r) => Columns::new(&r, "users").get("user_id"),
-        None => Ok(String::new()),
-    }
-}

@@ -27,6 +27,10 @@ mod tokens;
 #[path = "conformance/transactions.rs"]
 mod transactions;
 
+/// Wallets: the owner's userId by id and in the list, per user.
+#[path = "conformance/wallets.rs"]
+mod wallets;
+
 /// Nonce reservation: per challenge, concurrent, released first, the sweeper.
 #[path = "conformance/nonces.rs"]
 mod nonces;
