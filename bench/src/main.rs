@@ -268,6 +268,8 @@ async fn storm_users(
 struct Storm {
     stop: Arc<AtomicBool>,
     done: Arc<AtomicU64>,
+    /// Executions the server refused with 429 (retried).
+    shed: Arc<AtomicU64>,
     started: Instant,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -276,10 +278,11 @@ impl Storm {
     fn start(dev: &DeveloperClient, users: Vec<(String, ChallengeExecutor)>) -> Storm {
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
+        let shed = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
         let mut tasks = Vec::new();
         for (token, exec) in users {
-            let (dev, stop, done) = (dev.clone(), stop.clone(), done.clone());
+            let (dev, stop, done, shed) = (dev.clone(), stop.clone(), done.clone(), shed.clone());
             tasks.push(tokio::spawn(async move {
                 let mut current = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -294,18 +297,23 @@ impl Storm {
                     else {
                         fail("challenge creation failed during the storm");
                     };
-                    match exec
-                        .execute(
-                            &id,
-                            &json!({ "pin": PINS[current], "newPin": PINS[1 - current] }),
-                        )
-                        .await
-                    {
-                        Ok(_) => {
-                            current = 1 - current;
-                            done.fetch_add(1, Ordering::Relaxed);
+                    let input = json!({ "pin": PINS[current], "newPin": PINS[1 - current] });
+                    loop {
+                        match exec.execute(&id, &input).await {
+                            Ok(_) => {
+                                current = 1 - current;
+                                done.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                            // The KDF queue is full or would outlast the request timeout: the
+                            // server refused before counting a guess; the challenge is still
+                            // open, so back off and execute it again, as a client would.
+                            Err(latchkey_client::ClientError::Api { status: 429, .. }) => {
+                                shed.fetch_add(1, Ordering::Relaxed);
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            }
+                            Err(e) => fail(format!("execution failed during the storm: {e}")),
                         }
-                        Err(e) => fail(format!("execution failed during the storm: {e}")),
                     }
                 }
             }));
@@ -313,6 +321,7 @@ impl Storm {
         Storm {
             stop,
             done,
+            shed,
             started,
             tasks,
         }
@@ -326,6 +335,10 @@ impl Storm {
     /// Stops the storm; returns the PIN verifications per second it sustained.
     async fn stop(self) -> f64 {
         self.stop.store(true, Ordering::Relaxed);
+        let shed = self.shed.load(Ordering::Relaxed);
+        if shed > 0 {
+            println!("executions refused with 429 during the storm (retried after 100 ms): {shed}");
+        }
         let elapsed = self.started.elapsed().as_secs_f64();
         let completed = self.done.load(Ordering::Relaxed) as f64;
         for t in self.tasks {

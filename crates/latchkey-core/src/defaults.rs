@@ -26,6 +26,10 @@ pub const ANSWER_LOCK_MINUTES: i64 = 30;
 
 /// Callers waiting for an Argon2id thread before the server answers 429.
 pub const KDF_QUEUE: usize = 64;
+/// The longest a PIN request may expect to wait for the Argon2id work queued before it, in
+/// milliseconds, before the server answers 429 (a third of the default request timeout; the
+/// server sets a third of its configured one).
+pub const KDF_MAX_WAIT_MS: u64 = REQUEST_TIMEOUT_SECONDS * 1000 / 3;
 /// PostgreSQL pool size.
 pub const DB_MAX_CONNECTIONS: u32 = 16;
 /// Longest wait for a PostgreSQL connection, in milliseconds: past it the request answers

@@ -98,7 +98,8 @@ pub async fn open(config: &Config) -> Result<Opened, String> {
         store,
         Arc::new(SystemClock),
         master,
-        KdfPool::new(config.kdf_workers, config.kdf_queue),
+        KdfPool::new(config.kdf_workers, config.kdf_queue)
+            .with_max_wait(config.limits.request_timeout / 3),
         config.settings.clone(),
     );
     let (entity, first_start) = lk
