@@ -1,7 +1,7 @@
 //! The chain knobs of `latchkey serve`: which JSON-RPC node serves each blockchain's money
 //! routes, and how it is used. Layered like every knob (flag > environment > TOML), a list
 //! source replacing the lower ones whole: `--rpc` flags, else `LATCHKEY_RPC`, else `[rpc]`
-//! (and likewise `--confirmations` and `--faucet-key`).
+//! (and likewise `--confirmations`, `--faucet-key`, `--gas-station-key` and `--paymaster`).
 
 use clap::Args;
 use latchkey_chains::Blockchain;
@@ -34,6 +34,15 @@ pub struct ChainArgs {
     /// testnet, as CHAIN=FILE (repeatable; env LATCHKEY_FAUCET_KEYS, comma-separated).
     #[arg(long = "faucet-key", value_name = "CHAIN=FILE")]
     pub faucet_keys: Vec<String>,
+    /// A file holding the private key of the gas station that bundles SCA wallets'
+    /// UserOperations and signs their sponsorship, as CHAIN=FILE (repeatable; env
+    /// LATCHKEY_GAS_STATION_KEYS, comma-separated).
+    #[arg(long = "gas-station-key", value_name = "CHAIN=FILE")]
+    pub gas_station_keys: Vec<String>,
+    /// The VerifyingPaymaster (EntryPoint v0.7) that trusts the gas station's key, as
+    /// CHAIN=ADDRESS (repeatable; env LATCHKEY_PAYMASTERS, comma-separated).
+    #[arg(long = "paymaster", value_name = "CHAIN=ADDRESS")]
+    pub paymasters: Vec<String>,
 }
 
 /// The chain keys of the TOML file.
@@ -51,6 +60,10 @@ pub struct FileChains {
     pub stuck_after_seconds: Option<u64>,
     /// `[faucet_keys]`: `"ETH-SEPOLIA" = "/run/secrets/faucet"`.
     pub faucet_keys: Option<BTreeMap<String, String>>,
+    /// `[gas_station_keys]`: `"MATIC-AMOY" = "/run/secrets/station"`.
+    pub gas_station_keys: Option<BTreeMap<String, String>>,
+    /// `[paymasters]`: `"MATIC-AMOY" = "0x…"`.
+    pub paymasters: Option<BTreeMap<String, String>>,
 }
 
 /// One configured chain, ready for `latchkey_evm::connect`.
@@ -64,6 +77,10 @@ pub struct ChainConfig {
     pub options: RpcOptions,
     /// The file of the chain's faucet key (`--faucet-key`), read at start-up.
     pub faucet_key_file: Option<PathBuf>,
+    /// The file of the chain's gas-station key (`--gas-station-key`), read at start-up.
+    pub gas_station_key_file: Option<PathBuf>,
+    /// The chain's VerifyingPaymaster (`--paymaster`).
+    pub paymaster: Option<latchkey_chains::Address>,
 }
 
 /// Resolves the chains from the flags, the environment (`env` reads a variable; clap has
@@ -106,10 +123,50 @@ pub fn resolve(
             Ok(PathBuf::from(path))
         },
     )?;
+    let sca_chain = |source: &str, chain: Blockchain| {
+        if chain.supports_sca() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{source} {chain}: a gas station serves SCA wallets, which {chain} does not have"
+            ))
+        }
+    };
+    let gas_station_keys = layered(
+        ("--gas-station-key", &args.gas_station_keys),
+        ("LATCHKEY_GAS_STATION_KEYS", &env),
+        ("[gas_station_keys]", file.gas_station_keys),
+        |source, chain, path| sca_chain(source, chain).map(|()| PathBuf::from(path)),
+    )?;
+    let paymasters = layered(
+        ("--paymaster", &args.paymasters),
+        ("LATCHKEY_PAYMASTERS", &env),
+        ("[paymasters]", file.paymasters),
+        |source, chain, address| {
+            sca_chain(source, chain)?;
+            address
+                .trim()
+                .parse::<latchkey_chains::Address>()
+                .map_err(|_| format!("{source} {chain}: {address:?} is not an EVM address"))
+        },
+    )?;
+    for (chain, _) in &paymasters {
+        if !gas_station_keys.iter().any(|(b, _)| b == chain) {
+            return Err(format!(
+                "a paymaster is set for {chain}, which has no --gas-station-key to sign its \
+                 sponsorships"
+            ));
+        }
+    }
     let needs_node = confirmations
         .iter()
         .map(|(c, _)| (*c, "confirmations are"))
-        .chain(faucet_keys.iter().map(|(c, _)| (*c, "a faucet key is")));
+        .chain(faucet_keys.iter().map(|(c, _)| (*c, "a faucet key is")))
+        .chain(
+            gas_station_keys
+                .iter()
+                .map(|(c, _)| (*c, "a gas-station key is")),
+        );
     for (chain, what) in needs_node {
         if !rpc.iter().any(|(b, _)| *b == chain) {
             return Err(format!(
@@ -150,6 +207,14 @@ pub fn resolve(
                 .iter()
                 .find(|(b, _)| *b == blockchain)
                 .map(|(_, p)| p.clone()),
+            gas_station_key_file: gas_station_keys
+                .iter()
+                .find(|(b, _)| *b == blockchain)
+                .map(|(_, p)| p.clone()),
+            paymaster: paymasters
+                .iter()
+                .find(|(b, _)| *b == blockchain)
+                .map(|(_, a)| *a),
         })
         .collect())
 }
