@@ -277,8 +277,8 @@ impl TransactionFee {
     }
 }
 
-/// `data` of Circle's `EstimateTransactionFee` for an EOA wallet (the ERC-4337 fields are for
-/// smart-contract accounts, which latchkey does not have).
+/// `data` of Circle's `EstimateTransactionFee`: the three levels, and for an SCA wallet the
+/// UserOperation's limits (Circle's ERC-4337 fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstimatedFees {
     /// LOW.
