@@ -238,6 +238,7 @@ async fn an_sca_without_native_coin_sends_usdc_by_sponsored_user_operations() {
     );
     let fee: f64 = done["networkFee"].as_str().unwrap().parse().unwrap();
     assert!(fee > 0.0, "{done}");
+    let first_gas = receipt["gasUsed"].clone();
     let user = app.user_row(&u).await;
     let wallet = app
         .lk
@@ -268,6 +269,14 @@ async fn an_sca_without_native_coin_sends_usdc_by_sponsored_user_operations() {
     .await;
     let done = engine_until(&app, &u, &second, "COMPLETE").await;
     assert_eq!(done["operation"], "CONTRACT_EXECUTION");
+    let receipt = amoy
+        .rpc("eth_getTransactionReceipt", json!([done["txHash"]]))
+        .await;
+    // The figures docs/sca.md quotes (run with --nocapture).
+    eprintln!(
+        "bundle gas: first operation (deploys the Safe) {first_gas}, second {}",
+        receipt["gasUsed"]
+    );
     assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 2_500_000);
     assert_ne!(done["userOpHash"], json!(user_op_hash));
 
