@@ -50,7 +50,10 @@ pub async fn configure(
     };
     let key = Arc::new(key);
     let paymaster = match (settings.paymaster, dev_local) {
-        (Some(paymaster), false) => paymaster,
+        (Some(paymaster), false) => {
+            check_paymaster(chain, paymaster, key.address()).await?;
+            paymaster
+        }
         (given, true) => {
             let deployed = deploy_dev(chain, key.address()).await?;
             given.unwrap_or(deployed)
@@ -77,6 +80,57 @@ pub async fn configure(
         entry_point: sca::ENTRY_POINT_V07,
         account: sca::SafeAccountConfig::default(),
     }))
+}
+
+/// An operator's paymaster must trust the station key (else every sponsorship would be
+/// refused on chain, AA34); an empty EntryPoint deposit is only warned about, since the
+/// operator may fund it after start-up.
+async fn check_paymaster(
+    chain: &Chain,
+    paymaster: Address,
+    station: Address,
+) -> Result<(), String> {
+    let blockchain = chain.info.blockchain;
+    let read = |data: Vec<u8>, to: Address| CallRequest {
+        to: Some(to),
+        data,
+        ..CallRequest::default()
+    };
+    let signer = chain
+        .node
+        .call(&read(
+            alloy_sol_types::SolCall::abi_encode(&sca::IVerifyingPaymaster::verifyingSignerCall {}),
+            paymaster,
+        ))
+        .await
+        .ok()
+        .and_then(|ret| latchkey_chains::erc::decode_address(&ret));
+    if signer != Some(station) {
+        return Err(format!(
+            "--paymaster {blockchain}: {paymaster} is not a VerifyingPaymaster trusting the gas \
+             station's key {station} (its verifyingSigner() answers {})",
+            signer.map_or_else(|| "nothing".to_owned(), |s| s.to_string())
+        ));
+    }
+    let deposit = chain
+        .node
+        .call(&read(
+            alloy_sol_types::SolCall::abi_encode(&IEntryPoint::balanceOfCall {
+                account: paymaster,
+            }),
+            sca::ENTRY_POINT_V07,
+        ))
+        .await
+        .ok()
+        .and_then(|ret| latchkey_chains::erc::decode_uint(&ret));
+    if deposit.is_none_or(|d| d.is_zero()) {
+        tracing::warn!(
+            %blockchain,
+            %paymaster,
+            "the paymaster has no EntryPoint deposit: sponsored operations will fail until it is funded"
+        );
+    }
+    Ok(())
 }
 
 /// The development station key of `chain`, generated into the data dir on first use.
