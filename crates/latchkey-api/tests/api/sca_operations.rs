@@ -333,3 +333,45 @@ async fn an_sca_chain_without_a_gas_station_refuses_sends_naming_the_setting() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn operations_of_two_accounts_take_consecutive_station_nonces_in_one_pass() {
+    let amoy = Anvil::start(80_002).await;
+    let (app, station) = app_with_station(&amoy).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let u = app.user().await;
+        let (wid, safe) = sca_wallet(&app, &u).await;
+        mint_usdc(&amoy, &safe, 1_000_000).await;
+        let body = json!({ "idempotencyKey": key(), "walletId": wid, "tokenId": USDC_AMOY_ID,
+            "destinationAddress": DEST, "amounts": ["1"], "feeLevel": "HIGH" });
+        let id = approve_on(&app, &u, "/v1/w3s/user/transactions/transfer", body).await;
+        ids.push((u, id));
+    }
+    // One pass bundles both (each stored before it is sent), at the station's nonces 0 and 1.
+    app.engine.run_once().await;
+    let mut nonces = Vec::new();
+    for (u, id) in &ids {
+        let done = engine_until(&app, u, id, "COMPLETE").await;
+        let tx = amoy
+            .rpc("eth_getTransactionByHash", json!([done["txHash"]]))
+            .await;
+        assert_eq!(
+            tx["from"].as_str().unwrap().to_lowercase(),
+            format!("{station:#x}")
+        );
+        nonces.push(tx["nonce"].as_str().unwrap().to_owned());
+    }
+    nonces.sort();
+    assert_eq!(nonces, ["0x0", "0x1"]);
+    assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 2_000_000);
+    let used = app
+        .sql(
+            // A no-op update counts the rows (what `sql` answers).
+            "UPDATE station_nonce_claims SET state = state \
+             WHERE state = 'USED' AND transaction_id IS NOT NULL",
+            &[],
+        )
+        .await;
+    assert_eq!(used, 2);
+}
