@@ -26,6 +26,15 @@ fn key() -> String {
 /// deployed as `--dev` does, a fresh station key (funded) that also signs for the paymaster,
 /// the paymaster's deposit funded. Returns the station's address too.
 async fn app_with_station(amoy: &Anvil) -> (TestApp, latchkey_chains::Address) {
+    let (app, station, _) = app_with_station_deposit(amoy, 10 * ETHER).await;
+    (app, station)
+}
+
+/// [`app_with_station`] with this paymaster deposit (none when 0): (app, station, paymaster).
+async fn app_with_station_deposit(
+    amoy: &Anvil,
+    deposit: u128,
+) -> (TestApp, latchkey_chains::Address, latchkey_chains::Address) {
     let mut chain = latchkey_evm::connect(
         Blockchain::MaticAmoy,
         &amoy.url,
@@ -41,15 +50,17 @@ async fn app_with_station(amoy: &Anvil) -> (TestApp, latchkey_chains::Address) {
         latchkey_evm::aa_deploy::deploy_aa_contracts(node.as_ref(), operator, station.address())
             .await
             .unwrap();
-    latchkey_evm::aa_deploy::fund_paymaster(
-        node.as_ref(),
-        operator,
-        aa.entry_point,
-        aa.paymaster,
-        U256::from(10 * ETHER),
-    )
-    .await
-    .unwrap();
+    if deposit > 0 {
+        latchkey_evm::aa_deploy::fund_paymaster(
+            node.as_ref(),
+            operator,
+            aa.entry_point,
+            aa.paymaster,
+            U256::from(deposit),
+        )
+        .await
+        .unwrap();
+    }
     node.set_balance(station.address(), U256::from(100 * ETHER))
         .await
         .unwrap();
@@ -63,10 +74,8 @@ async fn app_with_station(amoy: &Anvil) -> (TestApp, latchkey_chains::Address) {
     }));
     let mut set = ChainSet::new();
     set.insert(chain);
-    (
-        spawn_app_with_chain_set(test_settings(), set).await,
-        address,
-    )
+    let app = spawn_app_with_chain_set(test_settings(), set).await;
+    (app, address, aa.paymaster)
 }
 
 /// INITIALIZE with one SCA wallet on MATIC-AMOY: (id, address).
@@ -374,4 +383,37 @@ async fn operations_of_two_accounts_take_consecutive_station_nonces_in_one_pass(
         )
         .await;
     assert_eq!(used, 2);
+}
+
+#[tokio::test]
+async fn an_operation_waits_for_the_paymasters_deposit_rather_than_fail() {
+    let amoy = Anvil::start(80_002).await;
+    let (app, _, paymaster) = app_with_station_deposit(&amoy, 0).await;
+    let u = app.user().await;
+    let (wid, safe) = sca_wallet(&app, &u).await;
+    mint_usdc(&amoy, &safe, 1_000_000).await;
+    let body = json!({ "idempotencyKey": key(), "walletId": wid, "tokenId": USDC_AMOY_ID,
+        "destinationAddress": DEST, "amounts": ["1"], "feeLevel": "MEDIUM" });
+    let id = approve_on(&app, &u, "/v1/w3s/user/transactions/transfer", body).await;
+    // The EntryPoint refuses to sponsor from an empty deposit (AA31): nothing is bundled.
+    for _ in 0..3 {
+        app.engine.run_once().await;
+        app.clock.advance_ms(1_000);
+    }
+    let t = transaction(&app, &u, &id).await;
+    assert_eq!(t["state"], "QUEUED", "{t}");
+    assert!(t["txHash"].is_null(), "{t}");
+    // The operator funds the deposit: the operation goes through.
+    let acct0 = amoy.accounts().await[0].clone();
+    let data: String = sca::deposit_to_call(paymaster)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    amoy.send(
+        json!({ "from": acct0, "to": format!("{:#x}", sca::ENTRY_POINT_V07),
+        "value": "0x8ac7230489e80000", "data": format!("0x{data}") }),
+    )
+    .await;
+    engine_until(&app, &u, &id, "COMPLETE").await;
+    assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 1_000_000);
 }

@@ -4,7 +4,8 @@
 //!
 //! - The bundle is simulated first (`eth_call` of `handleOps` from the station): an operation
 //!   the EntryPoint refuses (an `AA…` reason: an expired signature, a spent nonce) fails the
-//!   transaction before any gas is spent, with the reason in `errorDetails`.
+//!   transaction before any gas is spent, with the reason in `errorDetails`; one refused only
+//!   because the paymaster's deposit is too low (AA31) waits for the operator to refill it.
 //! - The station's nonce is reserved in the database (`station_nonce_claims`, held by the
 //!   transaction), the bundle signed and stored as a `BUNDLE` attempt in one write that also
 //!   marks the claim USED, only while the lease holds, and **before** any broadcast; from
@@ -79,6 +80,17 @@ impl Step<'_> {
             Ok(_) => {}
             Err(NodeError::Reverted(reason)) => {
                 let reason = reason.unwrap_or_else(|| "no reason given".into());
+                // The paymaster's deposit is the operator's to refill: the operation waits for
+                // it (until its signatures expire, which fails it as AA32) rather than fail
+                // for a reason the user cannot act on.
+                if reason.starts_with("AA31") {
+                    tracing::warn!(
+                        paymaster = %station.paymaster,
+                        "the paymaster's EntryPoint deposit is too low to sponsor an operation; \
+                         it waits until the deposit is funded"
+                    );
+                    return false;
+                }
                 self.fail(
                     "INTERNAL_ERROR",
                     format!("the EntryPoint refused the UserOperation: {reason}"),
