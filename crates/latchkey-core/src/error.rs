@@ -190,9 +190,11 @@ pub mod codes {
         PIN_WEAK = 155704, 400, "Your PIN can't have repeating or consecutive numbers.";
         HINT_EQUALS_ANSWER = 155705, 400, "Your hint can't be the same as the answer.";
         SCA_NOT_SUPPORTED = 155507, 400, "SCA account is not supported on the given blockchain.";
+        SCA_NOT_ELIGIBLE = 155509, 400, "Entity is not eligible for SCA account creation. Please check paymaster policy setup.";
         SCA_MULTIPLE_CHAINS = 155508, 400, "Can't create multiple user-controlled SCA wallets across multiple blockchains at a time.";
         OPERATION_NOT_SUPPORTED = 155510, 400, "The operation is not supported on the blockchain you specify.";
         CHAIN_NOT_SUPPORTED = 155511, 400, "Blockchain is not supported for wallet creation.";
+        SCA_OPERATION_PENDING = 155505, 400, "SCA wallet needs to wait for first-time transaction to be queued before processing more transactions.";
         ACCOUNT_TYPE_NOT_SUPPORTED = 155515, 400, "The provided wallet account type is not supported by this API.";
         WALLET_NOT_FOUND = 156001, 404, "Cannot find target wallet in the system. Either the specified wallet doesn't exist or it's not accessible to the caller.";
         ENVIRONMENT_MISMATCH = 156006, 400, "TEST_API key cannot be used with blockchain mainnets, or LIVE_API key cannot be used with blockchain testnets.";
@@ -231,6 +233,7 @@ pub mod codes {
         TRANSACTION_NOT_ELIGIBLE = 155229, 400, "Transaction is not eligible for operation.";
         NO_CALL_DATA = 155230, 400, "No call data or abi signature provided.";
         FEE_LEVEL_OR_GAS_LIMIT = 155231, 400, "Transaction needs feeLevel or gasLimit provided.";
+        SCA_FEE_LEVEL_ONLY = 155232, 400, "SCA transaction needs feeLevel provided.";
         GAS_LIMIT_TOO_LOW = 155233, 400, "Provided gasLimit is too low to complete the requested transaction.";
         FEE_LEVEL_AND_FEES = 155234, 400, "Transaction can't have both feeLevel and fee parameters provided.";
         EIP1559_FEES_REQUIRED = 155235, 400, "EIP1559 chains need maxFee/priorityFee provided.";

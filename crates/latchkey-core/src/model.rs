@@ -365,6 +365,8 @@ pub struct WalletRecord {
     /// SCA only: the EIP-55 address of the wallet's key, the Safe's one owner (`address` is
     /// the Safe's); `None` for EOA, whose key's address is `address`.
     pub owner_address: Option<String>,
+    /// SCA only: when the account's first UserOperation was COMPLETE (its Safe deployed).
+    pub deployed_at: Option<Timestamp>,
     /// Creation time.
     pub created_at: Timestamp,
     /// Last change.

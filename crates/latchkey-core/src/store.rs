@@ -231,6 +231,9 @@ pub enum CommitRefused {
     /// The transaction a replacement was signed for is no longer live (it was mined, failed
     /// or cancelled meanwhile).
     NotReplaceable,
+    /// An SCA wallet's operation was approved while another of its operations is still on
+    /// its way (one in flight per account, Circle's 155505).
+    ScaBusy,
 }
 
 /// A challenge ending in failure.

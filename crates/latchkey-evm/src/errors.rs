@@ -77,9 +77,15 @@ pub fn classify_message(message: &str) -> NodeError {
 }
 
 /// The reason of an ABI-encoded `Error(string)` revert; `None` for any other payload (a
-/// custom error or a `Panic(uint256)` has no text to show).
+/// custom error or a `Panic(uint256)` has no text to show), except the EntryPoint's
+/// `FailedOp` / `FailedOpWithRevert`, whose text is the ERC-4337 reason (`AA23 reverted`).
 pub fn revert_reason(data: &[u8]) -> Option<String> {
-    Revert::abi_decode(data).ok().map(|r| r.reason)
+    use latchkey_chains::sca::IEntryPoint::{FailedOp, FailedOpWithRevert};
+    Revert::abi_decode(data)
+        .map(|r| r.reason)
+        .or_else(|_| FailedOp::abi_decode(data).map(|e| e.reason))
+        .or_else(|_| FailedOpWithRevert::abi_decode(data).map(|e| e.reason))
+        .ok()
 }
 
 /// Some providers drop the `data` but keep the reason in the message

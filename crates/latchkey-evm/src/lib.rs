@@ -246,6 +246,7 @@ pub async fn connect(
         node: Arc::new(node),
         info,
         faucet_key: None,
+        gas_station: None,
     })
 }
 

@@ -109,6 +109,14 @@ async fn write_outbound(
                     return Ok(Some(CommitRefused::NonceLost));
                 }
             }
+            // One operation in flight per SCA wallet: re-checked here, under the write, for
+            // two executions that passed the check before the PIN at once (the unique index
+            // transactions_one_user_op is the backstop on PostgreSQL's concurrent writers).
+            if transaction.user_op_hash.is_some()
+                && engine::pending_outbound_in(conn, &transaction.wallet_id).await? > 0
+            {
+                return Ok(Some(CommitRefused::ScaBusy));
+            }
             transactions::insert_in(conn, transaction).await?;
             if let Some(a) = attempt {
                 engine::insert_attempt_in(conn, a).await?;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use latchkey_chains::Blockchain;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::money::{
-    AttemptKind, AttemptRecord, AttemptStatus, EngineStore, TransactionRecord, TxProgress,
+    AttemptKind, AttemptRecord, AttemptStatus, EngineStore, TransactionRecord, TxProgress, TxState,
 };
 use latchkey_core::store::StoreResult;
 use sqlx::any::AnyRow;
@@ -49,6 +49,16 @@ impl EngineStore for SqlStore {
 
     async fn save_progress(&self, progress: &TxProgress) -> StoreResult<bool> {
         Ok(save(&self.db, progress).await?)
+    }
+
+    async fn add_bundle_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        lease_token: &str,
+        station: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        Ok(add_bundle(&self.db, attempt, lease_token, station, now).await?)
     }
 }
 
@@ -187,16 +197,68 @@ async fn lower_nonce_waiting(db: &Db, wallet_id: &str, nonce: i64) -> DbResult<b
     Ok(row.is_some())
 }
 
+const PENDING_OUTBOUND: &str = "SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 \
+    AND tx_type = 'OUTBOUND' AND state IN ('INITIATED', 'QUEUED', 'SENT', 'STUCK')";
+
 #[tracing::instrument(skip_all)]
 async fn pending_outbound(db: &Db, wallet_id: &str) -> DbResult<u64> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM transactions WHERE wallet_id = $1 AND tx_type = 'OUTBOUND' \
-         AND state IN ('INITIATED', 'QUEUED', 'SENT', 'STUCK')",
-    )
-    .bind(wallet_id)
-    .fetch_one(&db.reader)
-    .await?;
+    let n: i64 = sqlx::query_scalar(PENDING_OUTBOUND)
+        .bind(wallet_id)
+        .fetch_one(&db.reader)
+        .await?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// [`pending_outbound`] inside the caller's transaction (the challenge commit).
+pub(crate) async fn pending_outbound_in(
+    conn: &mut AnyConnection,
+    wallet_id: &str,
+) -> DbResult<u64> {
+    let n: i64 = sqlx::query_scalar(PENDING_OUTBOUND)
+        .bind(wallet_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[tracing::instrument(skip_all, fields(transaction = %a.transaction_id))]
+async fn add_bundle(
+    db: &Db,
+    a: &AttemptRecord,
+    lease_token: &str,
+    station: &str,
+    now: Timestamp,
+) -> DbResult<bool> {
+    let mut tx = db.writer.begin().await?;
+    // The lease is checked by touching the row under it: no other instance holds it while
+    // this transaction runs (PostgreSQL's row lock; SQLite's single writer).
+    let held = sqlx::query(
+        "UPDATE transactions SET updated_at = updated_at WHERE id = $1 AND lease_token = $2",
+    )
+    .bind(&a.transaction_id)
+    .bind(lease_token)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let used = sqlx::query(
+        "UPDATE station_nonce_claims SET state = 'USED', transaction_id = holder_id, \
+         holder_id = NULL, updated_at = $4 \
+         WHERE station = $1 AND nonce = $2 AND holder_id = $3 AND state = 'RESERVED'",
+    )
+    .bind(station)
+    .bind(i64::try_from(a.nonce).unwrap_or(i64::MAX))
+    .bind(&a.transaction_id)
+    .bind(now.0)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if held != 1 || used != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    insert_attempt_in(&mut tx, a).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[tracing::instrument(skip_all, fields(transaction = %p.transaction.id))]
@@ -246,7 +308,18 @@ async fn save(db: &Db, p: &TxProgress) -> DbResult<bool> {
         .execute(&mut *tx)
         .await?;
     }
-    if p.release_nonce {
+    if p.release_nonce && t.user_op_hash.is_some() {
+        // An SCA transaction's nonce is the EntryPoint's; what goes back is the station's.
+        sqlx::query(
+            "UPDATE station_nonce_claims SET state = 'RELEASED', holder_id = NULL, \
+             transaction_id = NULL, updated_at = $2 \
+             WHERE transaction_id = $1 AND state = 'USED'",
+        )
+        .bind(&t.id)
+        .bind(t.updated_at.0)
+        .execute(&mut *tx)
+        .await?;
+    } else if p.release_nonce {
         if let Some(nonce) = t.nonce {
             sqlx::query(
                 "UPDATE nonce_claims SET state = 'RELEASED', challenge_id = NULL, \
@@ -260,6 +333,15 @@ async fn save(db: &Db, p: &TxProgress) -> DbResult<bool> {
             .execute(&mut *tx)
             .await?;
         }
+    }
+    if t.user_op_hash.is_some() && t.state == TxState::Complete {
+        // The account's first COMPLETE operation deployed it (initCode): signatures from it
+        // need no ERC-6492 wrapping from now on.
+        sqlx::query("UPDATE wallets SET deployed_at = $2 WHERE id = $1 AND deployed_at IS NULL")
+            .bind(&t.wallet_id)
+            .bind(t.updated_at.0)
+            .execute(&mut *tx)
+            .await?;
     }
     for n in &p.notifications {
         outbox::enqueue_in(&mut tx, n, t.updated_at).await?;

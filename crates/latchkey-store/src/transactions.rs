@@ -59,6 +59,7 @@ const COLUMNS: &[&str] = &[
     "lease_token",
     "created_at",
     "updated_at",
+    "user_op_hash",
 ];
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -113,6 +114,7 @@ pub(crate) fn from_row(r: &AnyRow) -> DbResult<TransactionRecord> {
         estimated_fee: c.opt_json("estimated_fee")?,
         nonce: c.get("nonce")?,
         tx_hash: c.get("tx_hash")?,
+        user_op_hash: c.get("user_op_hash")?,
         block_hash: c.get("block_hash")?,
         block_height: c.get("block_height")?,
         first_confirm_date: c.opt_time("first_confirm_date")?,
@@ -267,6 +269,7 @@ pub(crate) async fn insert_with(
         .bind(&t.lease_token)
         .bind(t.created_at.0)
         .bind(t.updated_at.0)
+        .bind(&t.user_op_hash)
         .execute(&mut *conn)
         .await?
         .rows_affected();

@@ -14,12 +14,12 @@ use std::sync::LazyLock;
 /// Columns of `wallets`, as [`wallet_from_row`] reads them.
 const WALLET_COLUMNS: &str = "id, entity_id, user_internal_id, wallet_set_id, blockchain, \
     account_type, address, state, name, ref_id, sealed_key, created_at, updated_at, sca_core, \
-    owner_address";
+    owner_address, deployed_at";
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO wallets ({WALLET_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     )
 });
 /// The owner's developer userId, read in the same statement as the wallet (one round trip per
@@ -54,6 +54,7 @@ fn wallet_from_row(r: &AnyRow, user_id: &str) -> DbResult<WalletRecord> {
         updated_at: c.time("updated_at")?,
         sca_core: c.get("sca_core")?,
         owner_address: c.get("owner_address")?,
+        deployed_at: c.opt_time("deployed_at")?,
     })
 }
 
@@ -82,6 +83,7 @@ pub(crate) async fn insert_in(conn: &mut AnyConnection, w: &WalletRecord) -> DbR
         .bind(w.updated_at.0)
         .bind(&w.sca_core)
         .bind(&w.owner_address)
+        .bind(w.deployed_at.map(|t| t.0))
         .execute(&mut *conn)
         .await?;
     Ok(())

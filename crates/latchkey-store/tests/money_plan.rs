@@ -101,6 +101,7 @@ async fn world() -> World {
         sealed_key: vec![7; 60],
         sca_core: None,
         owner_address: None,
+        deployed_at: None,
         created_at: T0,
         updated_at: T0,
     };

@@ -145,6 +145,8 @@ pub struct FileConfig {
     confirmations: Option<BTreeMap<String, u64>>,
     stuck_after_seconds: Option<u64>,
     faucet_keys: Option<BTreeMap<String, String>>,
+    gas_station_keys: Option<BTreeMap<String, String>>,
+    paymasters: Option<BTreeMap<String, String>>,
 }
 
 /// Everything resolved.
@@ -232,6 +234,8 @@ impl Config {
                     confirmations: file.confirmations.clone(),
                     stuck_after_seconds: file.stuck_after_seconds,
                     faucet_keys: file.faucet_keys.clone(),
+                    gas_station_keys: file.gas_station_keys.clone(),
+                    paymasters: file.paymasters.clone(),
                 },
             )?,
             None => Vec::new(),

@@ -6,6 +6,7 @@ mod bootstrap;
 mod chain_config;
 mod config;
 mod execute;
+mod gas_station;
 mod listen;
 mod serve;
 mod summary;

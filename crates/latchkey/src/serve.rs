@@ -2,7 +2,7 @@
 
 use crate::chain_config::ChainConfig;
 use crate::config::{Config, ServeArgs, StorageArgs};
-use crate::{bootstrap, listen};
+use crate::{bootstrap, gas_station, listen};
 use latchkey_api::{AppParts, AppState};
 use latchkey_chains::Family;
 use latchkey_core::model::Environment;
@@ -28,7 +28,7 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let opened = bootstrap::open(&config).await?;
     crate::at_rest::warn_if_wide(&opened.widely_readable);
-    let chains = connect_chains(&config.chains).await?;
+    let chains = connect_chains(&config).await?;
     let lk = opened.lk.clone().with_chains(chains);
     let addr = listener
         .local_addr()
@@ -96,9 +96,9 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
 
 /// Connects every configured chain: each node must answer with its blockchain's chain id, or
 /// start-up stops with that chain's one-line error.
-async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> {
+async fn connect_chains(config: &Config) -> Result<ChainSet, String> {
     let mut set = ChainSet::new();
-    for c in configured {
+    for c in &config.chains {
         if c.blockchain.family() == Family::Solana {
             set.insert_solana(connect_solana(c).await?);
             continue;
@@ -112,6 +112,22 @@ async fn connect_chains(configured: &[ChainConfig]) -> Result<ChainSet, String> 
             tracing::info!(blockchain = %c.blockchain, account = %key.address(), "faucet key loaded");
             chain.faucet_key = Some(std::sync::Arc::new(key));
         }
+        let station_key = match &c.gas_station_key_file {
+            Some(path) => Some(
+                load_operator_key(path)
+                    .map_err(|why| format!("--gas-station-key {}: {why}", c.blockchain))?,
+            ),
+            None => None,
+        };
+        let settings = gas_station::StationSettings {
+            key: station_key,
+            paymaster: c.paymaster,
+            dev: config.dev,
+            data_dir: &config.data_dir,
+        };
+        chain.gas_station = gas_station::configure(&chain, settings)
+            .await?
+            .map(std::sync::Arc::new);
         tracing::info!(
             blockchain = %chain.info.blockchain,
             chain_id = chain.info.chain_id,
@@ -134,6 +150,11 @@ async fn connect_solana(c: &ChainConfig) -> Result<latchkey_core::money::SolanaC
         return Err(format!(
             "--confirmations {chain}: a Solana transaction's depth is its commitment \
              (finalized), not a number of confirmations"
+        ));
+    }
+    if c.gas_station_key_file.is_some() || c.paymaster.is_some() {
+        return Err(format!(
+            "--gas-station-key {chain}: a gas station serves SCA wallets on EVM chains"
         ));
     }
     if c.faucet_key_file.is_some() {

@@ -69,6 +69,10 @@ fn transfer(s: &Value) -> Vec<String> {
             clean(&s["nativeSymbol"])
         ),
     ];
+    // An SCA wallet's operation is sponsored: the fee above is the station's, not the user's.
+    if s["gasPaidBy"].is_string() {
+        out.push(format!("  Gas paid by:      {}", clean(&s["gasPaidBy"])));
+    }
     let mut gas = vec![format!("gas limit {}", clean(&s["gasLimit"]))];
     for (key, label) in [
         ("maxFee", "max fee"),

@@ -937,3 +937,72 @@ fn solana_nodes_are_checked_at_start() {
         assert!(line.contains(part), "{part}: {line}");
     }
 }
+
+#[test]
+fn gas_stations_are_checked_at_start_and_dev_deploys_one_on_a_local_node() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let amoy = rt.block_on(anvil::Anvil::start(80_002));
+    let dir = temp_dir();
+    let rpc = format!("MATIC-AMOY={}", amoy.url);
+    // anvil's account 1, a well-known development key.
+    let key_file = dir.join("station.key");
+    std::fs::write(
+        &key_file,
+        "59c6995e998f97a5a0044966f0945389dc9c86dae88c7a8412f4603b6b78690d\n",
+    )
+    .unwrap();
+    let station = format!("MATIC-AMOY={}", key_file.display());
+    let refused = |args: &[&str]| {
+        let (code, _, err) = run(
+            &[&["serve", "--listen", "127.0.0.1:0", "--rpc", &rpc], args].concat(),
+            &dir,
+        );
+        assert_eq!(code, 1, "{err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(!err.contains("59c6995e"), "{err}");
+        errors[0].to_string()
+    };
+    let no_paymaster = refused(&["--gas-station-key", &station]);
+    assert!(
+        no_paymaster.contains("also set --paymaster MATIC-AMOY=ADDRESS"),
+        "{no_paymaster}"
+    );
+    let not_one = refused(&[
+        "--gas-station-key",
+        &station,
+        "--paymaster",
+        "MATIC-AMOY=0x000000000000000000000000000000000000dEaD",
+    ]);
+    assert!(
+        not_one.contains("is not a VerifyingPaymaster trusting the gas station's key"),
+        "{not_one}"
+    );
+
+    // --dev on the local node: the contracts, a station key kept in the data dir, a paymaster.
+    let configured = |stderr: &str| -> String {
+        stderr
+            .lines()
+            .find(|l| l.contains("gas station configured"))
+            .unwrap_or_else(|| panic!("{stderr}"))
+            .to_string()
+    };
+    let s = Server::start_with_env(&dir, &["--rpc", &rpc], &[("LATCHKEY_LOG", "info")]);
+    let first = configured(&s.stop());
+    let kept = dir.join("gas-station-MATIC-AMOY.key");
+    assert!(kept.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let s = Server::start_with_env(&dir, &["--rpc", &rpc], &[("LATCHKEY_LOG", "info")]);
+    let again = configured(&s.stop());
+    let tail = |l: &str| l[l.find("station=").unwrap()..].to_string();
+    assert_eq!(tail(&first), tail(&again), "a restart keeps the station");
+    let _ = std::fs::remove_dir_all(&dir);
+}

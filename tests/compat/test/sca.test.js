@@ -2,9 +2,11 @@
 // backend's sign-up call, `createUserPinWithWallets({ blockchains: ['MATIC-AMOY'],
 // accountType: 'SCA' })`, approved with the PIN, gives an SCA wallet whose fields listWallets
 // shows as Circle's; one chain per SCA create call (Error155508); signing a raw transaction
-// from an SCA is refused (Error155515), as is a transfer until UserOperations land. The
-// on-chain checks of SCA signatures (ERC-6492 before deployment, ERC-1271 after) run against
-// anvil in crates/latchkey-api/tests/api/sca_wallets.rs.
+// from an SCA is refused (Error155515). Then, against anvil with Amoy's chain id and the gas
+// station `--dev` deploys: an SCA that holds no native coin sends USDC (a sponsored ERC-4337
+// UserOperation that deploys its Safe), estimateTransferFee answers the ERC-4337 fields,
+// explicit fees are Error155232. The on-chain checks of SCA signatures (ERC-6492 before
+// deployment, ERC-1271 after) run against anvil in crates/latchkey-api/tests/api/sca_wallets.rs.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ import {
   Error155515,
 } from '@circle-fin/user-controlled-wallets';
 import { startServer } from '../lib/server.js';
+import { CHAIN_IDS, findAnvil, rpc, startAnvil } from '../lib/chain.js';
 import { rejectsWith, UUID } from '../lib/helpers.js';
 import { executeAs, newUser, PIN_A, QUESTIONS, show } from '../lib/users.js';
 
@@ -83,7 +86,7 @@ describe('SCA wallets', () => {
     assert.notEqual(data.wallets[0].address, wallet.address);
   });
 
-  test('a raw transaction from an SCA → Error155515; a transfer too (no UserOperations yet)', async () => {
+  test('a raw transaction from an SCA → Error155515; a transfer without a node → 156027', async () => {
     await rejectsWith(
       client.signTransaction({
         userToken: user.userToken,
@@ -101,7 +104,7 @@ describe('SCA wallets', () => {
         amounts: ['1'],
         fee: { type: 'level', config: { feeLevel: 'MEDIUM' } },
       }),
-      Error155515, 155515, 400,
+      Error, 156027, 400,
     );
   });
 
@@ -112,5 +115,82 @@ describe('SCA wallets', () => {
     const sig = r.json.data.data.signature;
     assert.match(sig, /^0x[0-9a-f]+$/);
     assert.ok(sig.endsWith('6492'.repeat(16)), sig);
+  });
+});
+
+describe('SCA transfers: sponsored UserOperations on anvil', () => {
+  const USDC_ID = '36b6931a-873a-56a8-8a27-b706b17104ee';
+  const DEST = '0x4444444444444444444444444444444444444444';
+  let amoy;
+  let chainServer;
+  let c;
+  let u;
+  let sca;
+
+  before(async () => {
+    const found = findAnvil();
+    assert.ok(!('reason' in found), `no anvil binary (run npm ci in tests/compat): ${found.reason}`);
+    amoy = await startAnvil(found.path, { chainId: CHAIN_IDS['MATIC-AMOY'] });
+    chainServer = await startServer({ args: ['--rpc', `MATIC-AMOY=${amoy.rpcUrl}`] });
+    c = initiateUserControlledWalletsClient({ apiKey: chainServer.apiKey, baseUrl: chainServer.baseUrl });
+    u = await newUser(c, 'sca-money');
+    const res = await c.createUserPinWithWallets({ userToken: u.userToken, blockchains: ['MATIC-AMOY'], accountType: 'SCA' });
+    const r = await executeAs(chainServer, u, res.data.challengeId, { newPin: PIN_A, securityQuestions: QUESTIONS });
+    assert.equal(r.code, 0, show(r));
+    sca = (await c.listWallets({ userToken: u.userToken })).data.wallets[0];
+    const drip = await c.requestTestnetTokens({ address: sca.address, blockchain: 'MATIC-AMOY', usdc: true });
+    assert.equal(drip.status, 204);
+  });
+
+  after(async () => {
+    await chainServer?.stop();
+    await amoy?.stop();
+  });
+
+  test('estimateTransferFee: the three levels and the ERC-4337 fields', async () => {
+    const res = await c.estimateTransferFee({
+      userToken: u.userToken, walletId: sca.id, tokenId: USDC_ID, destinationAddress: DEST, amount: ['1'],
+    });
+    assert.equal(res.data.verificationGasLimit, '600000', JSON.stringify(res.data));
+    assert.ok(Number(res.data.callGasLimit) > 40000, JSON.stringify(res.data));
+    assert.ok(Number(res.data.preVerificationGas) > 31000, JSON.stringify(res.data));
+    for (const level of ['low', 'medium', 'high']) assert.ok(Number(res.data[level].gasLimit) > 700000);
+  });
+
+  test('explicit fees from an SCA → Error155232', async () => {
+    await rejectsWith(
+      c.createTransaction({
+        userToken: u.userToken, walletId: sca.id, tokenId: USDC_ID, destinationAddress: DEST, amounts: ['1'],
+        fee: { type: 'custom', config: { gasLimit: '300000', maxFee: '50', priorityFee: '2' } },
+      }),
+      Error, 155232, 400,
+    );
+  });
+
+  test('a USDC transfer with feeLevel from an SCA holding no native coin reaches COMPLETE', async () => {
+    assert.equal(BigInt(await rpc(amoy.rpcUrl, 'eth_getBalance', [sca.address, 'latest'])), 0n);
+    assert.equal(await rpc(amoy.rpcUrl, 'eth_getCode', [sca.address, 'latest']), '0x');
+    const res = await c.createTransaction({
+      userToken: u.userToken, walletId: sca.id, tokenId: USDC_ID, destinationAddress: DEST, amounts: ['2.5'],
+      fee: { type: 'level', config: { feeLevel: 'MEDIUM' } },
+    });
+    const r = await executeAs(chainServer, u, res.data.challengeId, { pin: PIN_A });
+    assert.equal(r.code, 0, show(r));
+    const { data: challenge } = await c.getUserChallenge({ userToken: u.userToken, challengeId: res.data.challengeId });
+    const id = challenge.challenge.correlationIds[0];
+    let t;
+    for (let i = 0; i < 150; i++) {
+      t = (await c.getTransaction({ userToken: u.userToken, id })).data.transaction;
+      if (['COMPLETE', 'FAILED'].includes(t.state)) break;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    assert.equal(t.state, 'COMPLETE', JSON.stringify(t));
+    assert.match(t.userOpHash, /^0x[0-9a-f]{64}$/);
+    assert.match(t.txHash, /^0x[0-9a-f]{64}$/);
+    assert.notEqual(await rpc(amoy.rpcUrl, 'eth_getCode', [sca.address, 'latest']), '0x');
+    assert.equal(BigInt(await rpc(amoy.rpcUrl, 'eth_getBalance', [sca.address, 'latest'])), 0n);
+    const balances = await c.getWalletTokenBalance({ userToken: u.userToken, walletId: sca.id });
+    const usdc = balances.data.tokenBalances.find((b) => b.token.id === USDC_ID);
+    assert.equal(usdc.amount, '17.5');
   });
 });

@@ -191,11 +191,22 @@ pub struct EstimateFeeResponse {
     pub data: EstimateFeeData,
 }
 
-/// The fee at each level. Circle's ERC-4337 fields (`callGasLimit`, `verificationGasLimit`,
-/// `preVerificationGas`) are for smart-contract accounts, which latchkey does not have, so
-/// they are never sent.
+/// The fee at each level, and for an SCA wallet Circle's ERC-4337 fields (`callGasLimit`,
+/// `verificationGasLimit`, `preVerificationGas`: the UserOperation's limits; each level's
+/// `gasLimit` is the sum of all its limits, the paymaster's included).
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct EstimateFeeData {
+    /// SCA wallets: the account's execution limit (gas units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_gas_limit: Option<String>,
+    /// SCA wallets: the account's validation limit, its deployment included on its first
+    /// operation (gas units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_gas_limit: Option<String>,
+    /// SCA wallets: the operation's calldata and the bundle's overhead (gas units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_verification_gas: Option<String>,
     /// The 10th percentile of recent tips (legacy chains: the node's gas price).
     pub low: TransactionFee,
     /// The median of recent tips (legacy chains: × 1.1).
@@ -208,6 +219,9 @@ impl From<EstimatedFees> for EstimateFeeResponse {
     fn from(f: EstimatedFees) -> Self {
         Self {
             data: EstimateFeeData {
+                call_gas_limit: f.user_op.map(|g| g.call_gas_limit.to_string()),
+                verification_gas_limit: f.user_op.map(|g| g.verification_gas_limit.to_string()),
+                pre_verification_gas: f.user_op.map(|g| g.pre_verification_gas.to_string()),
                 low: f.low,
                 medium: f.medium,
                 high: f.high,

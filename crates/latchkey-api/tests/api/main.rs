@@ -32,6 +32,7 @@ mod pin_restore;
 mod pin_setup;
 mod ping_and_errors;
 mod request_schemas;
+mod sca_operations;
 mod sca_wallets;
 mod signing;
 mod solana_money;

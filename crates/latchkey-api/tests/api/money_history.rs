@@ -50,6 +50,7 @@ fn outbound(
         }),
         nonce: None,
         tx_hash: None,
+        user_op_hash: None,
         block_hash: None,
         block_height: None,
         first_confirm_date: None,

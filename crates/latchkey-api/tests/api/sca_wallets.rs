@@ -1,8 +1,8 @@
 //! SCA wallets (`accountType: "SCA"`): INITIALIZE and CREATE_WALLET make a wallet whose
 //! address is the counterfactual Safe of its own key, listed with `scaCore`; Circle's
-//! refusals (155507, 155508; 155515 for a raw transaction, and for transfers until
-//! UserOperations land); and signatures from the Safe verified on anvil: ERC-6492 (the
-//! deployless validator, by `eth_call`) before deployment, ERC-1271 `isValidSignature` after.
+//! refusals (155507, 155508; 155515 for a raw transaction); and signatures from the Safe
+//! verified on anvil: ERC-6492 (the deployless validator, by `eth_call`) before deployment,
+//! ERC-1271 `isValidSignature` after. Money from SCA wallets: sca_operations.rs.
 
 use crate::support::anvil::Anvil;
 use crate::support::*;
@@ -214,8 +214,9 @@ async fn sca_wallets_are_safes_of_their_own_keys_with_circles_refusals() {
     assert_eq!(list("?scaCore=latchkey_safe_v141_4337_v030").await, 2);
     assert_eq!(list("?scaCore=circle_6900_singleowner_v2").await, 0);
 
-    // The owner key never acts as an EOA: raw transactions, transfers, contract calls and
-    // estimates from an SCA answer 155515.
+    // The owner key never acts as an EOA: a raw transaction from an SCA answers 155515.
+    // Transfers, contract calls and estimates are UserOperations (sca_operations.rs): here,
+    // with no node for the chain, 156027.
     let wid = w["id"].as_str().unwrap();
     let tx = json!({ "to": "0x000000000000000000000000000000000000dEaD", "value": "1", "nonce": 0,
         "gas": 21000, "gasPrice": "1", "chainId": 80002 });
@@ -233,7 +234,12 @@ async fn sca_wallets_are_safes_of_their_own_keys_with_circles_refusals() {
         ("/v1/w3s/transactions/transfer/estimateFee", transfer),
         ("/v1/w3s/transactions/contractExecution/estimateFee", call),
     ] {
-        assert_eq!(refused(&app, &u, path, body).await, (400, 155515), "{path}");
+        let want = if path.ends_with("sign/transaction") {
+            155515
+        } else {
+            156027
+        };
+        assert_eq!(refused(&app, &u, path, body).await, (400, want), "{path}");
     }
 
     // Without a node for the chain: always ERC-6492, the owner's signature of the SafeMessage.

@@ -15,10 +15,9 @@ use super::signing::{self, PinInput};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
-use crate::money::quote::{quote, Quote, ShownFee};
+use crate::money::quote::{Quote, ShownFee};
 use crate::money::{
-    CallPlan, CreateContractExecutionRequest, FeeCap, FeeChoice, TokenDebit, TransactionRecord,
-    TxOperation,
+    CallPlan, CreateContractExecutionRequest, FeeChoice, TokenDebit, TransactionRecord, TxOperation,
 };
 use crate::service::ExecuteBody;
 use serde::{Deserialize, Serialize};
@@ -88,13 +87,18 @@ impl ChallengeSpec for ContractExecution {
         let plan = request
             .plan(lk.store.as_ref(), creation.session.into())
             .await?;
-        let chain = lk.chains().require(plan.blockchain)?;
-        lk.ensure_pending_room(&plan.wallet_id).await?;
-        let cap = FeeCap::one_token(plan.blockchain.native_decimals());
-        let fee = request.fee.validate(chain.info.eip1559, cap)?;
         // A call moves no token the wallet must hold beforehand: what it spends is the
         // contract's business, and a shortfall there is the call reverting (155208).
-        let quote = quote(chain, &plan.call, &TokenDebit::None, &fee, cap).await?;
+        let (fee, quote) = outbound::price(
+            lk,
+            &plan.wallet_id,
+            plan.blockchain,
+            plan.sca_owner,
+            &plan.call,
+            &TokenDebit::None,
+            &request.fee,
+        )
+        .await?;
         let shown = ContractExecutionView {
             wallet_id: plan.wallet_id.clone(),
             blockchain: plan.blockchain.as_str().to_owned(),
@@ -138,6 +142,7 @@ impl ChallengeSpec for ContractExecution {
     ) -> Result<Completion, ApiError> {
         let approved = Approved {
             kind: Self::KIND,
+            sca_owner: payload.plan.sca_owner,
             call: &payload.plan.call,
             fee: &payload.fee,
             quote: &payload.quote,

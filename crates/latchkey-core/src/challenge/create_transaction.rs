@@ -16,9 +16,9 @@ use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::plan::PlannedToken;
-use crate::money::quote::{quote, Quote, ShownFee};
+use crate::money::quote::{Quote, ShownFee};
 use crate::money::{
-    CreateTransferRequest, FeeCap, FeeChoice, TransactionRecord, TransferPlan, TxOperation,
+    CreateTransferRequest, FeeChoice, TransactionRecord, TransferPlan, TxOperation,
 };
 use crate::service::ExecuteBody;
 use serde::{Deserialize, Serialize};
@@ -84,11 +84,16 @@ impl ChallengeSpec for CreateTransaction {
         let plan = request
             .plan(lk.store.as_ref(), creation.session.into())
             .await?;
-        let chain = lk.chains().require(plan.blockchain)?;
-        lk.ensure_pending_room(&plan.wallet_id).await?;
-        let cap = FeeCap::one_token(plan.blockchain.native_decimals());
-        let fee = request.fee.validate(chain.info.eip1559, cap)?;
-        let quote = quote(chain, &plan.call, &plan.debit, &fee, cap).await?;
+        let (fee, quote) = outbound::price(
+            lk,
+            &plan.wallet_id,
+            plan.blockchain,
+            plan.sca_owner,
+            &plan.call,
+            &plan.debit,
+            &request.fee,
+        )
+        .await?;
         let shown = TransferView {
             wallet_id: plan.wallet_id.clone(),
             blockchain: plan.blockchain.as_str().to_owned(),
@@ -131,6 +136,7 @@ impl ChallengeSpec for CreateTransaction {
     ) -> Result<Completion, ApiError> {
         let approved = Approved {
             kind: Self::KIND,
+            sca_owner: payload.plan.sca_owner,
             call: &payload.plan.call,
             fee: &payload.fee,
             quote: &payload.quote,

@@ -171,6 +171,7 @@ impl Execution<'_> {
             Ok(Err(CommitRefused::NonceLost)) => Some(codes::CHALLENGE_INVALID.with_message(
                 "The transaction's nonce was given back while this challenge ran; create a new challenge.",
             )),
+            Ok(Err(CommitRefused::ScaBusy)) => Some(codes::SCA_OPERATION_PENDING),
             Ok(Err(CommitRefused::NotReplaceable)) => Some(codes::TRANSACTION_NOT_ELIGIBLE.with_message(
                 "Transaction is not eligible for operation: it left the states it could be replaced in while this challenge ran.",
             )),

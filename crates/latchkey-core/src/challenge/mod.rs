@@ -9,6 +9,7 @@ mod engine;
 mod execution;
 mod outbound;
 mod registry;
+mod sca_outbound;
 mod setup;
 pub(crate) mod signing;
 mod spec;

@@ -24,20 +24,27 @@ use crate::model::ChallengeType;
 use crate::model::UserRecord;
 use crate::money::engine::transaction_notification;
 use crate::money::estimate::{fee_levels, node_unavailable};
+use crate::money::fees::capped;
+use crate::money::quote::quote;
 use crate::money::quote::Quote;
+use crate::money::user_op::sca_quote;
 use crate::money::{
-    AttemptKind, AttemptRecord, AttemptStatus, BlockTag, Chain, ChainNonces, FeeChoice, GasPricing,
-    NodeError, OutboundCall, OutboundWrite, TransactionFee, TransactionRecord, TxOperation,
-    TxState, TxType,
+    AttemptKind, AttemptRecord, AttemptStatus, BlockTag, Chain, ChainNonces, FeeCap, FeeChoice,
+    FeeRequest, GasPricing, NodeError, OutboundCall, OutboundWrite, TokenDebit, TransactionFee,
+    TransactionRecord, TxOperation, TxState, TxType,
 };
 use crate::service::store_failed;
-use latchkey_chains::{Blockchain, EvmFee, UnsignedEvmTx, U256};
+use crate::store::ChallengeCommit;
+use latchkey_chains::{Address, Blockchain, EvmFee, UnsignedEvmTx, U256};
 use serde_json::json;
 
 /// An approved transaction, as its challenge describes it.
 pub(crate) struct Approved<'a> {
     /// The challenge type (for the audit entry).
     pub kind: ChallengeType,
+    /// SCA wallets: the account's owner; the approval is then a UserOperation
+    /// ([`super::sca_outbound`]).
+    pub sca_owner: Option<Address>,
     /// The call to sign.
     pub call: &'a OutboundCall,
     /// How it pays for gas, as requested.
@@ -85,12 +92,62 @@ pub(crate) fn approved_record(
     t
 }
 
+/// The fee choice and the quote of a new outbound challenge, with the checks that come
+/// before them: the chain has a node (156027), the wallet has room (155264); for an SCA
+/// wallet `feeLevel` only (155232), a gas station (155509), no operation in flight (155505)
+/// and the UserOperation's quote; for an EOA the fee rules and the quote.
+pub(crate) async fn price(
+    lk: &crate::service::Latchkey,
+    wallet_id: &str,
+    blockchain: Blockchain,
+    sca_owner: Option<Address>,
+    call: &OutboundCall,
+    debit: &TokenDebit,
+    request: &FeeRequest,
+) -> Result<(FeeChoice, Quote), ApiError> {
+    let chain = lk.chains().require(blockchain)?;
+    lk.ensure_pending_room(wallet_id).await?;
+    let cap = FeeCap::one_token(blockchain.native_decimals());
+    match sca_owner {
+        Some(owner) => {
+            let fee = request.validate_sca()?;
+            chain.require_gas_station()?;
+            lk.ensure_no_operation_pending(wallet_id).await?;
+            let quote = sca_quote(chain, owner, call, debit, &fee, cap).await?;
+            Ok((fee, quote))
+        }
+        None => {
+            let fee = request.validate(chain.info.eip1559, cap)?;
+            let quote = quote(chain, call, debit, &fee, cap).await?;
+            Ok((fee, quote))
+        }
+    }
+}
+
+/// Sets what every approved transaction gets at execution: its challenge, times and the
+/// challenge's correlation id.
+pub(crate) fn stamp(
+    run: &Execution<'_>,
+    record: &mut TransactionRecord,
+    commit: &mut ChallengeCommit,
+) {
+    let now = commit.now;
+    record.challenge_id = Some(run.challenge.id.clone());
+    record.created_at = now;
+    record.updated_at = now;
+    record.next_check_at = now;
+    commit.correlation_ids = vec![record.id.clone()];
+}
+
 /// Runs steps 1–6 of the module doc for `approved`.
 pub(crate) async fn execute(
     run: &Execution<'_>,
     approved: Approved<'_>,
     input: PinInput,
 ) -> Result<Completion, ApiError> {
+    if approved.sca_owner.is_some() {
+        return super::sca_outbound::execute(run, approved, input).await;
+    }
     let lk = run.lk();
     let blockchain = approved.record.blockchain;
     let chain = lk.chains().require(blockchain)?;
@@ -115,11 +172,7 @@ pub(crate) async fn execute(
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
     let now = commit.now;
     let mut record = approved.record;
-    record.challenge_id = Some(run.challenge.id.clone());
-    record.created_at = now;
-    record.updated_at = now;
-    record.next_check_at = now;
-    commit.correlation_ids = vec![record.id.clone()];
+    stamp(run, &mut record, &mut commit);
 
     let cost = U256::from(approved.quote.gas_limit) * U256::from(pre.fee.max_per_gas())
         + U256::from(l1_fee(approved.quote));
@@ -238,42 +291,6 @@ async fn preflight(chain: &Chain, approved: &Approved<'_>) -> Result<Preflight, 
         balance,
         fee,
     })
-}
-
-/// The level's fresh price, never above what the user approved: if fees rose since, the
-/// transaction is signed at the approved cap (it may wait, it never costs more).
-fn capped(fresh: GasPricing, cap: GasPricing) -> GasPricing {
-    match (fresh, cap) {
-        (
-            GasPricing::Eip1559 {
-                base_fee,
-                priority_fee,
-                max_fee,
-            },
-            GasPricing::Eip1559 {
-                priority_fee: cap_priority,
-                max_fee: cap_max,
-                ..
-            },
-        ) => {
-            let max_fee = max_fee.min(cap_max);
-            GasPricing::Eip1559 {
-                base_fee,
-                priority_fee: priority_fee.min(cap_priority).min(max_fee),
-                max_fee,
-            }
-        }
-        (
-            GasPricing::Legacy { gas_price },
-            GasPricing::Legacy {
-                gas_price: cap_price,
-            },
-        ) => GasPricing::Legacy {
-            gas_price: gas_price.min(cap_price),
-        },
-        // The chain's fee model cannot change under a challenge; keep what was approved.
-        _ => cap,
-    }
 }
 
 fn evm_fee(pricing: GasPricing) -> EvmFee {

@@ -230,7 +230,11 @@ where
         .ok_or(codes::WALLET_NOT_FOUND)?;
     let chain = Blockchain::parse(&wallet.blockchain).ok_or_else(ApiError::internal)?;
     // Read before the PIN is checked: no node round trip between the check and the commit.
-    let deployed = if wallet.is_sca() {
+    // An account whose first operation completed is deployed for good (no node asked);
+    // before that, the node's code decides (the Safe may have been deployed by someone else).
+    let deployed = if wallet.is_sca() && wallet.deployed_at.is_some() {
+        true
+    } else if wallet.is_sca() {
         let safe: Address = wallet.address.parse().map_err(|_| ApiError::internal())?;
         safe_deployed(run, chain, safe).await
     } else {

@@ -189,6 +189,7 @@ impl WalletPlan {
                 address,
                 sca_core: sca.then(|| SCA_CORE.to_string()),
                 owner_address,
+                deployed_at: None,
                 state: "LIVE".into(),
                 created_at: now,
                 updated_at: now,

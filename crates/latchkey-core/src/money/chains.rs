@@ -38,6 +38,41 @@ pub struct Chain {
     pub info: ChainInfo,
     /// The operator's faucet account on a testnet (`--faucet-key`), if configured.
     pub faucet_key: Option<Arc<OperatorKey>>,
+    /// The gas station that bundles SCA wallets' UserOperations and sponsors their gas
+    /// (`--gas-station-key`, `--paymaster`); `None`: SCA sends answer 155509 naming it.
+    pub gas_station: Option<Arc<GasStation>>,
+}
+
+/// latchkey as bundler and paymaster on one chain (docs/sca.md).
+#[derive(Debug)]
+pub struct GasStation {
+    /// Sends `handleOps` and pays its gas (the EntryPoint refunds it from the paymaster's
+    /// deposit to this account, the bundle's beneficiary).
+    pub station: Arc<OperatorKey>,
+    /// Signs the sponsorships the paymaster accepts (by default the station key).
+    pub paymaster_signer: Arc<OperatorKey>,
+    /// The VerifyingPaymaster whose EntryPoint deposit pays the operations' gas.
+    pub paymaster: latchkey_chains::Address,
+    /// EntryPoint v0.7.
+    pub entry_point: latchkey_chains::Address,
+    /// The Safe contracts the accounts are created with.
+    pub account: latchkey_chains::sca::SafeAccountConfig,
+}
+
+impl Chain {
+    /// The chain's gas station, or 155509 naming the setting that configures one.
+    pub fn require_gas_station(&self) -> Result<&GasStation, ApiError> {
+        self.gas_station.as_deref().ok_or_else(|| {
+            let name = self.info.blockchain.as_str();
+            codes::SCA_NOT_ELIGIBLE.with_message(format!(
+                "Entity is not eligible for SCA account creation. Please check paymaster policy \
+                 setup: no gas station is configured for {name} on this server, so its SCA \
+                 wallets cannot send (set --gas-station-key {name}=FILE and --paymaster \
+                 {name}=ADDRESS, LATCHKEY_GAS_STATION_KEY / LATCHKEY_PAYMASTER, or the \
+                 [gas_station_keys] and [paymasters] tables; --dev deploys one on a local node)."
+            ))
+        })
+    }
 }
 
 /// Every chain with a node (a handful at most, so lists). Empty when no `--rpc` is configured.

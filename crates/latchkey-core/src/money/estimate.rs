@@ -16,6 +16,7 @@ use super::node::{BlockTag, CallRequest, EvmNode, NodeError, RejectKind};
 use super::plan::{
     EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,
 };
+use super::user_op::sca_estimate;
 use crate::error::{codes, ApiError};
 use crate::service::{Latchkey, UserSession};
 use latchkey_chains::{erc, Address, Blockchain, UnsignedEvmTx, U256};
@@ -37,7 +38,10 @@ impl Latchkey {
     ) -> Result<EstimatedFees, ApiError> {
         let plan = request.plan(self.store.as_ref(), session.into()).await?;
         let chain = self.chains.require(plan.blockchain)?;
-        estimate_call(chain, &plan.call, &plan.debit).await
+        match plan.sca_owner {
+            Some(owner) => sca_estimate(chain, owner, &plan.call, &plan.debit).await,
+            None => estimate_call(chain, &plan.call, &plan.debit).await,
+        }
     }
 
     /// `POST /v1/w3s/transactions/contractExecution/estimateFee`: the LOW/MEDIUM/HIGH fees of
@@ -50,7 +54,10 @@ impl Latchkey {
     ) -> Result<EstimatedFees, ApiError> {
         let plan = request.plan(self.store.as_ref(), session.into()).await?;
         let chain = self.chains.require(plan.blockchain)?;
-        estimate_call(chain, &plan.call, &TokenDebit::None).await
+        match plan.sca_owner {
+            Some(owner) => sca_estimate(chain, owner, &plan.call, &TokenDebit::None).await,
+            None => estimate_call(chain, &plan.call, &TokenDebit::None).await,
+        }
     }
 }
 
@@ -112,6 +119,7 @@ pub async fn estimate_call(
         low: fee(&p.levels.low),
         medium: fee(&p.levels.medium),
         high: fee(&p.levels.high),
+        user_op: None,
     })
 }
 

@@ -26,6 +26,7 @@ fn chain(blockchain: Blockchain, eip1559: bool, node: FakeNode) -> (Chain, Arc<F
             min_priority_wei: 0,
         },
         faucet_key: None,
+        gas_station: None,
     };
     (chain, node)
 }

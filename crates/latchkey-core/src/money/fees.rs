@@ -277,8 +277,8 @@ impl TransactionFee {
     }
 }
 
-/// `data` of Circle's `EstimateTransactionFee` for an EOA wallet (the ERC-4337 fields are for
-/// smart-contract accounts, which latchkey does not have).
+/// `data` of Circle's `EstimateTransactionFee`: the three levels, and for an SCA wallet the
+/// UserOperation's limits (Circle's ERC-4337 fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EstimatedFees {
     /// LOW.
@@ -287,6 +287,9 @@ pub struct EstimatedFees {
     pub medium: TransactionFee,
     /// HIGH.
     pub high: TransactionFee,
+    /// SCA wallets: the UserOperation's gas (Circle's `callGasLimit`, `verificationGasLimit`,
+    /// `preVerificationGas`); `None` for EOA.
+    pub user_op: Option<super::user_op::OpGas>,
 }
 
 /// The most a transaction may cost in fees (maxFee or gasPrice × gasLimit), in wei.
@@ -403,6 +406,24 @@ impl FeeChoice {
 }
 
 impl FeeRequest {
+    /// An SCA wallet's fee: `feeLevel` and nothing else (Circle's 155232). The gas of a
+    /// UserOperation is latchkey's to set (its limits are the bundle's and the paymaster's
+    /// exposure), so neither a gasLimit nor explicit prices are taken.
+    pub fn validate_sca(&self) -> Result<FeeChoice, ApiError> {
+        let given = |f: &Option<String>| f.as_deref().is_some_and(|s| !s.is_empty());
+        let explicit = given(&self.gas_limit)
+            || given(&self.gas_price)
+            || given(&self.max_fee)
+            || given(&self.priority_fee);
+        match self.fee_level {
+            Some(level) if !explicit => Ok(FeeChoice::Level {
+                level,
+                gas_limit: None,
+            }),
+            _ => Err(codes::SCA_FEE_LEVEL_ONLY),
+        }
+    }
+
     /// Every fee rule that needs no chain read, in this order:
     /// - feeLevel with gasPrice, maxFee or priorityFee → 155234;
     /// - neither feeLevel nor gasLimit → 155231;
@@ -514,6 +535,42 @@ fn parse_fee(name: &str, s: &str) -> Result<u128, ApiError> {
 fn echo(s: &str) -> String {
     let cut: String = s.chars().take(40).collect();
     format!("{cut:?}")
+}
+
+/// The level's fresh price, never above what the user approved: if fees rose since, the
+/// transaction is signed at the approved cap (it may wait, it never costs more).
+pub(crate) fn capped(fresh: GasPricing, cap: GasPricing) -> GasPricing {
+    match (fresh, cap) {
+        (
+            GasPricing::Eip1559 {
+                base_fee,
+                priority_fee,
+                max_fee,
+            },
+            GasPricing::Eip1559 {
+                priority_fee: cap_priority,
+                max_fee: cap_max,
+                ..
+            },
+        ) => {
+            let max_fee = max_fee.min(cap_max);
+            GasPricing::Eip1559 {
+                base_fee,
+                priority_fee: priority_fee.min(cap_priority).min(max_fee),
+                max_fee,
+            }
+        }
+        (
+            GasPricing::Legacy { gas_price },
+            GasPricing::Legacy {
+                gas_price: cap_price,
+            },
+        ) => GasPricing::Legacy {
+            gas_price: gas_price.min(cap_price),
+        },
+        // The chain's fee model cannot change under a challenge; keep what was approved.
+        _ => cap,
+    }
 }
 
 #[cfg(test)]

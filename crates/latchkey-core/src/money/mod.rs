@@ -41,11 +41,12 @@ mod serde_as;
 pub mod solana;
 pub mod tokens;
 pub mod transactions;
+pub mod user_op;
 pub mod view;
 pub mod wallet_tokens;
 
 pub use balances::{Balance, BalanceQuery};
-pub use chains::{Chain, ChainInfo, ChainSet};
+pub use chains::{Chain, ChainInfo, ChainSet, GasStation};
 pub use faucet::FaucetRequest;
 pub use fees::{
     EstimatedFees, FeeCap, FeeChoice, FeeLevel, FeeLevels, FeeRequest, GasPricing, TransactionFee,

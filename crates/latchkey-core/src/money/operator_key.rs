@@ -70,6 +70,38 @@ impl OperatorKey {
         self.address
     }
 
+    /// Generates a fresh key (`--dev`'s gas station); its hex form goes to the key file only.
+    pub fn generate() -> (Self, Zeroizing<String>) {
+        let secret = latchkey_chains::generate(Family::Evm);
+        let text = Zeroizing::new(hex::encode(&secret[..]));
+        // A freshly generated secp256k1 key always parses; the fallback keeps this panic-free.
+        match Self::from_hex(&text) {
+            Ok(key) => (key, text),
+            Err(_) => Self::generate(),
+        }
+    }
+
+    /// Signs `hash` with the EIP-191 prefix (the VerifyingPaymaster's sponsorship signature).
+    pub(crate) fn sign_hash_eip191(&self, hash: B256) -> Result<Vec<u8>, ApiError> {
+        latchkey_chains::sca::sign_hash_eip191(&self.secret, hash)
+            .map(|s| s.to_vec())
+            .map_err(|e| {
+                tracing::error!(error = %e.message, "an operator signature failed");
+                ApiError::internal()
+            })
+    }
+
+    /// Signs `tx` from this account: the raw bytes and the hash.
+    pub(crate) fn sign_tx(&self, tx: &UnsignedEvmTx) -> Result<(Vec<u8>, String), ApiError> {
+        let signed = latchkey_chains::sign_evm_tx(&self.secret, tx).map_err(|e| {
+            tracing::error!(error = %e.message, "an operator transaction did not sign");
+            ApiError::internal()
+        })?;
+        let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
+            .map_err(|_| ApiError::internal())?;
+        Ok((raw, signed.tx_hash))
+    }
+
     /// Signs and sends a call from this account at the chain's MEDIUM fee level, with the
     /// node's gas estimate plus latchkey's margin; the hash once the node accepted it (it does
     /// not wait for a block). Fee and estimate failures are API errors (a revert names its

@@ -41,8 +41,21 @@ pub trait OutboundStore: Send + Sync {
     ) -> StoreResult<u64>;
 
     /// The sweeper: RESERVED claims whose challenge has ended (completed without using the
-    /// claim, failed, or expired by `now`) become RELEASED. Returns how many.
+    /// claim, failed, or expired by `now`) become RELEASED, and so do the gas stations'
+    /// RESERVED claims of transactions that ended without their bundle. Returns how many.
     async fn release_abandoned_nonces(&self, now: Timestamp) -> StoreResult<u64>;
+
+    /// The nonce of a gas station (`station` = `BLOCKCHAIN:0xaddress`) the bundle of
+    /// `transaction_id` is signed with, by [`OutboundStore::reserve_nonce`]'s rules with the
+    /// transaction as the holder (a step that crashed before storing its bundle gets the same
+    /// nonce back).
+    async fn reserve_station_nonce(
+        &self,
+        station: &str,
+        transaction_id: &str,
+        chain: ChainNonces,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
 }
 
 /// Declares a stored enum with its spelling, `as_str` and `parse`.
@@ -82,6 +95,13 @@ stored_enum! {
         Accelerate = "ACCELERATE",
         /// A zero-value self-send at the same nonce and a higher fee.
         Cancel = "CANCEL",
+        /// An SCA's signed ERC-4337 operation (the ABI-encoded `PackedUserOperation`; its
+        /// hash is the userOpHash, its nonce the EntryPoint's). Never sent as a transaction:
+        /// the engine bundles it.
+        UserOperation = "USER_OPERATION",
+        /// The gas station's `handleOps` transaction carrying the operation (its nonce is the
+        /// station's).
+        Bundle = "BUNDLE",
     }
 }
 
@@ -221,8 +241,21 @@ pub trait EngineStore: Send + Sync {
     async fn pending_outbound(&self, wallet_id: &str) -> StoreResult<u64>;
 
     /// Writes `progress` if its lease is still held; `false` (nothing written) when another
-    /// instance took the transaction meanwhile.
+    /// instance took the transaction meanwhile. A transaction with a `user_op_hash` that
+    /// failed before any bundle reached a node (`release_nonce`) gives its station nonce back;
+    /// one that becomes COMPLETE marks its wallet deployed.
     async fn save_progress(&self, progress: &TxProgress) -> StoreResult<bool>;
+
+    /// Stores the gas station's signed bundle of an SCA transaction (before any broadcast)
+    /// and marks the station nonce claim it uses USED, if the lease `lease_token` is still
+    /// held; `false` (nothing written) otherwise.
+    async fn add_bundle_attempt(
+        &self,
+        attempt: &AttemptRecord,
+        lease_token: &str,
+        station: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 }
 
 /// At most this many OUTBOUND transactions of one wallet on their way to a block. A node's
@@ -244,6 +277,24 @@ impl crate::service::Latchkey {
             .map_err(crate::service::store_failed)?;
         if pending >= MAX_PENDING_PER_WALLET {
             return Err(crate::error::codes::TOO_MANY_PENDING);
+        }
+        Ok(())
+    }
+
+    /// 155505 when the SCA wallet `wallet_id` has an operation on its way: one in flight per
+    /// account (the EntryPoint orders an account's operations by nonce, and an operation
+    /// signed now could not know whether the pending one deploys the account).
+    pub(crate) async fn ensure_no_operation_pending(
+        &self,
+        wallet_id: &str,
+    ) -> Result<(), crate::error::ApiError> {
+        let pending = self
+            .store
+            .pending_outbound(wallet_id)
+            .await
+            .map_err(crate::service::store_failed)?;
+        if pending > 0 {
+            return Err(crate::error::codes::SCA_OPERATION_PENDING);
         }
         Ok(())
     }

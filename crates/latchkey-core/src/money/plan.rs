@@ -228,6 +228,15 @@ pub struct PlannedToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferPlan {
+    /// SCA wallets: the account's owner (the wallet key's address). The plan then moves
+    /// money by an ERC-4337 UserOperation from the account (`call.from`), not by a
+    /// transaction of the key.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_as::opt_text"
+    )]
+    pub sca_owner: Option<Address>,
     /// The sending wallet.
     pub wallet_id: String,
     /// Its chain.
@@ -253,6 +262,15 @@ pub struct TransferPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallPlan {
+    /// SCA wallets: the account's owner (the wallet key's address). The plan then moves
+    /// money by an ERC-4337 UserOperation from the account (`call.from`), not by a
+    /// transaction of the key.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "serde_as::opt_text"
+    )]
+    pub sca_owner: Option<Address>,
     /// The sending wallet.
     pub wallet_id: String,
     /// Its chain.
@@ -519,15 +537,9 @@ async fn resolve_wallet(
         // Source::check refuses an address without its blockchain.
         (plan_rules::WalletRef::Address { .. }, None) => None,
     };
-    let wallet = found.ok_or(codes::WALLET_NOT_FOUND)?;
-    // An SCA moves money by ERC-4337 UserOperations, which latchkey does not send yet; its
-    // key must never send an EOA transaction from the owner's address instead (155515).
-    if wallet.is_sca() {
-        return Err(crate::challenge::signing::sca_refused(
-            "a transfer, contract execution or fee estimate",
-        ));
-    }
-    Ok(wallet)
+    // An SCA wallet's plan carries its owner (`sca_owner`): it moves money by an ERC-4337
+    // UserOperation from the account, never by a transaction of the owner key.
+    found.ok_or(codes::WALLET_NOT_FOUND)
 }
 
 /// The registry's record of the token a request names (156002 when it has none).

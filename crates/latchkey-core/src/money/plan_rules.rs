@@ -236,6 +236,7 @@ pub(crate) fn transfer(
         }
     };
     Ok(TransferPlan {
+        sca_owner: sca_owner(wallet)?,
         wallet_id: wallet.id.clone(),
         blockchain: chain,
         token: PlannedToken {
@@ -455,6 +456,7 @@ pub(crate) fn call(
         })?,
     };
     Ok(CallPlan {
+        sca_owner: sca_owner(wallet)?,
         wallet_id: wallet.id.clone(),
         blockchain: chain,
         contract_address: contract.to_owned(),
@@ -484,4 +486,17 @@ fn evm_address(chain: Blockchain, s: &str) -> Option<Address> {
 
 fn wallet_address(wallet: &WalletRecord) -> Result<Address, ApiError> {
     wallet.address.parse().map_err(|_| ApiError::internal())
+}
+
+/// An SCA wallet's owner (its key's address, which signs its operations); `None` for EOA.
+fn sca_owner(wallet: &WalletRecord) -> Result<Option<Address>, ApiError> {
+    if !wallet.is_sca() {
+        return Ok(None);
+    }
+    wallet
+        .owner_address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .map(Some)
+        .ok_or_else(ApiError::internal)
 }

@@ -31,6 +31,7 @@ fn wallet(chain: &str) -> WalletRecord {
         sealed_key: vec![],
         sca_core: None,
         owner_address: None,
+        deployed_at: None,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
     }

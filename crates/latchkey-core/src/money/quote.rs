@@ -39,6 +39,10 @@ pub struct ShownFee {
     pub max_network_fee: String,
     /// The unit of `maxNetworkFee`.
     pub native_symbol: String,
+    /// SCA wallets: who pays the gas ("latchkey's gas station"): the user pays none of
+    /// `maxNetworkFee`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_paid_by: Option<String>,
 }
 
 /// A plan priced for a challenge: what is shown, and the cap the signature keeps to.
@@ -54,6 +58,9 @@ pub struct Quote {
     pub l1_fee: Option<String>,
     /// What the user is shown.
     pub shown: ShownFee,
+    /// SCA wallets: the UserOperation's gas limits (`gas_limit` is their sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_op: Option<super::user_op::OpGas>,
 }
 
 /// Prices `call` on `chain` with `fee`: the chain's checks (see the module doc), 155233 for a
@@ -128,12 +135,14 @@ pub async fn quote(
             gas_price,
             max_network_fee: format_units(max_network_fee, blockchain.native_decimals()),
             native_symbol: blockchain.native_symbol().to_owned(),
+            gas_paid_by: None,
         },
+        user_op: None,
     })
 }
 
 /// The estimate's balance codes as a create call's: 155201 for native, 155258 for tokens.
-fn for_create_call(e: ApiError) -> ApiError {
+pub(crate) fn for_create_call(e: ApiError) -> ApiError {
     if e.code == codes::ESTIMATE_COST_ABOVE_BALANCE.code {
         codes::INSUFFICIENT_FUNDS
     } else if e.code == codes::ESTIMATE_INSUFFICIENT_TOKEN.code

@@ -33,6 +33,7 @@ fn chain(eip1559: bool, balance: u128) -> Chain {
             min_priority_wei: 0,
         },
         faucet_key: None,
+        gas_station: None,
     }
 }
 

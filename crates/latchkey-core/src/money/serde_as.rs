@@ -76,3 +76,31 @@ pub(crate) mod blockchain {
         Blockchain::parse(&s).ok_or_else(|| D::Error::custom(format!("unknown blockchain {s}")))
     }
 }
+
+/// An optional `Display` + `FromStr` value (an `Address`) as a JSON string, or absent.
+pub(crate) mod opt_text {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    pub(crate) fn serialize<T: Display, S: Serializer>(
+        v: &Option<T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.collect_str(v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        Option::<String>::deserialize(d)?
+            .map(|s| s.parse().map_err(D::Error::custom))
+            .transpose()
+    }
+}

@@ -144,6 +144,9 @@ pub struct TransactionRecord {
     pub nonce: Option<i64>,
     /// Hash of the attempt that counts.
     pub tx_hash: Option<String>,
+    /// SCA wallets: the ERC-4337 operation's EntryPoint hash (Circle's `userOpHash`); `None`
+    /// for EOA transactions.
+    pub user_op_hash: Option<String>,
     /// Block of the receipt.
     pub block_hash: Option<String>,
     /// Height of that block.
@@ -214,6 +217,7 @@ impl TransactionRecord {
             estimated_fee: None,
             nonce: None,
             tx_hash: None,
+            user_op_hash: None,
             block_hash: None,
             block_height: None,
             first_confirm_date: None,

@@ -90,6 +90,9 @@ pub struct TransactionView {
     pub tx_hash: Option<String>,
     /// Last changed (ISO-8601 UTC).
     pub update_date: String,
+    /// SCA wallets: the ERC-4337 UserOperation's hash (the EntryPoint's `getUserOpHash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_op_hash: Option<String>,
     /// The owner's userId (the developer's id, as in `Wallet.userId`).
     pub user_id: String,
     /// The wallet.
@@ -132,6 +135,7 @@ impl TransactionView {
             transaction_type: t.tx_type,
             tx_hash: t.tx_hash.clone(),
             update_date: t.updated_at.iso(),
+            user_op_hash: t.user_op_hash.clone(),
             user_id: t.user_id.clone(),
             wallet_id: t.wallet_id.clone(),
         }

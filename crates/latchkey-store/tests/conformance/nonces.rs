@@ -125,3 +125,52 @@ async fn abandoned_claims_are_released_reused_first_and_dead_once_the_chain_pass
         3
     );
 }
+
+#[tokio::test]
+async fn gas_station_nonces_follow_the_same_rules_per_station_with_the_transaction_as_holder() {
+    let s = fresh_store().await;
+    let station = "MATIC-AMOY:0x00000000000000000000000000000000000000aa";
+    let (t1, t2) = (new_id(), new_id());
+    // The node already counts 3 of the station's transactions.
+    assert_eq!(
+        s.reserve_station_nonce(station, &t1, chain(3, 3), T0)
+            .await
+            .unwrap(),
+        3
+    );
+    // A bundling step that crashed before storing its bundle gets the same nonce back.
+    assert_eq!(
+        s.reserve_station_nonce(station, &t1, chain(3, 3), T0)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        s.reserve_station_nonce(station, &t2, chain(3, 3), T0)
+            .await
+            .unwrap(),
+        4
+    );
+    // Another station (or chain) counts on its own; wallets' nonces are untouched.
+    assert_eq!(
+        s.reserve_station_nonce("ETH-SEPOLIA:0xaa", &new_id(), chain(0, 0), T0)
+            .await
+            .unwrap(),
+        0
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.reserve_station_nonce(station, &new_id(), chain(0, 0), T0)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.push(t.await.unwrap());
+    }
+    got.sort_unstable();
+    assert_eq!(got, (5..13).collect::<Vec<u64>>());
+}

@@ -33,6 +33,7 @@ pub(super) async fn wallets(
             sealed_key: vec![1; 48],
             sca_core: None,
             owner_address: None,
+            deployed_at: None,
             created_at: T0,
             updated_at: T0,
         })
@@ -82,6 +83,7 @@ fn outbound(w: &WalletRecord, at: i64) -> TransactionRecord {
         estimated_fee: None,
         nonce: None,
         tx_hash: None,
+        user_op_hash: None,
         block_hash: None,
         block_height: None,
         first_confirm_date: None,

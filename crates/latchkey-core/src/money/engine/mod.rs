@@ -14,9 +14,12 @@
 //! - CONFIRMED → COMPLETE once the chain's confirmation depth is reached and the block is
 //!   still canonical; back to SENT when a reorg dropped it (the same bytes are sent again).
 //!
-//! A node error leaves the transaction where it is for the next pass. The engine never signs:
-//! without the user's PIN it can only send what was signed with it.
+//! A node error leaves the transaction where it is for the next pass. The engine never signs
+//! with a user's key: without the user's PIN it can only send what was signed with it. The one
+//! key it signs with is the operator's gas station, which wraps an SCA wallet's signed
+//! UserOperation in a `handleOps` bundle ([`bundle`]).
 
+mod bundle;
 mod step;
 
 use super::chains::Chain;

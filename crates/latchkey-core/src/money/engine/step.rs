@@ -2,6 +2,7 @@
 //! receipts, confirmation depth, reorg), recorded in a [`TxProgress`] that the engine writes
 //! only while the lease holds. The state machine is described in the parent module.
 
+use super::bundle::Outcome;
 use super::{transaction_notification, EngineSettings};
 use crate::clock::Timestamp;
 use crate::model::Environment;
@@ -48,7 +49,7 @@ impl Step<'_> {
         }
     }
 
-    fn fail(&mut self, reason: &str, details: impl Into<String>) {
+    pub(super) fn fail(&mut self, reason: &str, details: impl Into<String>) {
         let t = self.tx();
         t.error_reason = Some(reason.to_owned());
         t.error_details = Some(details.into());
@@ -79,6 +80,11 @@ impl Step<'_> {
         if self.progress.transaction.state == TxState::Initiated {
             self.enter(TxState::Queued);
         }
+        // An SCA transaction's operation is bundled first; the bundle is then sent as any
+        // signed transaction is.
+        if self.progress.transaction.state == TxState::Queued && !self.bundle(store).await {
+            return;
+        }
         if self.progress.transaction.state == TxState::Queued {
             self.broadcast(store).await;
         }
@@ -94,11 +100,12 @@ impl Step<'_> {
     }
 
     /// The attempt to send: the newest one not refused for good (a cancel or acceleration
-    /// supersedes the original).
+    /// supersedes the original). A UserOperation is never sent itself (its bundle is).
     fn sendable(&self) -> Option<AttemptRecord> {
         self.attempts
             .iter()
             .rev()
+            .filter(|a| a.kind != AttemptKind::UserOperation)
             .find(|a| a.status != AttemptStatus::Rejected)
             .cloned()
     }
@@ -289,8 +296,14 @@ impl Step<'_> {
         }
         self.attempt_changed(&a.id, AttemptStatus::Mined, None, false);
         let decimals = self.chain.info.blockchain.native_decimals();
-        let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price)
-            + U256::from(r.l1_fee.unwrap_or(0));
+        let (fee, outcome) = if a.kind == AttemptKind::Bundle {
+            let (fee, outcome) = self.user_op_outcome(r);
+            (fee, Some(outcome))
+        } else {
+            let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price)
+                + U256::from(r.l1_fee.unwrap_or(0));
+            (fee, None)
+        };
         let now = self.now;
         let t = self.tx();
         t.tx_hash = Some(a.tx_hash.clone());
@@ -298,7 +311,12 @@ impl Step<'_> {
         t.block_height = i64::try_from(r.block_number).ok();
         t.first_confirm_date.get_or_insert(now);
         t.network_fee = Some(format_units(fee, decimals));
-        if !r.success {
+        if let Some(outcome) = outcome {
+            match outcome {
+                Outcome::Confirmed => self.enter(TxState::Confirmed),
+                Outcome::Failed(reason, details) => self.fail(reason, details),
+            }
+        } else if !r.success {
             let reason = if r.gas_used >= a.gas_limit {
                 "GAS_LIMIT_TOO_LOW"
             } else {
