@@ -69,6 +69,24 @@ fn transfer(s: &Value) -> Vec<String> {
             clean(&s["nativeSymbol"])
         ),
     ];
+    if clean(&s["nativeSymbol"]) == "SOL" {
+        // Solana: a compute budget, priced in micro-lamports per compute unit.
+        out.push(format!(
+            "  (compute units {}, price {} micro-lamports per unit)",
+            clean(&s["gasLimit"]),
+            clean(&s["priorityFee"])
+        ));
+        if s["note"].is_string() {
+            out.push(format!("  Also:             {}", clean(&s["note"])));
+        }
+        if let Some(address) = token["address"].as_str() {
+            out.push(format!(
+                "  Mint:             {}",
+                clean(&Value::from(address))
+            ));
+        }
+        return out;
+    }
     let mut gas = vec![format!("gas limit {}", clean(&s["gasLimit"]))];
     for (key, label) in [
         ("maxFee", "max fee"),

@@ -35,6 +35,7 @@ mod request_schemas;
 mod sca_wallets;
 mod signing;
 mod solana_money;
+mod solana_transfers;
 mod tenancy;
 mod user_tokens;
 mod users;

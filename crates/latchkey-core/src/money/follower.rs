@@ -78,6 +78,26 @@ pub trait FollowerStore: Send + Sync {
         tx: &TransactionRecord,
         notification: Option<&NotificationDraft>,
     ) -> StoreResult<bool>;
+
+    /// Every wallet of `blockchain` (the Solana follower watches each one's addresses).
+    async fn wallets_on(&self, blockchain: Blockchain) -> StoreResult<Vec<WalletRecord>>;
+
+    /// The newest signature the Solana follower recorded for `address`; `None` before its
+    /// first pass.
+    async fn solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// Moves `address`'s cursor to `signature`.
+    async fn set_solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+        signature: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// One deposit found in a block.

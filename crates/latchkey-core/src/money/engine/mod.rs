@@ -16,11 +16,16 @@
 //!
 //! A node error leaves the transaction where it is for the next pass. The engine never signs:
 //! without the user's PIN it can only send what was signed with it.
+//!
+//! Solana chains take the same passes with their own step (`solana_step`: statuses by
+//! commitment instead of receipts and depth, a blockhash's expiry instead of a nonce).
 
+mod solana_step;
 mod step;
 
 use super::chains::Chain;
 use super::outbound::TxProgress;
+use super::solana::SolanaChain;
 use super::transactions::{TransactionRecord, TxType};
 use super::view::TransactionView;
 use crate::model::Environment;
@@ -113,7 +118,9 @@ impl Engine {
     /// (at most [`LOCAL_RECHECK_MS`] when a chain is a local node, which mines at once).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let local = self.lk.chains().iter().any(|c| c.info.is_local);
+        let chains = self.lk.chains();
+        let local =
+            chains.iter().any(|c| c.info.is_local) || chains.solana().any(|c| c.info.is_local);
         let pause = if local {
             self.settings
                 .poll
@@ -157,28 +164,56 @@ impl Engine {
             .await;
             worked += self.pass(chain).await;
         }
+        for chain in self.lk.chains().solana() {
+            worked += super::solana_follower::follow(
+                &self.lk,
+                chain,
+                &self.follower_token,
+                self.settings.lease_ms,
+            )
+            .await;
+            worked += self.pass_solana(chain).await;
+        }
         worked
     }
 
-    async fn pass(&self, chain: &Chain) -> usize {
+    async fn claim(&self, blockchain: latchkey_chains::Blockchain) -> Vec<TransactionRecord> {
         let now = self.lk.now();
-        let claimed = match self
+        match self
             .lk
             .store
-            .claim_due_transactions(
-                chain.info.blockchain,
-                now,
-                self.settings.lease_ms,
-                self.settings.batch,
-            )
+            .claim_due_transactions(blockchain, now, self.settings.lease_ms, self.settings.batch)
             .await
         {
             Ok(claimed) => claimed,
             Err(e) => {
-                tracing::warn!(error = %e, blockchain = %chain.info.blockchain, "cannot claim transactions");
-                return 0;
+                tracing::warn!(error = %e, blockchain = %blockchain, "cannot claim transactions");
+                Vec::new()
             }
-        };
+        }
+    }
+
+    async fn pass_solana(&self, chain: &SolanaChain) -> usize {
+        let claimed = self.claim(chain.info.blockchain).await;
+        let n = claimed.len();
+        for t in claimed {
+            let id = t.id.clone();
+            if let Err(e) = self.step_solana(chain, t).await {
+                tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
+            }
+        }
+        n
+    }
+
+    #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
+    async fn step_solana(&self, chain: &SolanaChain, t: TransactionRecord) -> Result<(), String> {
+        let mut s = self.begin(chain, t, chain.info.is_local).await?;
+        s.run_solana().await;
+        self.finish(s).await
+    }
+
+    async fn pass(&self, chain: &Chain) -> usize {
+        let claimed = self.claim(chain.info.blockchain).await;
         let n = claimed.len();
         for t in claimed {
             let id = t.id.clone();
@@ -191,6 +226,19 @@ impl Engine {
 
     #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
     async fn step(&self, chain: &Chain, t: TransactionRecord) -> Result<(), String> {
+        let mut s = self.begin(chain, t, chain.info.is_local).await?;
+        s.run(self.lk.store.as_ref()).await;
+        self.finish(s).await
+    }
+
+    /// A step on `t`: its attempts and its owner's environment read, due again after the
+    /// recheck interval unless the step says otherwise.
+    async fn begin<'c, C>(
+        &self,
+        chain: &'c C,
+        t: TransactionRecord,
+        is_local: bool,
+    ) -> Result<Step<'c, C>, String> {
         let store = &self.lk.store;
         let attempts = store.attempts(&t.id).await.map_err(|e| e.to_string())?;
         let environment = store
@@ -212,18 +260,23 @@ impl Engine {
                 release_nonce: false,
             },
         };
-        // A local node (anvil) mines at once: look again soon rather than after a mainnet's
-        // pace.
-        let recheck = if chain.info.is_local {
+        // A local node mines at once: look again soon rather than after a mainnet's pace.
+        let recheck = if is_local {
             self.settings.recheck_ms.min(LOCAL_RECHECK_MS)
         } else {
             self.settings.recheck_ms
         };
         s.progress.transaction.next_check_at = s.now.plus_ms(recheck);
-        s.run(store.as_ref()).await;
+        Ok(s)
+    }
+
+    /// Writes what the step did, if the lease still holds (notifications only when the
+    /// entity is notified about this transaction).
+    async fn finish<C>(&self, mut s: Step<'_, C>) -> Result<(), String> {
+        let store = &self.lk.store;
         if !self
             .lk
-            .notifies_about(&s.progress.transaction, environment)
+            .notifies_about(&s.progress.transaction, s.environment)
             .await
         {
             s.progress.notifications.clear();
