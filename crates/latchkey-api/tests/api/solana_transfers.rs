@@ -220,13 +220,7 @@ async fn sol_and_usdc_transfers_complete_with_a_memo_webhooks_and_deposits() {
     // Webhooks: each state once for the transfer, QUEUED to COMPLETE.
     app.clock.advance_ms(60_000);
     crate::support::webhooks::drain(&app).await;
-    let mut states: Vec<String> = hooks
-        .of_type("transactions.outbound")
-        .into_iter()
-        .filter(|b| b["notification"]["id"] == json!(id))
-        .map(|b| b["notification"]["state"].as_str().unwrap().to_owned())
-        .collect();
-    states.sort();
+    let states = hooks.states_of("transactions.outbound", &id);
     assert_eq!(states, ["COMPLETE", "CONFIRMED", "QUEUED", "SENT"]);
     assert!(hooks.of_type("transactions.inbound").len() >= 2);
 

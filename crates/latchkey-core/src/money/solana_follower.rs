@@ -16,11 +16,10 @@
 //! created by latchkey, so its history is what happened since (at most
 //! [`SIGNATURES_PER_PASS`] per pass, the rest on the next ones).
 
-use super::engine::transaction_notification;
+use super::follower::insert_deposit;
 use super::registry::SeenToken;
 use super::solana::{SolanaChain, SolanaDeposit};
 use super::tokens::TokenStandard;
-use super::transactions::{TransactionRecord, TxOperation, TxType};
 use crate::model::WalletRecord;
 use crate::service::Latchkey;
 use latchkey_chains::{format_units, U256};
@@ -161,43 +160,13 @@ async fn record(
         },
     }
     .map_err(|e| e.message.to_string())?;
-    let user = lk
-        .store
-        .user_by_internal_id(&wallet.entity_id, &wallet.user_internal_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the wallet's user is gone")?;
-    let now = lk.now();
-    let mut tx = TransactionRecord::new(
-        uuid::Uuid::new_v4().to_string(),
-        &user,
-        wallet.id.clone(),
-        blockchain,
-        TxType::Inbound,
-        TxOperation::Transfer,
-        now,
-    );
-    tx.token_id = token.as_ref().map(|t| t.id.clone());
-    tx.amounts = vec![format_units(U256::from(d.amount), d.decimals)];
-    tx.source_address = fee_payer.clone();
-    tx.destination_address = Some(wallet.address.clone());
-    tx.contract_address = d.mint.clone();
-    tx.tx_hash = Some(signature.to_owned());
-    tx.block_height = i64::try_from(slot).ok();
-    tx.first_confirm_date = Some(now);
-    tx.log_index = Some(d.index);
-    let note = transaction_notification(&tx, user.environment);
-    let notify = lk.notifies_about(&tx, user.environment).await;
-    let new = lk
-        .store
-        .insert_inbound(&tx, notify.then_some(&note))
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(t) = token.as_ref().filter(|t| !t.is_native) {
-        lk.store
-            .add_wallet_token(&wallet.id, &t.id, now)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(new)
+    insert_deposit(lk, blockchain, wallet, token.as_ref(), |tx| {
+        tx.amounts = vec![format_units(U256::from(d.amount), d.decimals)];
+        tx.source_address = fee_payer.clone();
+        tx.contract_address = d.mint.clone();
+        tx.tx_hash = Some(signature.to_owned());
+        tx.block_height = i64::try_from(slot).ok();
+        tx.log_index = Some(d.index);
+    })
+    .await
 }

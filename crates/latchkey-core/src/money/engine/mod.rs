@@ -86,6 +86,23 @@ pub fn transaction_notification(
     }
 }
 
+/// Steps each claimed transaction in turn; how many there were. A failed step is retried once
+/// its lease runs out.
+async fn each<F, Fut>(claimed: Vec<TransactionRecord>, step: F) -> usize
+where
+    F: Fn(TransactionRecord) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let n = claimed.len();
+    for t in claimed {
+        let id = t.id.clone();
+        if let Err(e) = step(t).await {
+            tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
+        }
+    }
+    n
+}
+
 /// How soon a transaction on a local node is looked at again.
 const LOCAL_RECHECK_MS: i64 = 100;
 
@@ -195,14 +212,7 @@ impl Engine {
 
     async fn pass_solana(&self, chain: &SolanaChain) -> usize {
         let claimed = self.claim(chain.info.blockchain).await;
-        let n = claimed.len();
-        for t in claimed {
-            let id = t.id.clone();
-            if let Err(e) = self.step_solana(chain, t).await {
-                tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
-            }
-        }
-        n
+        each(claimed, |t| self.step_solana(chain, t)).await
     }
 
     #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
@@ -214,14 +224,7 @@ impl Engine {
 
     async fn pass(&self, chain: &Chain) -> usize {
         let claimed = self.claim(chain.info.blockchain).await;
-        let n = claimed.len();
-        for t in claimed {
-            let id = t.id.clone();
-            if let Err(e) = self.step(chain, t).await {
-                tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
-            }
-        }
-        n
+        each(claimed, |t| self.step(chain, t)).await
     }
 
     #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
