@@ -173,4 +173,33 @@ mod tests {
         );
         assert!(!l.iter().any(|x| x.contains('\u{1b}')));
     }
+
+    #[test]
+    fn a_solana_transfer_shows_its_compute_budget_and_the_account_it_creates() {
+        let sol = json!({
+            "walletId": "w", "blockchain": "SOL-DEVNET",
+            "from": "GsbwXfJraMomNxBcjYLcG3mxkBUiyWXAB32fGbSMQRdW",
+            "to": "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+            "amounts": ["1.5"],
+            "token": { "id": "t", "standard": "Fungible", "symbol": "USDC", "decimals": 6,
+                "address": "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU" },
+            "feeLevel": "MEDIUM", "gasLimit": "36000", "priorityFee": "1000",
+            "maxNetworkFee": "0.002044316", "nativeSymbol": "SOL",
+            "note": "creates the recipient's USDC account (rent 0.00203928 SOL)",
+        });
+        let l = lines("CREATE_TRANSACTION", &sol);
+        assert_eq!(
+            l[0],
+            "Send 1.5 USDC to 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+        );
+        for want in [
+            "  Max network fee:  0.002044316 SOL",
+            "  (compute units 36000, price 1000 micro-lamports per unit)",
+            "  Also:             creates the recipient's USDC account (rent 0.00203928 SOL)",
+            "  Mint:             4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+        ] {
+            assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+        }
+        assert!(!l.iter().any(|x| x.contains("gwei")), "{l:?}");
+    }
 }

@@ -105,7 +105,12 @@ async fn confirmed(rpc: &SolanaRpc, sig: &str) {
 
 /// Creates a Token-2022 mint with `decimals` (authority: a fresh funded signer) and mints
 /// `amount` base units to `owner`'s associated account; returns the mint.
-async fn token_2022_to(node: &SolanaNode, owner: &str, decimals: u8, amount: u64) -> String {
+pub(crate) async fn token_2022_to(
+    node: &SolanaNode,
+    owner: &str,
+    decimals: u8,
+    amount: u64,
+) -> String {
     let rpc = SolanaRpc::new(&node.url, &RpcOptions::default()).unwrap();
     let (payer_secret, payer) = funded(&rpc).await;
     let mint_secret = latchkey_chains::generate(Family::Solana);

@@ -8,12 +8,12 @@
 //! sending once.
 
 use crate::money_transfers::{approve, create, key, transaction};
-use crate::solana_money::{app_on, devnet_wallet, drip, USDC_DEVNET};
+use crate::solana_money::{app_on, devnet_wallet, drip, token_2022_to, USDC_DEVNET};
 use crate::support::solana_node::SolanaNode;
 use crate::support::wallets::init_with_wallets;
 use crate::support::*;
 use latchkey_chains::{token_uuid, Blockchain, Family};
-use latchkey_solana::pubkey::{associated_token_address, TOKEN_PROGRAM};
+use latchkey_solana::pubkey::{associated_token_address, TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
 use latchkey_solana::types::SignaturesQuery;
 use latchkey_solana::{Commitment, Pubkey, RpcOptions, SolanaRpc};
 use serde_json::{json, Value};
@@ -399,4 +399,43 @@ async fn a_crash_between_the_send_and_its_write_sends_once() {
     let done = solana_until(&restarted, &node, &u, &id, "COMPLETE").await;
     assert_eq!(done["txHash"], json!(sig));
     assert_eq!(lamports(&node, &to).await, 2_000_000, "sent once");
+}
+
+#[tokio::test]
+async fn a_token_2022_deposit_is_recorded_and_sent_on() {
+    let (node, app, u, wallet, address) = devnet_wallet().await;
+    let body = json!({ "address": address, "blockchain": "SOL-DEVNET", "native": true });
+    assert_eq!(drip(&app, body).await.0, 204);
+    // Someone else's Token-2022 mint, 123.45 of it minted to the wallet's token account.
+    let mint = token_2022_to(&node, &address, 2, 12_345).await;
+    let token = token_uuid(Blockchain::SolDevnet, Some(&mint)).to_string();
+    let mut deposits = Vec::new();
+    for _ in 0..10 {
+        app.engine.run_once().await;
+        deposits = history(&app, &u, &wallet, "INBOUND").await;
+        if deposits.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let got = deposits.iter().find(|t| t["tokenId"] == json!(token));
+    let got = got.unwrap_or_else(|| panic!("{deposits:?}"));
+    assert_eq!(got["amounts"][0], "123.45", "{got}");
+    assert_eq!(got["contractAddress"], json!(mint), "{got}");
+
+    // Sent on with the Token-2022 program, the recipient's account created.
+    let to = fresh();
+    let id = approve(&app, &u, transfer(&wallet, &to, &token, "100.05")).await;
+    solana_until(&app, &node, &u, &id, "COMPLETE").await;
+    let owner: Pubkey = to.parse().unwrap();
+    let account =
+        associated_token_address(&owner, &mint.parse().unwrap(), &TOKEN_2022_PROGRAM).unwrap();
+    let held = rpc(&node)
+        .get_token_account_balance(&account, Commitment::Confirmed)
+        .await
+        .unwrap();
+    assert_eq!(held.amount, 10_005);
+    // The transfer out is no deposit.
+    app.engine.run_once().await;
+    assert_eq!(history(&app, &u, &wallet, "INBOUND").await.len(), 2);
 }
