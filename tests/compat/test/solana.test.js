@@ -154,3 +154,60 @@ describe('requestTestnetTokens and getWalletTokenBalance on SOL-DEVNET', () => {
     assert.ok(outbound.every((t) => t.state === 'COMPLETE'), JSON.stringify(outbound));
   });
 });
+
+describe('kill -9 of the server right after the PIN', () => {
+  /** The node's answer to `method`. */
+  async function nodeRpc(method, params) {
+    const res = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    const body = await res.json();
+    assert.ok(!body.error, JSON.stringify(body.error));
+    return body.result;
+  }
+
+  test('each transfer lands once, whatever the engine had done when the server died', async () => {
+    const u = await newUser(client, 'crash', { server, pin: PIN_A, blockchains: ['SOL-DEVNET'] });
+    const wallet = (await client.listWallets({ userToken: u.userToken })).data.wallets[0];
+    await client.requestTestnetTokens({ address: wallet.address, blockchain: 'SOL-DEVNET', native: true });
+    const recipient = 'Bu5tfAs8v9wzUCbzUJbnpiExhJwCEqyLqCZ3bWkHXy4r';
+    const delays = [0, 40, 80, 120, 160, 400];
+    const ids = [];
+    for (const delay of delays) {
+      const created = await client.createTransaction({
+        userToken: u.userToken, walletId: wallet.id, idempotencyKey: randomUUID(),
+        destinationAddress: recipient, amounts: ['0.001'], tokenId: SOL_DEVNET,
+        fee: { type: 'level', config: { feeLevel: 'MEDIUM' } },
+      });
+      const { challengeId } = created.data;
+      const r = await executeAs(server, u, challengeId, { pin: PIN_A });
+      assert.equal(r.code, 0, show(r));
+      const challenge = await client.getUserChallenge({ userToken: u.userToken, challengeId });
+      ids.push(challenge.data.challenge.correlationIds[0]);
+      // The engine picks the transaction up within ~100 ms on a local node: these delays kill
+      // the server before, around and after its send.
+      await new Promise((res) => setTimeout(res, delay));
+      await server.kill();
+      server = await startServer({
+        reuse: server, args: ['--rpc', `SOL-DEVNET=${node.rpcUrl}`],
+      });
+      client = initiateUserControlledWalletsClient({ apiKey: server.apiKey, baseUrl: server.baseUrl });
+    }
+    for (const id of ids) {
+      let last;
+      for (let i = 0; i < 200; i++) {
+        last = (await client.getTransaction({ userToken: u.userToken, id })).data.transaction;
+        if (last.state === 'COMPLETE' || last.state === 'FAILED') break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      assert.equal(last.state, 'COMPLETE', JSON.stringify(last));
+    }
+    // Sent once each: the recipient holds exactly the amounts, one signature each.
+    const balance = await nodeRpc('getBalance', [recipient, { commitment: 'confirmed' }]);
+    assert.equal(balance.value, delays.length * 1_000_000);
+    const signatures = await nodeRpc('getSignaturesForAddress', [recipient, { commitment: 'confirmed' }]);
+    assert.equal(signatures.length, delays.length);
+  });
+});

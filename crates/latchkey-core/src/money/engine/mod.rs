@@ -103,6 +103,9 @@ where
     n
 }
 
+/// The lease of a Solana transaction's step (see `pass_solana`).
+const SOLANA_LEASE_MS: i64 = 5_000;
+
 /// How soon a transaction on a local node is looked at again.
 const LOCAL_RECHECK_MS: i64 = 100;
 
@@ -194,12 +197,16 @@ impl Engine {
         worked
     }
 
-    async fn claim(&self, blockchain: latchkey_chains::Blockchain) -> Vec<TransactionRecord> {
+    async fn claim(
+        &self,
+        blockchain: latchkey_chains::Blockchain,
+        lease_ms: i64,
+    ) -> Vec<TransactionRecord> {
         let now = self.lk.now();
         match self
             .lk
             .store
-            .claim_due_transactions(blockchain, now, self.settings.lease_ms, self.settings.batch)
+            .claim_due_transactions(blockchain, now, lease_ms, self.settings.batch)
             .await
         {
             Ok(claimed) => claimed,
@@ -211,7 +218,12 @@ impl Engine {
     }
 
     async fn pass_solana(&self, chain: &SolanaChain) -> usize {
-        let claimed = self.claim(chain.info.blockchain).await;
+        // A short lease: an instance killed mid-step must not keep its successor away for a
+        // good part of the blockhash's ~60 s window. Two instances stepping one Solana
+        // transaction at once are harmless: they send the same bytes (one signature), and only
+        // the lease holder's write stands.
+        let lease_ms = self.settings.lease_ms.min(SOLANA_LEASE_MS);
+        let claimed = self.claim(chain.info.blockchain, lease_ms).await;
         each(claimed, |t| self.step_solana(chain, t)).await
     }
 
@@ -223,7 +235,9 @@ impl Engine {
     }
 
     async fn pass(&self, chain: &Chain) -> usize {
-        let claimed = self.claim(chain.info.blockchain).await;
+        let claimed = self
+            .claim(chain.info.blockchain, self.settings.lease_ms)
+            .await;
         each(claimed, |t| self.step(chain, t)).await
     }
 
