@@ -38,21 +38,11 @@ fn refused(e: PlanError) -> SolanaPlanError {
     }
 }
 
-/// The planner's transfer of a core transfer, its asset read from the mint (`quote` given:
-/// from the approved quote, no read).
-async fn transfer_of(
-    rpc: &SolanaRpc,
-    t: &SolanaTransfer,
-    quote: Option<&SolanaQuote>,
-) -> Result<Transfer, SolanaPlanError> {
-    let asset = match (&t.mint, quote) {
-        (None, _) => Asset::Sol,
-        (Some(mint), Some(q)) => Asset::Token {
-            mint: key(mint)?,
-            program: key(q.token_program.as_deref().unwrap_or_default())?,
-            decimals: q.decimals,
-        },
-        (Some(mint), None) => token_asset(rpc, &key(mint)?).await.map_err(refused)?,
+/// The planner's transfer of a core transfer, its asset read from the mint.
+async fn transfer_of(rpc: &SolanaRpc, t: &SolanaTransfer) -> Result<Transfer, SolanaPlanError> {
+    let asset = match &t.mint {
+        None => Asset::Sol,
+        Some(mint) => token_asset(rpc, &key(mint)?).await.map_err(refused)?,
     };
     Ok(Transfer {
         from: key(&t.from)?,
@@ -69,7 +59,7 @@ impl SolanaRpc {
         t: &SolanaTransfer,
         level: FeeLevel,
     ) -> Result<SolanaQuote, SolanaPlanError> {
-        let transfer = transfer_of(self, t, None).await?;
+        let transfer = transfer_of(self, t).await?;
         // The accounts the transfer writes: the levels are what recent transactions writing
         // them paid.
         let mut written = vec![transfer.from, transfer.to];

@@ -12,7 +12,7 @@ import {
   Error156001, initiateUserControlledWalletsClient,
 } from '@circle-fin/user-controlled-wallets';
 import { startServer } from '../lib/server.js';
-import { startSolanaNode } from '../lib/chain.js';
+import { rpc, startSolanaNode } from '../lib/chain.js';
 import { rejectsWith } from '../lib/helpers.js';
 import { executeAs, newUser, PIN_A, show } from '../lib/users.js';
 
@@ -156,18 +156,6 @@ describe('requestTestnetTokens and getWalletTokenBalance on SOL-DEVNET', () => {
 });
 
 describe('kill -9 of the server right after the PIN', () => {
-  /** The node's answer to `method`. */
-  async function nodeRpc(method, params) {
-    const res = await fetch(node.rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    const body = await res.json();
-    assert.ok(!body.error, JSON.stringify(body.error));
-    return body.result;
-  }
-
   test('each transfer lands once, whatever the engine had done when the server died', async () => {
     const u = await newUser(client, 'crash', { server, pin: PIN_A, blockchains: ['SOL-DEVNET'] });
     const wallet = (await client.listWallets({ userToken: u.userToken })).data.wallets[0];
@@ -205,9 +193,9 @@ describe('kill -9 of the server right after the PIN', () => {
       assert.equal(last.state, 'COMPLETE', JSON.stringify(last));
     }
     // Sent once each: the recipient holds exactly the amounts, one signature each.
-    const balance = await nodeRpc('getBalance', [recipient, { commitment: 'confirmed' }]);
+    const balance = await rpc(node.rpcUrl, 'getBalance', [recipient, { commitment: 'confirmed' }]);
     assert.equal(balance.value, delays.length * 1_000_000);
-    const signatures = await nodeRpc('getSignaturesForAddress', [recipient, { commitment: 'confirmed' }]);
+    const signatures = await rpc(node.rpcUrl, 'getSignaturesForAddress', [recipient, { commitment: 'confirmed' }]);
     assert.equal(signatures.length, delays.length);
   });
 });

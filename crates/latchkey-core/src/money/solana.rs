@@ -241,7 +241,8 @@ pub trait SolanaNode: Send + Sync + std::fmt::Debug {
     // The follower.
 
     /// Signatures of transactions touching `address` after `until` (exclusive; all of them
-    /// when `None`), oldest first, at `confirmed`, at most `limit`; failed ones left out.
+    /// when `None`), oldest first, at `confirmed`, at most `limit` (failed ones included: the
+    /// cursor moves past them; they deposit nothing).
     async fn signatures_after(
         &self,
         _address: &str,

@@ -103,6 +103,9 @@ where
     n
 }
 
+/// How often the Solana follower runs on a node that is not local.
+const SOLANA_FOLLOW_EVERY_MS: i64 = 2_000;
+
 /// The lease of a Solana transaction's step (see `pass_solana`).
 const SOLANA_LEASE_MS: i64 = 5_000;
 
@@ -119,6 +122,9 @@ pub struct Engine {
     settings: EngineSettings,
     /// When the nonce sweeper last ran (ms on the server's clock).
     last_sweep: Arc<AtomicI64>,
+    /// When the Solana follower last ran on a node that is not local (ms on the server's
+    /// clock).
+    last_solana_follow: Arc<AtomicI64>,
     /// This instance's lease token on the chains it follows.
     follower_token: Arc<str>,
 }
@@ -130,6 +136,7 @@ impl Engine {
             lk,
             settings,
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+            last_solana_follow: Arc::new(AtomicI64::new(i64::MIN)),
             follower_token: uuid::Uuid::new_v4().to_string().into(),
         }
     }
@@ -184,14 +191,24 @@ impl Engine {
             .await;
             worked += self.pass(chain).await;
         }
+        // The Solana follower costs one call per watched address per pass (a block-wise read
+        // has no cheap equivalent there): on a remote node it runs every
+        // SOLANA_FOLLOW_EVERY_MS, not on every pass.
+        let last = self.last_solana_follow.load(Ordering::Relaxed);
+        let follow_remote = now.0.saturating_sub(last) >= SOLANA_FOLLOW_EVERY_MS;
+        if follow_remote {
+            self.last_solana_follow.store(now.0, Ordering::Relaxed);
+        }
         for chain in self.lk.chains().solana() {
-            worked += super::solana_follower::follow(
-                &self.lk,
-                chain,
-                &self.follower_token,
-                self.settings.lease_ms,
-            )
-            .await;
+            if chain.info.is_local || follow_remote {
+                worked += super::solana_follower::follow(
+                    &self.lk,
+                    chain,
+                    &self.follower_token,
+                    self.settings.lease_ms,
+                )
+                .await;
+            }
             worked += self.pass_solana(chain).await;
         }
         worked
