@@ -360,6 +360,16 @@ async fn an_expired_blockhash_fails_the_transfer_and_nothing_is_sent() {
     assert_eq!(drip(&app, body).await.0, 204);
     let before = lamports(&node, &address).await;
     let to = fresh();
+    // Before the faucet made the local USDC mint, Circle's USDC id names a mint this node
+    // does not have: the planner's 155210, not a 500.
+    let (s, c, b) = create(&app, &u, transfer(&wallet, &to, USDC_DEVNET, "1")).await;
+    assert_eq!((s, c), (400, 155210), "{b}");
+    // A refId too long to fit in one transaction as a memo: 2, naming refId.
+    let mut long = transfer(&wallet, &to, &sol_devnet(), "0.002");
+    long["refId"] = json!("r".repeat(1_100));
+    let (s, c, b) = create(&app, &u, long).await;
+    assert_eq!((s, c), (400, 2), "{b}");
+    assert!(b["message"].as_str().unwrap().contains("refId"), "{b}");
     let id = approve(&app, &u, transfer(&wallet, &to, &sol_devnet(), "0.002")).await;
     // The server was down for longer than the blockhash lives, and finality passed it too.
     warp(&node, 151 + 40).await;
