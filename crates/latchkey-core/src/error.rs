@@ -208,7 +208,7 @@ pub mod codes {
         API_KEY_NOT_FOUND = 156007, 401, "TEST_API key or LIVE_API key is not found for the request.";
         IDEMPOTENCY_KEY_REUSED = 156020, 403, "Please use a new idempotency key.";
         TOO_MANY_REQUESTS = 155713, 429, "Too many requests. Try again later";
-        // The money half (transfers, fees, balances, tokens); 155254/155258/155264 have no
+        // The money half (transfers, fees, balances, tokens); 155254/155257/155258/155262/155264 have no
         // published status, and 400 is what their siblings use.
         INSUFFICIENT_FUNDS = 155201, 400, "Not enough funds to fulfill the withdraw request.";
         ESTIMATE_COST_ABOVE_BALANCE = 155204, 400, "The total cost of executing transaction is higher than the balance of the user's account when estimating fee.";
@@ -248,6 +248,8 @@ pub mod codes {
         INVALID_CONTRACT_AMOUNT = 155245, 400, "Invalid amount in contract execution request.";
         CALL_DATA_AND_ABI = 155247, 400, "Cannot provide both CallData and AbiFunctionSignature/AbiParameters.";
         LEGACY_CHAIN_EIP1559_FEES = 155254, 400, "Non-EIP1559 chains don't support maxFee/priorityFee.";
+        SOLANA_RENT_EXEMPTION = 155257, 400, "the transfer amount is insufficient to make the destination account rent exempted or the balance of the source account is insufficient to remain rent exempted. The source address's remaining balance after transfer must be either zero or above the rent exemption threshold.";
+        SOLANA_ACCOUNT_NOT_FOUND = 155262, 400, "Account is not found, could be caused by transacting from a Solana account with zero balance.";
         INSUFFICIENT_ASSET = 155258, 400, "The asset amount owned by the wallet is insufficient for the transaction.";
         TOO_MANY_PENDING = 155264, 400, "Wait for pending transactions to be included on the blockchain before submitting new requests. EVM chains restrict the number of queued transactions per sender address.";
         TOKEN_NOT_FOUND_ID = 156002, 404, "Cannot find target token in the system. Either the specified token doesn't exist or it's not accessible to the caller.";

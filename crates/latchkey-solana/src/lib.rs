@@ -8,8 +8,8 @@
 //! workspace already builds, and the instructions are encoded by hand (each is a tag and a few
 //! fixed fields). The figures behind that choice are in this crate's README.
 //!
-//! [`node`] implements core's `SolanaNode` (balances and the development faucet); the rest of
-//! the wiring into core's money services is described in `docs/plans/solana-money.md`.
+//! [`node`] implements core's `SolanaNode`: balances and the development faucet there,
+//! transfers, the engine's sends and statuses and the follower's reads in `node_money`.
 
 #![warn(missing_docs)]
 
@@ -19,6 +19,7 @@ pub mod history;
 pub mod instruction;
 pub mod message;
 pub mod node;
+mod node_money;
 pub mod pubkey;
 pub mod rpc;
 pub mod transfer;

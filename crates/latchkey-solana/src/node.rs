@@ -9,7 +9,10 @@ use crate::types::Commitment;
 use crate::{RpcError, SendOptions, SolanaChain, SolanaRpc};
 use async_trait::async_trait;
 use latchkey_chains::Family;
-use latchkey_core::money::{NodeError, RejectKind, SolanaInfo, SolanaNode, TokenHolding};
+use latchkey_core::money::{
+    Blockhash, FeeLevel, NodeError, RejectKind, SignedSolana, SolanaInfo, SolanaLanded, SolanaNode,
+    SolanaPlanError, SolanaQuote, SolanaStatus, SolanaTransfer, TokenHolding,
+};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,20 +35,21 @@ impl SolanaChain {
     }
 }
 
-/// `RpcError` as core's `NodeError`, one to one.
-fn node_error(e: RpcError) -> NodeError {
+/// `RpcError` as core's `NodeError`. A blockhash the node does not know is "retry later"
+/// (`FeeTooLow`: a lagging node says it too); an account the fee payer lacks, or rent it
+/// cannot leave, is a lack of funds (a deposit can still fix it while the blockhash lives).
+pub(crate) fn node_error(e: RpcError) -> NodeError {
     use crate::errors::RejectKind as K;
     match e {
         RpcError::Unavailable(why) => NodeError::Unavailable(why),
         RpcError::Rejected(kind, why) => NodeError::Rejected(
             match kind {
                 K::AlreadyProcessed => RejectKind::AlreadyKnown,
-                K::InsufficientFunds => RejectKind::InsufficientFunds,
+                K::InsufficientFunds | K::InsufficientFundsForRent | K::AccountNotFound => {
+                    RejectKind::InsufficientFunds
+                }
                 K::BlockhashNotFound => RejectKind::FeeTooLow,
-                K::InsufficientFundsForRent
-                | K::AccountNotFound
-                | K::SignatureFailure
-                | K::ExecutionFailed => RejectKind::Permanent,
+                K::SignatureFailure | K::ExecutionFailed => RejectKind::Permanent,
             },
             why,
         ),
@@ -133,6 +137,7 @@ impl SolanaNode for SolanaRpc {
             .map_err(node_error)?
             .into_iter()
             .map(|a| TokenHolding {
+                account: a.address.to_string(),
                 mint: a.mint.to_string(),
                 program: a.program.to_string(),
                 amount: a.amount.amount,
@@ -211,5 +216,66 @@ impl SolanaNode for SolanaRpc {
             &[authority_secret],
         )
         .await
+    }
+
+    async fn plan_transfer(
+        &self,
+        transfer: &SolanaTransfer,
+        level: FeeLevel,
+    ) -> Result<SolanaQuote, SolanaPlanError> {
+        self.plan_core_transfer(transfer, level).await
+    }
+
+    async fn latest_blockhash(&self) -> Result<Blockhash, NodeError> {
+        self.core_blockhash().await
+    }
+
+    fn sign_transfer(
+        &self,
+        transfer: &SolanaTransfer,
+        quote: &SolanaQuote,
+        blockhash: &str,
+        secret: &[u8],
+    ) -> Result<SignedSolana, NodeError> {
+        self.sign_core_transfer(transfer, quote, blockhash, secret)
+    }
+
+    async fn send(&self, raw: &[u8]) -> Result<String, NodeError> {
+        self.send_raw(raw).await
+    }
+
+    async fn status(&self, signature: &str) -> Result<Option<SolanaStatus>, NodeError> {
+        self.core_status(signature).await
+    }
+
+    async fn can_never_land(
+        &self,
+        signature: &str,
+        last_valid_block_height: u64,
+    ) -> Result<bool, NodeError> {
+        SolanaRpc::can_never_land(self, signature, last_valid_block_height)
+            .await
+            .map_err(node_error)
+    }
+
+    async fn fee_paid(&self, signature: &str) -> Result<Option<u64>, NodeError> {
+        self.core_fee_paid(signature).await
+    }
+
+    async fn signatures_after(
+        &self,
+        address: &str,
+        until: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, NodeError> {
+        self.core_signatures_after(address, until, limit).await
+    }
+
+    async fn landed(
+        &self,
+        signature: &str,
+        wallet: &str,
+    ) -> Result<Option<SolanaLanded>, NodeError> {
+        self.core_landed(signature, wallet).await
     }
 }

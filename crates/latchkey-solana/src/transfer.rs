@@ -190,6 +190,8 @@ pub struct TransferPlan {
     pub budget: ComputeBudget,
     /// The network fee in lamports (base + priority).
     pub fee_lamports: u64,
+    /// Compute units the simulation used (the limit is this with a margin).
+    pub units_consumed: u64,
 }
 
 impl TransferPlan {
@@ -321,7 +323,8 @@ pub async fn plan_transfer(
     {
         rent_lamports = created.lamports;
     }
-    let unit_limit = compute_unit_limit(simulation.units_consumed.unwrap_or(200_000));
+    let units_consumed = simulation.units_consumed.unwrap_or(200_000);
+    let unit_limit = compute_unit_limit(units_consumed);
     let fee_lamports = network_fee_lamports(
         u64::from(probe.num_required_signatures),
         unit_limit,
@@ -349,6 +352,7 @@ pub async fn plan_transfer(
             unit_price,
         },
         fee_lamports,
+        units_consumed,
     })
 }
 

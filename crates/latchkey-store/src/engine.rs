@@ -96,6 +96,11 @@ fn attempt_from_row(r: &AnyRow) -> DbResult<AttemptRecord> {
         broadcasts: c.get("broadcasts")?,
         last_broadcast_at: c.opt_time("last_broadcast_at")?,
         created_at: c.time("created_at")?,
+        recent_blockhash: c.get("recent_blockhash")?,
+        last_valid_block_height: c
+            .get::<Option<i64>>("last_valid_block_height")?
+            .map(|h| u64::try_from(h).map_err(|_| c.corrupt("last_valid_block_height", "negative")))
+            .transpose()?,
     })
 }
 
@@ -104,8 +109,9 @@ pub(crate) async fn insert_attempt_in(conn: &mut AnyConnection, a: &AttemptRecor
     sqlx::query(
         "INSERT INTO tx_attempts (id, transaction_id, kind, challenge_id, nonce, raw, tx_hash, \
          gas_limit, max_fee, priority_fee, gas_price, status, last_error, broadcasts, \
-         last_broadcast_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         last_broadcast_at, created_at, recent_blockhash, last_valid_block_height) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18)",
     )
     .bind(&a.id)
     .bind(&a.transaction_id)
@@ -123,6 +129,11 @@ pub(crate) async fn insert_attempt_in(conn: &mut AnyConnection, a: &AttemptRecor
     .bind(a.broadcasts)
     .bind(a.last_broadcast_at.map(|t| t.0))
     .bind(a.created_at.0)
+    .bind(&a.recent_blockhash)
+    .bind(
+        a.last_valid_block_height
+            .map(|h| i64::try_from(h).unwrap_or(i64::MAX)),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -175,7 +186,8 @@ async fn claim(
 async fn attempts(db: &Db, transaction_id: &str) -> DbResult<Vec<AttemptRecord>> {
     let rows = sqlx::query(
         "SELECT id, transaction_id, kind, challenge_id, nonce, raw, tx_hash, gas_limit, max_fee, \
-         priority_fee, gas_price, status, last_error, broadcasts, last_broadcast_at, created_at \
+         priority_fee, gas_price, status, last_error, broadcasts, last_broadcast_at, created_at, \
+         recent_blockhash, last_valid_block_height \
          FROM tx_attempts WHERE transaction_id = $1 ORDER BY created_at, id",
     )
     .bind(transaction_id)

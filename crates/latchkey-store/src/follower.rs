@@ -64,6 +64,51 @@ impl FollowerStore for SqlStore {
     ) -> StoreResult<bool> {
         Ok(insert_inbound(&self.db, tx, notification).await?)
     }
+
+    async fn wallets_on(&self, blockchain: Blockchain) -> StoreResult<Vec<WalletRecord>> {
+        Ok(wallets::on_chain(&self.db, blockchain.as_str()).await?)
+    }
+
+    async fn solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "SELECT last_signature FROM solana_cursors WHERE blockchain = $1 AND address = $2",
+        )
+        .bind(blockchain.as_str())
+        .bind(address)
+        .fetch_optional(&self.db.writer)
+        .await
+        .map_err(crate::error::DbError::from)?;
+        Ok(row
+            .map(|r| r.try_get::<String, _>("last_signature"))
+            .transpose()
+            .map_err(crate::error::DbError::from)?)
+    }
+
+    async fn set_solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+        signature: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO solana_cursors (blockchain, address, last_signature, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (blockchain, address) \
+             DO UPDATE SET last_signature = $3, updated_at = $4",
+        )
+        .bind(blockchain.as_str())
+        .bind(address)
+        .bind(signature)
+        .bind(now.0)
+        .execute(&self.db.writer)
+        .await
+        .map_err(crate::error::DbError::from)?;
+        Ok(())
+    }
 }
 
 #[tracing::instrument(skip_all, fields(blockchain = %blockchain))]

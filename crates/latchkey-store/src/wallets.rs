@@ -195,6 +195,18 @@ pub(crate) async fn update(
 /// The wallets of `blockchain` at `addresses` (compared case-insensitively: EVM hex), for the
 /// inbound follower. `user_id` is left empty: the follower reads the owner itself.
 #[tracing::instrument(skip_all)]
+/// Every wallet of `blockchain`, oldest first.
+pub(crate) async fn on_chain(db: &Db, blockchain: &str) -> DbResult<Vec<WalletRecord>> {
+    let sql = format!(
+        "SELECT {WALLET_COLUMNS} FROM wallets WHERE blockchain = $1 ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(blockchain)
+        .fetch_all(&db.reader)
+        .await?;
+    rows.iter().map(|r| wallet_from_row(r, "")).collect()
+}
+
 pub(crate) async fn at_addresses(
     db: &Db,
     blockchain: &str,

@@ -9,7 +9,7 @@ use latchkey_core::error::ApiError;
 use latchkey_core::model::*;
 use latchkey_core::money::{
     CreateContractExecutionRequest, CreateTransferRequest, EstimateContractExecutionFeeRequest,
-    EstimateTransferFeeRequest, WalletOwner,
+    EstimateTransferFeeRequest, PlannedTransfer, WalletOwner,
 };
 use latchkey_core::store::*;
 use std::sync::Arc;
@@ -297,7 +297,9 @@ async fn transfers_resolve_the_wallet_then_the_token() {
         token_id: Some("36b6931a-873a-56a8-8a27-b706b17104ee".into()),
         ..estimate.clone()
     };
-    let plan = by_source.plan(s, alice).await.unwrap();
+    let Ok(PlannedTransfer::Evm(plan)) = by_source.plan(s, alice).await else {
+        panic!("an EVM plan")
+    };
     assert_eq!(
         (plan.wallet_id.as_str(), plan.blockchain),
         ("w-alice", latchkey_chains::Blockchain::MaticAmoy)

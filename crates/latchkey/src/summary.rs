@@ -73,6 +73,24 @@ fn transfer(s: &Value) -> Vec<String> {
     if s["gasPaidBy"].is_string() {
         out.push(format!("  Gas paid by:      {}", clean(&s["gasPaidBy"])));
     }
+    if clean(&s["nativeSymbol"]) == "SOL" {
+        // Solana: a compute budget, priced in micro-lamports per compute unit.
+        out.push(format!(
+            "  (compute units {}, price {} micro-lamports per unit)",
+            clean(&s["gasLimit"]),
+            clean(&s["priorityFee"])
+        ));
+        if s["note"].is_string() {
+            out.push(format!("  Also:             {}", clean(&s["note"])));
+        }
+        if let Some(address) = token["address"].as_str() {
+            out.push(format!(
+                "  Mint:             {}",
+                clean(&Value::from(address))
+            ));
+        }
+        return out;
+    }
     let mut gas = vec![format!("gas limit {}", clean(&s["gasLimit"]))];
     for (key, label) in [
         ("maxFee", "max fee"),
@@ -158,5 +176,34 @@ mod tests {
             "{l:?}"
         );
         assert!(!l.iter().any(|x| x.contains('\u{1b}')));
+    }
+
+    #[test]
+    fn a_solana_transfer_shows_its_compute_budget_and_the_account_it_creates() {
+        let sol = json!({
+            "walletId": "w", "blockchain": "SOL-DEVNET",
+            "from": "GsbwXfJraMomNxBcjYLcG3mxkBUiyWXAB32fGbSMQRdW",
+            "to": "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+            "amounts": ["1.5"],
+            "token": { "id": "t", "standard": "Fungible", "symbol": "USDC", "decimals": 6,
+                "address": "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU" },
+            "feeLevel": "MEDIUM", "gasLimit": "36000", "priorityFee": "1000",
+            "maxNetworkFee": "0.002044316", "nativeSymbol": "SOL",
+            "note": "creates the recipient's USDC account (rent 0.00203928 SOL)",
+        });
+        let l = lines("CREATE_TRANSACTION", &sol);
+        assert_eq!(
+            l[0],
+            "Send 1.5 USDC to 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+        );
+        for want in [
+            "  Max network fee:  0.002044316 SOL",
+            "  (compute units 36000, price 1000 micro-lamports per unit)",
+            "  Also:             creates the recipient's USDC account (rent 0.00203928 SOL)",
+            "  Mint:             4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+        ] {
+            assert!(l.contains(&want.to_string()), "{want}: {l:?}");
+        }
+        assert!(!l.iter().any(|x| x.contains("gwei")), "{l:?}");
     }
 }

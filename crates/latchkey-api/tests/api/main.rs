@@ -36,6 +36,7 @@ mod sca_operations;
 mod sca_wallets;
 mod signing;
 mod solana_money;
+mod solana_transfers;
 mod tenancy;
 mod user_tokens;
 mod users;

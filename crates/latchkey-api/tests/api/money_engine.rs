@@ -120,13 +120,7 @@ async fn two_instances_send_each_transaction_once_and_notify_each_state_once() {
     app.clock.advance_ms(60_000);
     crate::support::webhooks::drain(&app).await;
     for id in &ids {
-        let mut states: Vec<String> = hooks
-            .of_type("transactions.outbound")
-            .into_iter()
-            .filter(|b| b["notification"]["id"] == json!(id))
-            .map(|b| b["notification"]["state"].as_str().unwrap().to_owned())
-            .collect();
-        states.sort();
+        let states = hooks.states_of("transactions.outbound", id);
         assert_eq!(states, ["COMPLETE", "CONFIRMED", "QUEUED", "SENT"], "{id}");
     }
 }

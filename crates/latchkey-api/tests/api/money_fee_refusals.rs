@@ -140,10 +140,20 @@ async fn refused_estimates_get_circles_codes() {
             156027,
         ),
         (
-            "a Solana wallet",
+            "a Solana wallet with an AMOY token",
             t(
                 json!({ "walletId": f.solana_wallet_id, "blockchain": null, "tokenAddress": null,
                 "tokenId": USDC_ID }),
+            ),
+            400,
+            155220,
+        ),
+        (
+            "a Solana wallet without a Solana node",
+            t(
+                json!({ "walletId": f.solana_wallet_id, "blockchain": null, "tokenAddress": null,
+                "tokenId": latchkey_chains::token_uuid(latchkey_chains::Blockchain::SolDevnet, None).to_string(),
+                "destinationAddress": "GsbwXfJraMomNxBcjYLcG3mxkBUiyWXAB32fGbSMQRdW" }),
             ),
             400,
             156027,

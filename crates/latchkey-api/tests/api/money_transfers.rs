@@ -348,13 +348,7 @@ async fn a_native_and_a_usdc_transfer_reach_the_chain_and_complete_with_webhooks
     // unordered), and the last carries what GET shows.
     crate::support::webhooks::drain(&app).await;
     for id in [&native, &token] {
-        let mut states: Vec<String> = hooks
-            .of_type("transactions.outbound")
-            .into_iter()
-            .filter(|b| b["notification"]["id"] == json!(id))
-            .map(|b| b["notification"]["state"].as_str().unwrap().to_owned())
-            .collect();
-        states.sort();
+        let states = hooks.states_of("transactions.outbound", id);
         assert_eq!(states, ["COMPLETE", "CONFIRMED", "QUEUED", "SENT"]);
     }
     let last = hooks

@@ -12,13 +12,14 @@
 use super::execution::{Completion, Execution};
 use super::outbound::{self, Approved};
 use super::signing::{self, PinInput};
+use super::solana_transfer::{self, SolanaTransferPayload};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::plan::PlannedToken;
 use crate::money::quote::{Quote, ShownFee};
 use crate::money::{
-    CreateTransferRequest, FeeChoice, TransactionRecord, TransferPlan, TxOperation,
+    CreateTransferRequest, FeeChoice, PlannedTransfer, TransactionRecord, TransferPlan, TxOperation,
 };
 use crate::service::ExecuteBody;
 use serde::{Deserialize, Serialize};
@@ -50,12 +51,30 @@ pub struct TransferView {
     /// The fee level (or CUSTOM), gas, prices and the fee cap.
     #[serde(flatten)]
     pub fee: ShownFee,
+    /// What else the transaction does that costs the user (Solana: "creates the recipient's
+    /// USDC account (rent 0.00203928 SOL)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
-/// What a CREATE_TRANSACTION challenge keeps between creation and execution.
+/// What a CREATE_TRANSACTION challenge keeps between creation and execution: an EVM transfer,
+/// or a Solana one. Untagged, so that the EVM payloads stored before Solana had transfers
+/// read back unchanged (a Solana payload has no `fee`, an EVM one no `feeLevel`).
+// One lives per challenge: boxing the larger variant would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CreateTransactionPayload {
+    /// An EVM transfer.
+    Evm(EvmTransferPayload),
+    /// A Solana transfer.
+    Solana(SolanaTransferPayload),
+}
+
+/// An EVM transfer's challenge payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateTransactionPayload {
+pub struct EvmTransferPayload {
     /// The id the transaction gets when the PIN approves it (reserved now).
     pub transaction_id: String,
     /// The transfer.
@@ -81,9 +100,17 @@ impl ChallengeSpec for CreateTransaction {
         request: CreateTransferRequest,
     ) -> Result<CreateTransactionPayload, ApiError> {
         let lk = creation.lk;
-        let plan = request
+        let plan = match request
             .plan(lk.store.as_ref(), creation.session.into())
-            .await?;
+            .await?
+        {
+            PlannedTransfer::Evm(plan) => plan,
+            PlannedTransfer::Solana(plan) => {
+                return solana_transfer::prepare(lk, plan, &request.fee)
+                    .await
+                    .map(CreateTransactionPayload::Solana)
+            }
+        };
         let (fee, quote) = outbound::price(
             lk,
             &plan.wallet_id,
@@ -103,14 +130,15 @@ impl ChallengeSpec for CreateTransaction {
             token: plan.token.clone(),
             nft_token_ids: plan.nft_token_ids.clone(),
             fee: quote.shown.clone(),
+            note: None,
         };
-        Ok(CreateTransactionPayload {
+        Ok(CreateTransactionPayload::Evm(EvmTransferPayload {
             transaction_id: uuid::Uuid::new_v4().to_string(),
             plan,
             fee,
             quote,
             shown,
-        })
+        }))
     }
 
     fn check_user(user: &UserRecord) -> Result<(), ApiError> {
@@ -122,7 +150,10 @@ impl ChallengeSpec for CreateTransaction {
     }
 
     fn display(payload: &CreateTransactionPayload) -> Result<Value, serde_json::Error> {
-        serde_json::to_value(&payload.shown)
+        match payload {
+            CreateTransactionPayload::Evm(p) => serde_json::to_value(&p.shown),
+            CreateTransactionPayload::Solana(p) => serde_json::to_value(&p.shown),
+        }
     }
 
     fn input(body: ExecuteBody) -> Result<PinInput, ApiError> {
@@ -134,6 +165,12 @@ impl ChallengeSpec for CreateTransaction {
         payload: &CreateTransactionPayload,
         input: PinInput,
     ) -> Result<Completion, ApiError> {
+        let payload = match payload {
+            CreateTransactionPayload::Evm(p) => p,
+            CreateTransactionPayload::Solana(p) => {
+                return solana_transfer::execute(run, p, input).await
+            }
+        };
         let approved = Approved {
             kind: Self::KIND,
             sca_owner: payload.plan.sca_owner,
@@ -146,7 +183,7 @@ impl ChallengeSpec for CreateTransaction {
     }
 }
 
-impl CreateTransactionPayload {
+impl EvmTransferPayload {
     /// The transaction this transfer writes once approved (outbound::execute sets its state,
     /// nonce, challenge and times).
     fn record(&self, user: &UserRecord) -> TransactionRecord {

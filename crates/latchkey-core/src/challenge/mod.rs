@@ -12,6 +12,7 @@ mod registry;
 mod sca_outbound;
 mod setup;
 pub(crate) mod signing;
+mod solana_transfer;
 mod spec;
 mod unlock;
 mod wallets;
@@ -39,7 +40,9 @@ pub use wallets::{WalletPlan, WalletRequest, MAX_BLOCKCHAINS};
 
 pub use change_pin::ChangePin;
 pub use contract_execution::{ContractExecution, ContractExecutionPayload, ContractExecutionView};
-pub use create_transaction::{CreateTransaction, CreateTransactionPayload, TransferView};
+pub use create_transaction::{
+    CreateTransaction, CreateTransactionPayload, EvmTransferPayload, TransferView,
+};
 pub use create_wallet::CreateWallet;
 pub use initialize::Initialize;
 pub use replace_transaction::{AccelerateTransaction, CancelTransaction, ReplaceRequest};
@@ -48,3 +51,4 @@ pub use set_pin::SetPin;
 pub use sign_message::SignMessage;
 pub use sign_transaction::SignTransaction;
 pub use sign_typed_data::SignTypedData;
+pub use solana_transfer::SolanaTransferPayload;

@@ -243,6 +243,8 @@ pub(crate) async fn execute(
         broadcasts: 0,
         last_broadcast_at: None,
         created_at: now,
+        recent_blockhash: None,
+        last_valid_block_height: None,
     };
     commit.audit.push(run.audit(
         "wallet.signed",

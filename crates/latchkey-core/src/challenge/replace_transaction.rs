@@ -197,11 +197,13 @@ async fn replaceable<M: ReplaceMode>(
         .map_err(store_failed)?
         .filter(|t| t.tx_type == TxType::Outbound)
         .ok_or(codes::TRANSACTION_NOT_FOUND)?;
-    if !M::ELIGIBLE.contains(&t.state) || t.nonce.is_none() {
-        return Err(codes::TRANSACTION_NOT_ELIGIBLE);
-    }
+    // The chain first: a Solana transaction has no nonce to replace at, whatever its state
+    // (155510, as Circle; also Arbitrum).
     if !t.blockchain.supports_replacement() {
         return Err(codes::OPERATION_NOT_SUPPORTED);
+    }
+    if !M::ELIGIBLE.contains(&t.state) || t.nonce.is_none() {
+        return Err(codes::TRANSACTION_NOT_ELIGIBLE);
     }
     Ok(t)
 }
@@ -390,6 +392,8 @@ async fn complete<M: ReplaceMode>(
             // Attempts are ordered by creation time: the replacement must come after the
             // attempt it replaces even within one millisecond.
             created_at: Timestamp(now.0.max(old.created_at.0 + 1)),
+            recent_blockhash: None,
+            last_valid_block_height: None,
         },
     });
     Ok(Completion::new(commit))

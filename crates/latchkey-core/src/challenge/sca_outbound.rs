@@ -161,6 +161,8 @@ pub(crate) async fn execute(
         last_error: None,
         broadcasts: 0,
         last_broadcast_at: None,
+        recent_blockhash: None,
+        last_valid_block_height: None,
         created_at: now,
     };
     commit.audit.push(run.audit(

@@ -141,10 +141,10 @@ impl ChainSet {
         self.solana.iter()
     }
 
-    /// No EVM chain is configured (nothing for the outbound engine and the follower, which
-    /// move money on EVM chains only so far).
+    /// No chain is configured, EVM or Solana (nothing for the outbound engine and the
+    /// follower).
     pub fn is_empty(&self) -> bool {
-        self.chains.is_empty()
+        self.chains.is_empty() && self.solana.is_empty()
     }
 }
 
@@ -163,15 +163,14 @@ pub fn not_configured(blockchain: Blockchain) -> ApiError {
     ))
 }
 
-/// What a Solana wallet answers on a route not built for Solana yet (transfers, fee
-/// estimates, contract execution, NFTs, accelerate / cancel), with or without a node: 156027,
-/// as these routes answered before Solana had any money route, the message saying what is
-/// missing and what works.
+/// What a Solana wallet answers on a route not built for Solana (contract execution and its
+/// estimate, NFTs), with or without a node: 156027, as these routes answered before Solana had
+/// any money route, the message saying what is missing and what works.
 pub fn not_yet_on_solana(blockchain: Blockchain) -> ApiError {
     codes::BLOCKCHAIN_NOT_SUPPORTED.with_message(format!(
-        "The specified blockchain is either not supported or deprecated: latchkey moves no \
-         money on {blockchain} yet (Solana transfers, fee estimates, contract calls and NFTs \
-         are not available; balances and the development faucet are)."
+        "The specified blockchain is either not supported or deprecated: latchkey does not \
+         execute contracts or list NFTs on {blockchain} (balances, transfers, fee estimates, \
+         history, deposits and the development faucet are available)."
     ))
 }
 
@@ -201,17 +200,13 @@ mod tests {
             },
         });
         let e = set.require(Blockchain::SolDevnet).err();
-        let e = e.map(|e| {
-            (
-                e.code,
-                e.message.contains("balances and the development faucet"),
-            )
-        });
+        let e = e.map(|e| (e.code, e.message.contains("transfers, fee estimates")));
         assert_eq!(e, Some((156027, true)));
         assert!(set.require_solana(Blockchain::SolDevnet).is_ok());
         let e = set.require_solana(Blockchain::Sol).err();
         assert_eq!(e.map(|e| e.code), Some(156027));
-        assert!(set.is_empty());
+        assert!(!set.is_empty());
+        assert_eq!(set.iter().count(), 0);
     }
 
     #[derive(Debug)]

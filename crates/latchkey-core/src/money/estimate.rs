@@ -14,7 +14,8 @@ use super::fees::{
 };
 use super::node::{BlockTag, CallRequest, EvmNode, NodeError, RejectKind};
 use super::plan::{
-    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,
+    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, PlannedTransfer,
+    TokenDebit,
 };
 use super::user_op::sca_estimate;
 use crate::error::{codes, ApiError};
@@ -36,11 +37,18 @@ impl Latchkey {
         session: &UserSession,
         request: &EstimateTransferFeeRequest,
     ) -> Result<EstimatedFees, ApiError> {
-        let plan = request.plan(self.store.as_ref(), session.into()).await?;
-        let chain = self.chains.require(plan.blockchain)?;
-        match plan.sca_owner {
-            Some(owner) => sca_estimate(chain, owner, &plan.call, &plan.debit).await,
-            None => estimate_call(chain, &plan.call, &plan.debit).await,
+        match request.plan(self.store.as_ref(), session.into()).await? {
+            PlannedTransfer::Evm(plan) => {
+                let chain = self.chains.require(plan.blockchain)?;
+                match plan.sca_owner {
+                    Some(owner) => sca_estimate(chain, owner, &plan.call, &plan.debit).await,
+                    None => estimate_call(chain, &plan.call, &plan.debit).await,
+                }
+            }
+            PlannedTransfer::Solana(plan) => {
+                let chain = self.chains.require_solana(plan.blockchain)?;
+                super::solana_plan::estimate(chain, &plan).await
+            }
         }
     }
 

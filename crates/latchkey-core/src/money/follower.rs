@@ -21,7 +21,7 @@ use super::chains::Chain;
 use super::engine::transaction_notification;
 use super::node::{BlockTag, CallRequest, EvmNode};
 use super::registry::SeenToken;
-use super::tokens::TokenStandard;
+use super::tokens::{TokenRecord, TokenStandard};
 use super::transactions::{TransactionRecord, TxOperation, TxType};
 use crate::clock::Timestamp;
 use crate::model::WalletRecord;
@@ -78,6 +78,26 @@ pub trait FollowerStore: Send + Sync {
         tx: &TransactionRecord,
         notification: Option<&NotificationDraft>,
     ) -> StoreResult<bool>;
+
+    /// Every wallet of `blockchain` (the Solana follower watches each one's addresses).
+    async fn wallets_on(&self, blockchain: Blockchain) -> StoreResult<Vec<WalletRecord>>;
+
+    /// The newest signature the Solana follower recorded for `address`; `None` before its
+    /// first pass.
+    async fn solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+    ) -> StoreResult<Option<String>>;
+
+    /// Moves `address`'s cursor to `signature`.
+    async fn set_solana_cursor(
+        &self,
+        blockchain: Blockchain,
+        address: &str,
+        signature: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// One deposit found in a block.
@@ -351,6 +371,36 @@ async fn record(
         } else {
             0
         });
+    let filled = |tx: &mut TransactionRecord| {
+        match &d.moved {
+            Moved::Units(value) => tx.amounts = vec![format_units(*value, decimals)],
+            Moved::Nfts { ids, amounts, .. } => {
+                tx.amounts = amounts.iter().map(U256::to_string).collect();
+                tx.nft_token_ids = Some(ids.iter().map(U256::to_string).collect());
+            }
+        }
+        tx.source_address = Some(d.from.to_checksum(None));
+        tx.contract_address = d.token.map(|a| a.to_checksum(None));
+        tx.tx_hash = Some(d.tx_hash.clone());
+        tx.block_hash = Some(d.block_hash.clone());
+        tx.block_height = i64::try_from(d.block_number).ok();
+        tx.log_index = Some(d.log_index);
+    };
+    insert_deposit(lk, blockchain, wallet, token.as_ref(), filled).await
+}
+
+/// Inserts one deposit to `wallet` as a CONFIRMED INBOUND transaction of its user, with its
+/// `transactions.inbound` notification (when the entity is notified about it), once; `fill`
+/// sets what the chain says (amounts, addresses, hash, block, log index). A token the wallet
+/// received is one its balances read from then on. `true` when it is new. Shared by the EVM
+/// and the Solana followers.
+pub(crate) async fn insert_deposit(
+    lk: &Latchkey,
+    blockchain: Blockchain,
+    wallet: &WalletRecord,
+    token: Option<&TokenRecord>,
+    fill: impl FnOnce(&mut TransactionRecord),
+) -> Result<bool, String> {
     let user = lk
         .store
         .user_by_internal_id(&wallet.entity_id, &wallet.user_internal_id)
@@ -367,22 +417,10 @@ async fn record(
         TxOperation::Transfer,
         now,
     );
-    tx.token_id = token.as_ref().map(|t| t.id.clone());
-    match &d.moved {
-        Moved::Units(value) => tx.amounts = vec![format_units(*value, decimals)],
-        Moved::Nfts { ids, amounts, .. } => {
-            tx.amounts = amounts.iter().map(U256::to_string).collect();
-            tx.nft_token_ids = Some(ids.iter().map(U256::to_string).collect());
-        }
-    }
-    tx.source_address = Some(d.from.to_checksum(None));
+    tx.token_id = token.map(|t| t.id.clone());
     tx.destination_address = Some(wallet.address.clone());
-    tx.contract_address = d.token.map(|a| a.to_checksum(None));
-    tx.tx_hash = Some(d.tx_hash.clone());
-    tx.block_hash = Some(d.block_hash.clone());
-    tx.block_height = i64::try_from(d.block_number).ok();
     tx.first_confirm_date = Some(now);
-    tx.log_index = Some(d.log_index);
+    fill(&mut tx);
     let note = transaction_notification(&tx, user.environment);
     let notify = lk.notifies_about(&tx, user.environment).await;
     let new = lk
@@ -390,8 +428,7 @@ async fn record(
         .insert_inbound(&tx, notify.then_some(&note))
         .await
         .map_err(|e| e.to_string())?;
-    // A token the wallet received is one its balances read from now on.
-    if let Some(t) = token.as_ref().filter(|t| !t.is_native) {
+    if let Some(t) = token.filter(|t| !t.is_native) {
         lk.store
             .add_wallet_token(&wallet.id, &t.id, now)
             .await

@@ -39,6 +39,8 @@ pub mod quote;
 pub mod registry;
 mod serde_as;
 pub mod solana;
+mod solana_follower;
+pub mod solana_plan;
 pub mod tokens;
 pub mod transactions;
 pub mod user_op;
@@ -65,11 +67,15 @@ pub use outbound::{
 };
 pub use plan::{
     CallPlan, CreateContractExecutionRequest, CreateTransferRequest,
-    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, TokenDebit,
-    TransferPlan, WalletOwner,
+    EstimateContractExecutionFeeRequest, EstimateTransferFeeRequest, OutboundCall, PlannedTransfer,
+    TokenDebit, TransferPlan, WalletOwner,
 };
 pub use registry::SeenToken;
-pub use solana::{SolanaChain, SolanaInfo, SolanaNode, TokenHolding};
+pub use solana::{
+    Blockhash, SignedSolana, SolanaChain, SolanaDeposit, SolanaInfo, SolanaLanded, SolanaNode,
+    SolanaPlanError, SolanaQuote, SolanaStatus, SolanaTransfer, TokenHolding,
+};
+pub use solana_plan::SolanaTransferPlan;
 pub use tokens::{
     MonitorScope, MonitoredConfig, MonitoredEntry, MonitoredFilter, TokenOrigin, TokenRecord,
     TokenStandard, TokenStore,

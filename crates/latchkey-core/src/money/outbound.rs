@@ -157,6 +157,11 @@ pub struct AttemptRecord {
     pub last_broadcast_at: Option<Timestamp>,
     /// Signed at.
     pub created_at: Timestamp,
+    /// Solana: the blockhash it was signed under (base58).
+    pub recent_blockhash: Option<String>,
+    /// Solana: the last block height it can land at; past it (finalized) and unknown to the
+    /// node, it never will.
+    pub last_valid_block_height: Option<u64>,
 }
 
 /// What an approved outbound challenge writes in the transaction that completes it.

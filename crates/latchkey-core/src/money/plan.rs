@@ -10,6 +10,7 @@
 
 use super::plan_rules::{self, Source};
 use super::serde_as;
+use super::solana_plan::SolanaTransferPlan;
 use super::tokens::TokenRecord;
 use crate::error::{codes, ApiError};
 use crate::model::WalletRecord;
@@ -258,6 +259,17 @@ pub struct TransferPlan {
     pub debit: TokenDebit,
 }
 
+/// A validated transfer on either family: the EVM transaction, or the Solana transfer.
+// One lives per request: boxing the larger variant would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlannedTransfer {
+    /// An EVM chain.
+    Evm(TransferPlan),
+    /// SOL or SOL-DEVNET.
+    Solana(SolanaTransferPlan),
+}
+
 /// A validated contract execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -339,7 +351,7 @@ impl CreateTransferRequest {
         &self,
         store: &dyn Store,
         owner: WalletOwner<'_>,
-    ) -> Result<TransferPlan, ApiError> {
+    ) -> Result<PlannedTransfer, ApiError> {
         let fields = TransferFields {
             source: Source::new(
                 &self.wallet_id,
@@ -364,7 +376,7 @@ impl EstimateTransferFeeRequest {
         &self,
         store: &dyn Store,
         owner: WalletOwner<'_>,
-    ) -> Result<TransferPlan, ApiError> {
+    ) -> Result<PlannedTransfer, ApiError> {
         let fields = TransferFields {
             source: Source::new(
                 &self.wallet_id,
@@ -437,7 +449,7 @@ async fn plan_transfer(
     store: &dyn Store,
     owner: WalletOwner<'_>,
     f: TransferFields<'_>,
-) -> Result<TransferPlan, ApiError> {
+) -> Result<PlannedTransfer, ApiError> {
     // The SDK's `TokenIdInput` forbids `blockchain`, so a wallet named by address beside a
     // token named by id is on the token's chain: the token is resolved first to learn it.
     let mut fields = f.source;
@@ -463,22 +475,22 @@ async fn plan_transfer(
         plan_rules::TokenRef::Id(_) => request_chain,
         plan_rules::TokenRef::Native | plan_rules::TokenRef::Address(_) => None,
     };
-    let chain = plan_rules::wallet_chain(&wallet, wallet_side)?;
+    let chain = plan_rules::transfer_chain(&wallet, wallet_side)?;
     let token = match known_token {
         Some(token) => token,
         None => resolve_token(store, &token_ref, request_chain.unwrap_or(chain)).await?,
     };
-    plan_rules::transfer(
-        &wallet,
-        chain,
-        &token,
-        plan_rules::TransferInput {
-            destination: f.destination,
-            amounts: f.amounts,
-            nft_token_ids: f.nft_token_ids,
-            ref_id: f.ref_id,
-        },
-    )
+    let input = plan_rules::TransferInput {
+        destination: f.destination,
+        amounts: f.amounts,
+        nft_token_ids: f.nft_token_ids,
+        ref_id: f.ref_id,
+    };
+    if chain.family() == latchkey_chains::Family::Solana {
+        return super::solana_plan::transfer(&wallet, chain, &token, input)
+            .map(PlannedTransfer::Solana);
+    }
+    plan_rules::transfer(&wallet, chain, &token, input).map(PlannedTransfer::Evm)
 }
 
 async fn plan_call(

@@ -138,8 +138,21 @@ pub(crate) fn token_ref<'a>(
 }
 
 /// The wallet's chain, which must be the request's `blockchain` when one names the wallet's
-/// chain (155225), and one latchkey moves money on (156027).
+/// chain (155225), and one latchkey moves money on (156027) with contract calls: EVM only
+/// (Solana has transfers, [`transfer_chain`], not contract execution).
 pub(crate) fn wallet_chain(
+    wallet: &WalletRecord,
+    request_chain: Option<Blockchain>,
+) -> Result<Blockchain, ApiError> {
+    let chain = transfer_chain(wallet, request_chain)?;
+    if chain.family() == Family::Solana {
+        return Err(super::chains::not_yet_on_solana(chain));
+    }
+    Ok(chain)
+}
+
+/// [`wallet_chain`] for a transfer: EVM chains and Solana.
+pub(crate) fn transfer_chain(
     wallet: &WalletRecord,
     request_chain: Option<Blockchain>,
 ) -> Result<Blockchain, ApiError> {
@@ -150,11 +163,7 @@ pub(crate) fn wallet_chain(
     if !chain.is_money_chain() {
         return Err(not_configured(chain));
     }
-    if chain.family() == Family::Solana {
-        // Solana has balances and the development faucet, no transaction engine yet (issue 13).
-        return Err(super::chains::not_yet_on_solana(chain));
-    }
-    if chain.family() != Family::Evm {
+    if chain.family() != Family::Evm && chain.family() != Family::Solana {
         // Aptos has no transaction engine in latchkey.
         return Err(codes::BLOCKCHAIN_NOT_SUPPORTED.with_message(format!(
             "The specified blockchain is either not supported or deprecated: latchkey moves no \

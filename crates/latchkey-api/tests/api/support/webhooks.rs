@@ -79,6 +79,19 @@ impl Receiver {
             .filter(|b| b["notificationType"] == t)
             .collect()
     }
+
+    /// The states notified (`t`) for transaction `id`, sorted (deliveries run in parallel:
+    /// like Circle's, they are unordered).
+    pub fn states_of(&self, t: &str, id: &str) -> Vec<String> {
+        let mut states: Vec<String> = self
+            .of_type(t)
+            .into_iter()
+            .filter(|b| b["notification"]["id"] == id)
+            .filter_map(|b| b["notification"]["state"].as_str().map(str::to_owned))
+            .collect();
+        states.sort();
+        states
+    }
 }
 
 /// Subscribes `endpoint` (to `types`, or everything); asserts 201 and returns the subscription.

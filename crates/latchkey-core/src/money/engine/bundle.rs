@@ -192,6 +192,8 @@ impl Step<'_> {
             last_error: None,
             broadcasts: 0,
             last_broadcast_at: None,
+            recent_blockhash: None,
+            last_valid_block_height: None,
             created_at: self.now,
         };
         let lease = self

@@ -18,12 +18,17 @@
 //! with a user's key: without the user's PIN it can only send what was signed with it. The one
 //! key it signs with is the operator's gas station, which wraps an SCA wallet's signed
 //! UserOperation in a `handleOps` bundle ([`bundle`]).
+//!
+//! Solana chains take the same passes with their own step (`solana_step`: statuses by
+//! commitment instead of receipts and depth, a blockhash's expiry instead of a nonce).
 
 mod bundle;
+mod solana_step;
 mod step;
 
 use super::chains::Chain;
 use super::outbound::TxProgress;
+use super::solana::SolanaChain;
 use super::transactions::{TransactionRecord, TxType};
 use super::view::TransactionView;
 use crate::model::Environment;
@@ -84,6 +89,29 @@ pub fn transaction_notification(
     }
 }
 
+/// Steps each claimed transaction in turn; how many there were. A failed step is retried once
+/// its lease runs out.
+async fn each<F, Fut>(claimed: Vec<TransactionRecord>, step: F) -> usize
+where
+    F: Fn(TransactionRecord) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let n = claimed.len();
+    for t in claimed {
+        let id = t.id.clone();
+        if let Err(e) = step(t).await {
+            tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
+        }
+    }
+    n
+}
+
+/// How often the Solana follower runs on a node that is not local.
+const SOLANA_FOLLOW_EVERY_MS: i64 = 2_000;
+
+/// The lease of a Solana transaction's step (see `pass_solana`).
+const SOLANA_LEASE_MS: i64 = 5_000;
+
 /// How soon a transaction on a local node is looked at again.
 const LOCAL_RECHECK_MS: i64 = 100;
 
@@ -97,6 +125,9 @@ pub struct Engine {
     settings: EngineSettings,
     /// When the nonce sweeper last ran (ms on the server's clock).
     last_sweep: Arc<AtomicI64>,
+    /// When the Solana follower last ran on a node that is not local (ms on the server's
+    /// clock).
+    last_solana_follow: Arc<AtomicI64>,
     /// This instance's lease token on the chains it follows.
     follower_token: Arc<str>,
 }
@@ -108,6 +139,7 @@ impl Engine {
             lk,
             settings,
             last_sweep: Arc::new(AtomicI64::new(i64::MIN)),
+            last_solana_follow: Arc::new(AtomicI64::new(i64::MIN)),
             follower_token: uuid::Uuid::new_v4().to_string().into(),
         }
     }
@@ -116,7 +148,9 @@ impl Engine {
     /// (at most [`LOCAL_RECHECK_MS`] when a chain is a local node, which mines at once).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let local = self.lk.chains().iter().any(|c| c.info.is_local);
+        let chains = self.lk.chains();
+        let local =
+            chains.iter().any(|c| c.info.is_local) || chains.solana().any(|c| c.info.is_local);
         let pause = if local {
             self.settings
                 .poll
@@ -160,40 +194,88 @@ impl Engine {
             .await;
             worked += self.pass(chain).await;
         }
+        // The Solana follower costs one call per watched address per pass (a block-wise read
+        // has no cheap equivalent there): on a remote node it runs every
+        // SOLANA_FOLLOW_EVERY_MS, not on every pass.
+        let last = self.last_solana_follow.load(Ordering::Relaxed);
+        let follow_remote = now.0.saturating_sub(last) >= SOLANA_FOLLOW_EVERY_MS;
+        if follow_remote {
+            self.last_solana_follow.store(now.0, Ordering::Relaxed);
+        }
+        for chain in self.lk.chains().solana() {
+            if chain.info.is_local || follow_remote {
+                worked += super::solana_follower::follow(
+                    &self.lk,
+                    chain,
+                    &self.follower_token,
+                    self.settings.lease_ms,
+                )
+                .await;
+            }
+            worked += self.pass_solana(chain).await;
+        }
         worked
     }
 
-    async fn pass(&self, chain: &Chain) -> usize {
+    async fn claim(
+        &self,
+        blockchain: latchkey_chains::Blockchain,
+        lease_ms: i64,
+    ) -> Vec<TransactionRecord> {
         let now = self.lk.now();
-        let claimed = match self
+        match self
             .lk
             .store
-            .claim_due_transactions(
-                chain.info.blockchain,
-                now,
-                self.settings.lease_ms,
-                self.settings.batch,
-            )
+            .claim_due_transactions(blockchain, now, lease_ms, self.settings.batch)
             .await
         {
             Ok(claimed) => claimed,
             Err(e) => {
-                tracing::warn!(error = %e, blockchain = %chain.info.blockchain, "cannot claim transactions");
-                return 0;
-            }
-        };
-        let n = claimed.len();
-        for t in claimed {
-            let id = t.id.clone();
-            if let Err(e) = self.step(chain, t).await {
-                tracing::warn!(error = %e, transaction = %id, "engine step failed; retried after the lease");
+                tracing::warn!(error = %e, blockchain = %blockchain, "cannot claim transactions");
+                Vec::new()
             }
         }
-        n
+    }
+
+    async fn pass_solana(&self, chain: &SolanaChain) -> usize {
+        // A short lease: an instance killed mid-step must not keep its successor away for a
+        // good part of the blockhash's ~60 s window. Two instances stepping one Solana
+        // transaction at once are harmless: they send the same bytes (one signature), and only
+        // the lease holder's write stands.
+        let lease_ms = self.settings.lease_ms.min(SOLANA_LEASE_MS);
+        let claimed = self.claim(chain.info.blockchain, lease_ms).await;
+        each(claimed, |t| self.step_solana(chain, t)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
+    async fn step_solana(&self, chain: &SolanaChain, t: TransactionRecord) -> Result<(), String> {
+        let mut s = self.begin(chain, t, chain.info.is_local).await?;
+        s.run_solana().await;
+        self.finish(s).await
+    }
+
+    async fn pass(&self, chain: &Chain) -> usize {
+        let claimed = self
+            .claim(chain.info.blockchain, self.settings.lease_ms)
+            .await;
+        each(claimed, |t| self.step(chain, t)).await
     }
 
     #[tracing::instrument(skip_all, fields(transaction = %t.id, state = t.state.as_str()))]
     async fn step(&self, chain: &Chain, t: TransactionRecord) -> Result<(), String> {
+        let mut s = self.begin(chain, t, chain.info.is_local).await?;
+        s.run(self.lk.store.as_ref()).await;
+        self.finish(s).await
+    }
+
+    /// A step on `t`: its attempts and its owner's environment read, due again after the
+    /// recheck interval unless the step says otherwise.
+    async fn begin<'c, C>(
+        &self,
+        chain: &'c C,
+        t: TransactionRecord,
+        is_local: bool,
+    ) -> Result<Step<'c, C>, String> {
         let store = &self.lk.store;
         let attempts = store.attempts(&t.id).await.map_err(|e| e.to_string())?;
         let environment = store
@@ -215,18 +297,23 @@ impl Engine {
                 release_nonce: false,
             },
         };
-        // A local node (anvil) mines at once: look again soon rather than after a mainnet's
-        // pace.
-        let recheck = if chain.info.is_local {
+        // A local node mines at once: look again soon rather than after a mainnet's pace.
+        let recheck = if is_local {
             self.settings.recheck_ms.min(LOCAL_RECHECK_MS)
         } else {
             self.settings.recheck_ms
         };
         s.progress.transaction.next_check_at = s.now.plus_ms(recheck);
-        s.run(store.as_ref()).await;
+        Ok(s)
+    }
+
+    /// Writes what the step did, if the lease still holds (notifications only when the
+    /// entity is notified about this transaction).
+    async fn finish<C>(&self, mut s: Step<'_, C>) -> Result<(), String> {
+        let store = &self.lk.store;
         if !self
             .lk
-            .notifies_about(&s.progress.transaction, environment)
+            .notifies_about(&s.progress.transaction, s.environment)
             .await
         {
             s.progress.notifications.clear();

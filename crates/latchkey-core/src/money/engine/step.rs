@@ -14,12 +14,13 @@ use crate::money::outbound::{
 use crate::money::transactions::{TransactionRecord, TxState, TxType};
 use latchkey_chains::{format_units, B256, U256};
 
-/// One step on one leased transaction.
-pub(super) struct Step<'a> {
+/// One step on one leased transaction, on an EVM [`Chain`] (here) or a Solana chain
+/// (`solana_step.rs`); the state changes, notifications and attempt changes are shared.
+pub(super) struct Step<'a, C = Chain> {
     /// The time of the step.
     pub(super) now: Timestamp,
     pub(super) settings: EngineSettings,
-    pub(super) chain: &'a Chain,
+    pub(super) chain: &'a C,
     /// The owner's environment (its webhooks go to that environment's subscriptions).
     pub(super) environment: Environment,
     /// The transaction's attempts, oldest first, as this step changes them.
@@ -28,17 +29,13 @@ pub(super) struct Step<'a> {
     pub(super) progress: TxProgress,
 }
 
-impl Step<'_> {
-    fn tx(&mut self) -> &mut TransactionRecord {
+impl<C> Step<'_, C> {
+    pub(super) fn tx(&mut self) -> &mut TransactionRecord {
         &mut self.progress.transaction
     }
 
-    fn node(&self) -> &dyn EvmNode {
-        self.chain.node.as_ref()
-    }
-
     /// Moves to `state` and queues its notification (STUCK has none: Circle sends none).
-    fn enter(&mut self, state: TxState) {
+    pub(super) fn enter(&mut self, state: TxState) {
         let now = self.now;
         let t = self.tx();
         t.state = state;
@@ -56,7 +53,7 @@ impl Step<'_> {
         self.enter(TxState::Failed);
     }
 
-    fn attempt_changed(
+    pub(super) fn attempt_changed(
         &mut self,
         id: &str,
         status: AttemptStatus,
@@ -73,6 +70,37 @@ impl Step<'_> {
             last_error: error,
             sent_at,
         });
+    }
+
+    /// The attempt to send: the newest one not refused for good (a cancel or acceleration
+    /// supersedes the original). A UserOperation is never sent itself (its bundle is).
+    pub(super) fn sendable(&self) -> Option<AttemptRecord> {
+        self.attempts
+            .iter()
+            .rev()
+            .filter(|a| a.kind != AttemptKind::UserOperation)
+            .find(|a| a.status != AttemptStatus::Rejected)
+            .cloned()
+    }
+
+    pub(super) fn ever_sent(&self) -> bool {
+        self.attempts.iter().any(|a| a.broadcasts > 0)
+    }
+
+    /// A node accepted `attempt` (or already had it).
+    pub(super) fn sent(&mut self, attempt: &AttemptRecord) {
+        self.attempt_changed(&attempt.id, AttemptStatus::Broadcast, None, true);
+        let now = self.now;
+        let t = self.tx();
+        t.tx_hash = Some(attempt.tx_hash.clone());
+        t.sent_at.get_or_insert(now);
+        self.enter(TxState::Sent);
+    }
+}
+
+impl Step<'_> {
+    fn node(&self) -> &dyn EvmNode {
+        self.chain.node.as_ref()
     }
 
     /// Takes the transaction as far as its state allows in one step.
@@ -97,17 +125,6 @@ impl Step<'_> {
         if self.progress.transaction.state == TxState::Confirmed {
             self.confirm().await;
         }
-    }
-
-    /// The attempt to send: the newest one not refused for good (a cancel or acceleration
-    /// supersedes the original). A UserOperation is never sent itself (its bundle is).
-    fn sendable(&self) -> Option<AttemptRecord> {
-        self.attempts
-            .iter()
-            .rev()
-            .filter(|a| a.kind != AttemptKind::UserOperation)
-            .find(|a| a.status != AttemptStatus::Rejected)
-            .cloned()
     }
 
     async fn broadcast(&mut self, store: &dyn crate::store::Store) {
@@ -176,20 +193,6 @@ impl Step<'_> {
                 tracing::info!(error = %e, "broadcast failed; retried on the next pass");
             }
         }
-    }
-
-    fn ever_sent(&self) -> bool {
-        self.attempts.iter().any(|a| a.broadcasts > 0)
-    }
-
-    /// A node accepted `attempt` (or already had it).
-    fn sent(&mut self, attempt: &AttemptRecord) {
-        self.attempt_changed(&attempt.id, AttemptStatus::Broadcast, None, true);
-        let now = self.now;
-        let t = self.tx();
-        t.tx_hash = Some(attempt.tx_hash.clone());
-        t.sent_at.get_or_insert(now);
-        self.enter(TxState::Sent);
     }
 
     /// The node says the nonce is used: by one of our attempts (a crash after a broadcast),
