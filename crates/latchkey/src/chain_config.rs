@@ -43,6 +43,11 @@ pub struct ChainArgs {
     /// CHAIN=ADDRESS (repeatable; env LATCHKEY_PAYMASTERS, comma-separated).
     #[arg(long = "paymaster", value_name = "CHAIN=ADDRESS")]
     pub paymasters: Vec<String>,
+    /// The genesis hash of a local Solana validator (e.g. `solana-test-validator`, whose
+    /// cluster is new on every ledger) accepted for SOL and SOL-DEVNET as a local node, besides
+    /// latchkey's test node's.
+    #[arg(long, env = "LATCHKEY_SOLANA_LOCAL_GENESIS_HASH", value_name = "HASH")]
+    pub solana_local_genesis_hash: Option<String>,
 }
 
 /// The chain keys of the TOML file.
@@ -64,6 +69,8 @@ pub struct FileChains {
     pub gas_station_keys: Option<BTreeMap<String, String>>,
     /// `[paymasters]`: `"MATIC-AMOY" = "0x…"`.
     pub paymasters: Option<BTreeMap<String, String>>,
+    /// `solana_local_genesis_hash`.
+    pub solana_local_genesis_hash: Option<String>,
 }
 
 /// One configured chain, ready for `latchkey_evm::connect`.
@@ -81,6 +88,9 @@ pub struct ChainConfig {
     pub gas_station_key_file: Option<PathBuf>,
     /// The chain's VerifyingPaymaster (`--paymaster`).
     pub paymaster: Option<latchkey_chains::Address>,
+    /// A local Solana validator's genesis hash to accept (`--solana-local-genesis-hash`);
+    /// Solana chains only.
+    pub solana_local_genesis_hash: Option<String>,
 }
 
 /// Resolves the chains from the flags, the environment (`env` reads a variable; clap has
@@ -174,6 +184,28 @@ pub fn resolve(
             ));
         }
     }
+    let local_genesis = args
+        .solana_local_genesis_hash
+        .clone()
+        .or(file.solana_local_genesis_hash);
+    if let Some(hash) = &local_genesis {
+        // A genesis hash is 32 bytes in base58, as a public key is.
+        if hash.parse::<latchkey_solana::pubkey::Pubkey>().is_err() {
+            return Err(format!(
+                "--solana-local-genesis-hash: {hash:?} is not a genesis hash (32 bytes in base58)"
+            ));
+        }
+        if !rpc
+            .iter()
+            .any(|(b, _)| b.family() == latchkey_chains::Family::Solana)
+        {
+            return Err(
+                "a Solana local genesis hash is set, but no --rpc node of SOL or SOL-DEVNET is \
+                 configured"
+                    .to_string(),
+            );
+        }
+    }
     let timeout = args
         .rpc_timeout_seconds
         .or(file.rpc_timeout_seconds)
@@ -215,6 +247,9 @@ pub fn resolve(
                 .iter()
                 .find(|(b, _)| *b == blockchain)
                 .map(|(_, a)| *a),
+            solana_local_genesis_hash: (blockchain.family() == latchkey_chains::Family::Solana)
+                .then(|| local_genesis.clone())
+                .flatten(),
         })
         .collect())
 }

@@ -147,6 +147,7 @@ pub struct FileConfig {
     faucet_keys: Option<BTreeMap<String, String>>,
     gas_station_keys: Option<BTreeMap<String, String>>,
     paymasters: Option<BTreeMap<String, String>>,
+    solana_local_genesis_hash: Option<String>,
 }
 
 /// Everything resolved.
@@ -236,6 +237,7 @@ impl Config {
                     faucet_keys: file.faucet_keys.clone(),
                     gas_station_keys: file.gas_station_keys.clone(),
                     paymasters: file.paymasters.clone(),
+                    solana_local_genesis_hash: file.solana_local_genesis_hash.clone(),
                 },
             )?,
             None => Vec::new(),

@@ -142,7 +142,7 @@ async fn connect_chains(config: &Config) -> Result<ChainSet, String> {
 }
 
 /// Connects a Solana chain (`latchkey_solana::connect`: the node's genesis hash must be the
-/// cluster's, or latchkey's local test node's). The EVM-only knobs are refused for it in one
+/// cluster's, latchkey's local test node's, or `--solana-local-genesis-hash`). The EVM-only knobs are refused for it in one
 /// line rather than ignored.
 async fn connect_solana(c: &ChainConfig) -> Result<latchkey_core::money::SolanaChain, String> {
     let chain = c.blockchain;
@@ -166,7 +166,7 @@ async fn connect_solana(c: &ChainConfig) -> Result<latchkey_core::money::SolanaC
     let options = latchkey_solana::RpcOptions {
         timeout: c.options.timeout,
         retries: c.options.retries,
-        local_genesis_hash: None,
+        local_genesis_hash: c.solana_local_genesis_hash.clone(),
     };
     let connected = latchkey_solana::connect(chain, &c.url, &options)
         .await

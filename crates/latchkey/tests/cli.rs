@@ -918,6 +918,41 @@ fn solana_nodes_are_checked_at_start() {
             .starts_with("error: --confirmations SOL-DEVNET: a Solana transaction's depth"),
     );
 
+    // A local validator of another cluster is accepted when the operator names its genesis
+    // hash; a value that is not one is refused.
+    let not_a_hash = refused(&[
+        "--rpc",
+        &format!("SOL-DEVNET={}", other.url),
+        "--solana-local-genesis-hash",
+        "not-base58!",
+    ]);
+    assert!(
+        not_a_hash.starts_with("error: --solana-local-genesis-hash: \"not-base58!\" is not"),
+        "{not_a_hash}"
+    );
+    let s = Server::start_with_env(
+        &dir,
+        &[
+            "--rpc",
+            &format!("SOL-DEVNET={}", other.url),
+            "--solana-local-genesis-hash",
+            testnet,
+        ],
+        &[("LATCHKEY_LOG", "info")],
+    );
+    let stderr = s.stop();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("chain connected"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for part in [
+        "blockchain=SOL-DEVNET",
+        &format!("genesis_hash={testnet}"),
+        "local=true",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+
     // latchkey's local test node, from the environment: connected as a local node.
     let s = Server::start_with_env(
         &dir,
