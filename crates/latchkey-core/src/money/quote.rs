@@ -14,7 +14,7 @@ use super::estimate::price_call;
 use super::fees::{FeeCap, FeeChoice, GasPricing};
 use super::plan::{OutboundCall, TokenDebit};
 use crate::error::{codes, ApiError};
-use latchkey_chains::{format_units, gwei, U256};
+use latchkey_chains::{format_units, gwei, Blockchain, U256};
 use serde::{Deserialize, Serialize};
 
 /// The fee fields shown before the PIN: gas in units, prices in gwei, the cap in native units.
@@ -43,6 +43,37 @@ pub struct ShownFee {
     /// `maxNetworkFee`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gas_paid_by: Option<String>,
+}
+
+impl ShownFee {
+    /// An EVM quote's fields: `pricing` in gwei, `max_network_fee` (wei) in the native coin.
+    pub(crate) fn evm(
+        fee_level: &str,
+        gas_limit: u64,
+        pricing: GasPricing,
+        max_network_fee: U256,
+        blockchain: Blockchain,
+        gas_paid_by: Option<String>,
+    ) -> Self {
+        let (max_fee, priority_fee, gas_price) = match pricing {
+            GasPricing::Eip1559 {
+                priority_fee,
+                max_fee,
+                ..
+            } => (Some(gwei(max_fee)), Some(gwei(priority_fee)), None),
+            GasPricing::Legacy { gas_price } => (None, None, Some(gwei(gas_price))),
+        };
+        ShownFee {
+            fee_level: fee_level.to_owned(),
+            gas_limit: gas_limit.to_string(),
+            max_fee,
+            priority_fee,
+            gas_price,
+            max_network_fee: format_units(max_network_fee, blockchain.native_decimals()),
+            native_symbol: blockchain.native_symbol().to_owned(),
+            gas_paid_by,
+        }
+    }
 }
 
 /// A plan priced for a challenge: what is shown, and the cap the signature keeps to.
@@ -114,29 +145,18 @@ pub async fn quote(
     if priced.balance < call.value.saturating_add(max_network_fee) {
         return Err(codes::INSUFFICIENT_FUNDS);
     }
-    let blockchain = chain.info.blockchain;
-    let (max_fee, priority_fee, gas_price) = match pricing {
-        GasPricing::Eip1559 {
-            priority_fee,
-            max_fee,
-            ..
-        } => (Some(gwei(max_fee)), Some(gwei(priority_fee)), None),
-        GasPricing::Legacy { gas_price } => (None, None, Some(gwei(gas_price))),
-    };
     Ok(Quote {
         gas_limit,
         pricing,
         l1_fee: priced.l1_fee.map(|wei| wei.to_string()),
-        shown: ShownFee {
-            fee_level: label.to_owned(),
-            gas_limit: gas_limit.to_string(),
-            max_fee,
-            priority_fee,
-            gas_price,
-            max_network_fee: format_units(max_network_fee, blockchain.native_decimals()),
-            native_symbol: blockchain.native_symbol().to_owned(),
-            gas_paid_by: None,
-        },
+        shown: ShownFee::evm(
+            label,
+            gas_limit,
+            pricing,
+            max_network_fee,
+            chain.info.blockchain,
+            None,
+        ),
         user_op: None,
     })
 }

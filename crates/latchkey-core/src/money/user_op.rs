@@ -18,7 +18,7 @@ use super::serde_as;
 use crate::error::{codes, ApiError};
 use alloy_primitives::aliases::U48;
 use latchkey_chains::sca::{self, Operation, PackedUserOperation, PaymasterFields, UserOperation};
-use latchkey_chains::{format_units, gwei, Address, U256};
+use latchkey_chains::{Address, U256};
 use serde::{Deserialize, Serialize};
 
 /// `executeUserOp` through the module and the Safe's `execTransactionFromModule`, on top of
@@ -201,29 +201,18 @@ pub async fn sca_quote(
     if cost > cap.0 {
         return Err(codes::FEE_ABOVE_MAX);
     }
-    let blockchain = chain.info.blockchain;
-    let (max_fee, priority_fee, gas_price) = match pricing {
-        GasPricing::Eip1559 {
-            priority_fee,
-            max_fee,
-            ..
-        } => (Some(gwei(max_fee)), Some(gwei(priority_fee)), None),
-        GasPricing::Legacy { gas_price } => (None, None, Some(gwei(gas_price))),
-    };
     Ok(Quote {
         gas_limit,
         pricing,
         l1_fee: None,
-        shown: ShownFee {
-            fee_level: level.as_str().to_owned(),
-            gas_limit: gas_limit.to_string(),
-            max_fee,
-            priority_fee,
-            gas_price,
-            max_network_fee: format_units(cost, blockchain.native_decimals()),
-            native_symbol: blockchain.native_symbol().to_owned(),
-            gas_paid_by: Some("latchkey's gas station".to_owned()),
-        },
+        shown: ShownFee::evm(
+            level.as_str(),
+            gas_limit,
+            pricing,
+            cost,
+            chain.info.blockchain,
+            Some("latchkey's gas station".to_owned()),
+        ),
         user_op: Some(gas),
     })
 }
