@@ -5,7 +5,9 @@
 
 use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
-use crate::model::{AuditEvent, ChallengeRecord, ChallengeStatus, SecretKind, UserRecord};
+use crate::model::{
+    AuditEvent, ChallengeRecord, ChallengeStatus, SecretKind, UserRecord, WalletRecord,
+};
 use crate::service::{store_failed, Latchkey};
 use crate::store::{ChallengeCommit, ChallengeFailure, CommitRefused, Rewrap};
 use crate::webhooks::NotificationDraft;
@@ -87,6 +89,16 @@ impl Execution<'_> {
     /// The services.
     pub fn lk(&self) -> &Latchkey {
         self.lk
+    }
+
+    /// One of this user's wallets (156001 `WALLET_NOT_FOUND` when it is not theirs or is gone).
+    pub async fn user_wallet(&self, wallet_id: &str) -> Result<WalletRecord, ApiError> {
+        self.lk
+            .store
+            .wallet(&self.user.entity_id, &self.user.internal_id, wallet_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or(codes::WALLET_NOT_FOUND)
     }
 
     /// An audit event about this user, tagged with the challenge id.

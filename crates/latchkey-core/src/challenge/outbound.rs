@@ -19,7 +19,7 @@
 use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput};
 use crate::clock::Timestamp;
-use crate::error::{codes, ApiError};
+use crate::error::ApiError;
 use crate::model::ChallengeType;
 use crate::model::UserRecord;
 use crate::money::engine::transaction_notification;
@@ -155,16 +155,7 @@ pub(crate) async fn execute(
 
     let wrap = run.pin_wrap()?;
     let user = run.user();
-    let wallet = lk
-        .store
-        .wallet(
-            &user.entity_id,
-            &user.internal_id,
-            &approved.record.wallet_id,
-        )
-        .await
-        .map_err(store_failed)?
-        .ok_or(codes::WALLET_NOT_FOUND)?;
+    let wallet = run.user_wallet(&approved.record.wallet_id).await?;
     // Refused at creation already; never sign an EOA transaction with an SCA's owner key.
     if wallet.is_sca() {
         return Err(signing::sca_refused("a transfer or contract execution"));

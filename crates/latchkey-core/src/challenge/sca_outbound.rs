@@ -27,7 +27,6 @@ use crate::money::{
     AttemptKind, AttemptRecord, AttemptStatus, BlockTag, CallRequest, FeeChoice, GasPricing,
     NodeError, OutboundWrite,
 };
-use crate::service::store_failed;
 use alloy_primitives::aliases::{U192, U48};
 use latchkey_chains::{erc, sca};
 use serde_json::json;
@@ -91,17 +90,7 @@ pub(crate) async fn execute(
 
     // 3. The PIN.
     let wrap = run.pin_wrap()?;
-    let user = run.user();
-    let wallet = lk
-        .store
-        .wallet(
-            &user.entity_id,
-            &user.internal_id,
-            &approved.record.wallet_id,
-        )
-        .await
-        .map_err(store_failed)?
-        .ok_or(crate::error::codes::WALLET_NOT_FOUND)?;
+    let wallet = run.user_wallet(&approved.record.wallet_id).await?;
     if !wallet.is_sca() {
         return Err(ApiError::internal());
     }

@@ -9,7 +9,7 @@ use super::wallets::chain_error;
 use crate::crypto;
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, WalletRecord};
-use crate::service::{store_failed, ExecuteBody, SecretString};
+use crate::service::{ExecuteBody, SecretString};
 use latchkey_chains::sca::{self, SafeAccountConfig};
 use latchkey_chains::{Address, Blockchain, EvmTxInput, Family, B256};
 use serde::{Deserialize, Serialize};
@@ -220,14 +220,7 @@ where
     F: FnOnce(&[u8], Blockchain, Account) -> Result<Value, ApiError> + Send,
 {
     let wrap = run.pin_wrap()?;
-    let user = run.user();
-    let wallet = run
-        .lk()
-        .store
-        .wallet(&user.entity_id, &user.internal_id, wallet_id)
-        .await
-        .map_err(store_failed)?
-        .ok_or(codes::WALLET_NOT_FOUND)?;
+    let wallet = run.user_wallet(wallet_id).await?;
     let chain = Blockchain::parse(&wallet.blockchain).ok_or_else(ApiError::internal)?;
     // Read before the PIN is checked: no node round trip between the check and the commit.
     // An account whose first operation completed is deployed for good (no node asked);

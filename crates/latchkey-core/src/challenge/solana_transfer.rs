@@ -12,7 +12,7 @@
 use super::create_transaction::TransferView;
 use super::execution::{Completion, Execution};
 use super::signing::{self, PinInput};
-use crate::error::{codes, ApiError};
+use crate::error::ApiError;
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::estimate::node_unavailable;
 use crate::money::solana_plan::{self, SolanaTransferPlan};
@@ -20,7 +20,7 @@ use crate::money::{
     AttemptKind, AttemptRecord, AttemptStatus, FeeLevel, FeeRequest, OutboundWrite, SolanaQuote,
     TransactionRecord, TxOperation, TxType,
 };
-use crate::service::{store_failed, Latchkey};
+use crate::service::Latchkey;
 use latchkey_chains::{format_units, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -120,12 +120,7 @@ pub(super) async fn execute(
 
     let wrap = run.pin_wrap()?;
     let user = run.user();
-    let wallet = lk
-        .store
-        .wallet(&user.entity_id, &user.internal_id, &payload.plan.wallet_id)
-        .await
-        .map_err(store_failed)?
-        .ok_or(codes::WALLET_NOT_FOUND)?;
+    let wallet = run.user_wallet(&payload.plan.wallet_id).await?;
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
     let now = commit.now;
     let mut record = payload.record(user);
