@@ -209,14 +209,8 @@ pub(crate) async fn execute(
     let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
         .map_err(|_| ApiError::internal())?;
     record.nonce = Some(i64::try_from(nonce).map_err(|_| ApiError::internal())?);
-    let (max_fee, priority_fee, gas_price) = match pre.fee {
-        GasPricing::Eip1559 {
-            priority_fee,
-            max_fee,
-            ..
-        } => (Some(max_fee), Some(priority_fee), None),
-        GasPricing::Legacy { gas_price } => (None, None, Some(gas_price)),
-    };
+    let (max_fee, priority_fee, gas_price) =
+        crate::money::outbound::fee_columns(&pre.fee.evm_fee());
     let attempt = AttemptRecord {
         id: uuid::Uuid::new_v4().to_string(),
         transaction_id: record.id.clone(),

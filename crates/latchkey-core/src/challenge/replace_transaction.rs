@@ -353,13 +353,7 @@ async fn complete<M: ReplaceMode>(
     };
     let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
         .map_err(|_| ApiError::internal())?;
-    let (max_fee, priority_fee, gas_price) = match unsigned.fee {
-        EvmFee::Eip1559 {
-            max_fee,
-            max_priority,
-        } => (Some(max_fee), Some(max_priority), None),
-        EvmFee::Legacy { gas_price } => (None, None, Some(gas_price)),
-    };
+    let (max_fee, priority_fee, gas_price) = crate::money::outbound::fee_columns(&unsigned.fee);
     let now = commit.now;
     commit.correlation_ids = vec![t.id.clone()];
     commit.audit.push(run.audit(

@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::store::StoreResult;
 use crate::webhooks::NotificationDraft;
 use async_trait::async_trait;
-use latchkey_chains::Blockchain;
+use latchkey_chains::{Blockchain, EvmFee};
 
 /// What the chain said about a wallet's nonces when the execution read it (preflight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,5 +302,17 @@ impl crate::service::Latchkey {
             return Err(crate::error::codes::SCA_OPERATION_PENDING);
         }
         Ok(())
+    }
+}
+
+/// An EVM attempt's fee columns (`max_fee`, `priority_fee`, `gas_price`) from the fee it was
+/// signed with.
+pub fn fee_columns(fee: &EvmFee) -> (Option<u128>, Option<u128>, Option<u128>) {
+    match *fee {
+        EvmFee::Eip1559 {
+            max_fee,
+            max_priority,
+        } => (Some(max_fee), Some(max_priority), None),
+        EvmFee::Legacy { gas_price } => (None, None, Some(gas_price)),
     }
 }

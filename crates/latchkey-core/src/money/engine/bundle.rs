@@ -22,7 +22,7 @@ use crate::money::node::{CallRequest, NodeError, Receipt};
 use crate::money::outbound::{AttemptKind, AttemptRecord, AttemptStatus, ChainNonces};
 use crate::money::user_op::{decode_packed, user_operation_event};
 use crate::money::BlockTag;
-use latchkey_chains::{sca, EvmFee, UnsignedEvmTx, B256, U256};
+use latchkey_chains::{sca, UnsignedEvmTx, B256, U256};
 
 /// Gas of the bundle beyond the operation's own limits: the transaction's intrinsic gas and
 /// the EntryPoint's loop around the operation.
@@ -169,13 +169,7 @@ impl Step<'_> {
             self.fail("INTERNAL_ERROR", "the gas station's bundle did not sign");
             return false;
         };
-        let (max_fee, priority_fee, gas_price) = match tx.fee {
-            EvmFee::Eip1559 {
-                max_fee,
-                max_priority,
-            } => (Some(max_fee), Some(max_priority), None),
-            EvmFee::Legacy { gas_price } => (None, None, Some(gas_price)),
-        };
+        let (max_fee, priority_fee, gas_price) = crate::money::outbound::fee_columns(&tx.fee);
         let attempt = AttemptRecord {
             id: uuid::Uuid::new_v4().to_string(),
             transaction_id: id,
