@@ -257,6 +257,11 @@ pub mod codes {
         ID_NOT_UUID = 156009, 400, "Fail to parse id as UUID in url.";
         NFT_TOKEN_ID_NOT_FOUND = 156011, 404, "Cannot find target nftTokenId in the system.";
         BLOCKCHAIN_NOT_SUPPORTED = 156027, 400, "The specified blockchain is either not supported or deprecated.";
+        // The gas station's sponsorship policy (docs/sca.md#sponsorship-policy).
+        POLICY_NOT_ACTIVATED = 177018, 400, "Policy is not activated and cannot be used.";
+        POLICY_MAX_DAILY_TRANSACTIONS = 177019, 400, "Exceeded max daily transaction of the policy.";
+        POLICY_MAX_PER_TRANSACTION = 177020, 400, "Exceeded max spend USD per transaction of the policy.";
+        POLICY_MAX_NATIVE_DAILY = 177022, 400, "Exceeded max native token daily of the policy.";
     }
 }
 

@@ -277,6 +277,7 @@ pub trait Store:
     + crate::money::OutboundStore
     + crate::money::EngineStore
     + crate::money::FollowerStore
+    + crate::money::SponsorshipStore
     + Send
     + Sync
     + 'static

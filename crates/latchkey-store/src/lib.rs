@@ -41,6 +41,7 @@ mod nonces;
 mod outbox;
 mod page;
 mod row;
+mod sponsorship;
 mod store;
 mod tokens;
 mod transactions;

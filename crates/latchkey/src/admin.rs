@@ -5,7 +5,10 @@
 use crate::bootstrap;
 use crate::config::{Config, StorageArgs};
 use clap::Subcommand;
+use latchkey_chains::{parse_units, Blockchain, U256};
 use latchkey_core::model::{Environment, SecretKind};
+use latchkey_core::money::sponsorship::DayUsage;
+use latchkey_core::money::PaymasterPolicy;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -68,6 +71,13 @@ pub enum AdminCommand {
     },
     /// Make a new webhook signing key the active one (old key ids stay resolvable).
     RotateWebhookKey,
+    /// Show the gas station's sponsorship policies (SCA operations) with today's use, or set
+    /// or reset one.
+    PaymasterPolicy {
+        /// What to do; without it, list.
+        #[command(subcommand)]
+        action: Option<PolicyAction>,
+    },
     /// Print the audit log as JSON lines (oldest first).
     Audit {
         /// Only this user's events.
@@ -89,6 +99,37 @@ pub enum WebhooksAction {
     Redeliver {
         /// The notificationId.
         id: String,
+    },
+}
+
+/// `latchkey admin paymaster-policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Set a chain's policy, replacing the one it had: active unless --inactive; the limits
+    /// reset at 00:00 UTC, amounts in whole native units ("0.5"); a limit left out is none.
+    Set {
+        /// The chain (an SCA chain: ETH, MATIC, ARB, AVAX, BASE, OP, UNI or a testnet of one).
+        #[arg(long)]
+        blockchain: String,
+        /// Sponsor nothing on the chain (its SCA wallets cannot send; 155509 for new ones).
+        #[arg(long)]
+        inactive: bool,
+        /// Most native coin the day's operations may cost together.
+        #[arg(long)]
+        max_native_daily: Option<String>,
+        /// Most native coin one operation may cost (not applied to an account's first).
+        #[arg(long)]
+        max_native_per_tx: Option<String>,
+        /// Most operations a day.
+        #[arg(long)]
+        max_ops_daily: Option<u32>,
+    },
+    /// Remove a chain's policy: its default applies again (testnets: active without limits;
+    /// mainnets: no sponsorship).
+    Reset {
+        /// The chain.
+        #[arg(long)]
+        blockchain: String,
     },
 }
 
@@ -224,6 +265,68 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
                 key.id
             );
         }
+        AdminCommand::PaymasterPolicy { action: None } => {
+            let policies = lk.paymaster_policies(entity).await.map_err(fail)?;
+            if policies.is_empty() {
+                println!(
+                    "no policies set: testnets are sponsored without limits, mainnets not at all"
+                );
+            }
+            for (p, used) in policies {
+                println!("{}", show_policy(&p, used));
+            }
+        }
+        AdminCommand::PaymasterPolicy {
+            action:
+                Some(PolicyAction::Set {
+                    blockchain,
+                    inactive,
+                    max_native_daily,
+                    max_native_per_tx,
+                    max_ops_daily,
+                }),
+        } => {
+            let chain = blockchain_arg(&blockchain)?;
+            let native = |flag: &str, v: Option<String>| -> Result<Option<U256>, String> {
+                v.map(|s| {
+                    parse_units(&s, chain.native_decimals())
+                        .map_err(|e| format!("--{flag} {s:?}: {e}"))
+                })
+                .transpose()
+            };
+            let policy = PaymasterPolicy {
+                blockchain: chain,
+                active: !inactive,
+                max_native_daily: native("max-native-daily", max_native_daily)?,
+                max_native_per_tx: native("max-native-per-tx", max_native_per_tx)?,
+                max_ops_daily,
+                updated_at: None,
+            };
+            lk.set_paymaster_policy(entity, &policy)
+                .await
+                .map_err(fail)?;
+            let used = lk.sponsored_today(entity, chain).await.map_err(fail)?;
+            println!("{}", show_policy(&policy, used));
+        }
+        AdminCommand::PaymasterPolicy {
+            action: Some(PolicyAction::Reset { blockchain }),
+        } => {
+            let chain = blockchain_arg(&blockchain)?;
+            if !lk
+                .reset_paymaster_policy(entity, chain)
+                .await
+                .map_err(fail)?
+            {
+                return Err(format!("{chain} has no policy set"));
+            }
+            let default = lk.paymaster_policy(entity, chain).await.map_err(fail)?;
+            let state = if default.active {
+                "sponsored without limits"
+            } else {
+                "not sponsored"
+            };
+            println!("{chain}: policy removed; the default applies ({state})");
+        }
         AdminCommand::Audit {
             user_id,
             live,
@@ -242,6 +345,27 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--blockchain` value, in Circle's spelling.
+fn blockchain_arg(name: &str) -> Result<Blockchain, String> {
+    Blockchain::parse(name).ok_or_else(|| format!("--blockchain {name:?}: not a Circle blockchain"))
+}
+
+/// One line per policy: its state, each limit and today's use.
+fn show_policy(p: &PaymasterPolicy, used: DayUsage) -> String {
+    let state = if p.active { "active" } else { "inactive" };
+    let ops = p
+        .max_ops_daily
+        .map_or_else(|| "none".to_owned(), |n| n.to_string());
+    format!(
+        "{} {state}: per day {} (used {}), per operation {}, operations per day {ops} (used {})",
+        p.blockchain,
+        p.show(p.max_native_daily),
+        p.show(Some(used.native)),
+        p.show(p.max_native_per_tx),
+        used.operations,
+    )
 }
 
 fn webhooks_service(

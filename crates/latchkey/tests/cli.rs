@@ -1041,3 +1041,95 @@ fn gas_stations_are_checked_at_start_and_dev_deploys_one_on_a_local_node() {
     assert_eq!(tail(&first), tail(&again), "a restart keeps the station");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn admin_paymaster_policy_sets_lists_and_resets_a_chains_sponsorship() {
+    // A mainnet is sponsored only once its operator sets an active policy: until then its SCA
+    // wallets are refused (155509); a reset brings the default (none) back.
+    let dir = temp_dir();
+    let s = Server::start(&dir, &[], "warn");
+    let (code, out, _) = run(&["apikey", "create", "--live"], &dir);
+    assert_eq!(code, 0);
+    let live_key = out.trim().lines().last().unwrap().to_string();
+    let auth = format!("Bearer {live_key}");
+    let url = |p: &str| format!("{}{p}", s.base);
+    let body = json!({ "userId": "policy-user-1" });
+    http(
+        "POST",
+        &url("/v1/w3s/users"),
+        &[("authorization", &auth)],
+        Some(body.clone()),
+    );
+    let t = http(
+        "POST",
+        &url("/v1/w3s/users/token"),
+        &[("authorization", &auth)],
+        Some(body),
+    );
+    let token = t["data"]["userToken"].as_str().unwrap().to_string();
+    let sca_on_eth = || {
+        let body = json!({ "idempotencyKey": uuid::Uuid::new_v4().to_string(),
+            "blockchains": ["ETH"], "accountType": "SCA" });
+        let r = http(
+            "POST",
+            &url("/v1/w3s/user/initialize"),
+            &[("authorization", &auth), ("x-user-token", &token)],
+            Some(body),
+        );
+        r["code"].as_i64().unwrap_or(0)
+    };
+    assert_eq!(sca_on_eth(), 155509);
+
+    let (code, out, err) = run(&["admin", "paymaster-policy"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no policies set"), "{out}");
+    let set = [
+        "admin",
+        "paymaster-policy",
+        "set",
+        "--blockchain",
+        "ETH",
+        "--max-native-daily",
+        "0.5",
+        "--max-ops-daily",
+        "10",
+    ];
+    let (code, out, err) = run(&set, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("ETH active: per day 0.5 ETH (used 0 ETH), per operation none, operations per day 10 (used 0)"),
+        "{out}"
+    );
+    assert_eq!(sca_on_eth(), 0);
+    let (code, listed, _) = run(&["admin", "paymaster-policy"], &dir);
+    assert_eq!((code, listed.trim()), (0, out.trim()));
+
+    // Bad input: not an SCA chain, not a chain, not an amount.
+    for args in [
+        &["admin", "paymaster-policy", "set", "--blockchain", "SOL"][..],
+        &["admin", "paymaster-policy", "set", "--blockchain", "DOGE"][..],
+        &[
+            "admin",
+            "paymaster-policy",
+            "set",
+            "--blockchain",
+            "ETH",
+            "--max-native-daily",
+            "1e3",
+        ][..],
+    ] {
+        let (code, _, err) = run(args, &dir);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(!err.is_empty(), "{args:?}");
+    }
+
+    let reset = ["admin", "paymaster-policy", "reset", "--blockchain", "ETH"];
+    let (code, out, err) = run(&reset, &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not sponsored"), "{out}");
+    assert_eq!(sca_on_eth(), 155509);
+    let (code, _, err) = run(&reset, &dir);
+    assert_eq!(code, 1, "{err}");
+    s.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

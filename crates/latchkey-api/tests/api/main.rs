@@ -33,6 +33,7 @@ mod pin_setup;
 mod ping_and_errors;
 mod request_schemas;
 mod sca_operations;
+mod sca_policy;
 mod sca_wallets;
 mod signing;
 mod solana_money;

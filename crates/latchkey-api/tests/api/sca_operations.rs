@@ -25,7 +25,7 @@ fn key() -> String {
 /// A server on anvil (Amoy's chain id) whose MATIC-AMOY has a gas station: the AA contracts
 /// deployed as `--dev` does, a fresh station key (funded) that also signs for the paymaster,
 /// the paymaster's deposit funded. Returns the station's address too.
-async fn app_with_station(amoy: &Anvil) -> (TestApp, latchkey_chains::Address) {
+pub(crate) async fn app_with_station(amoy: &Anvil) -> (TestApp, latchkey_chains::Address) {
     let (app, station, _) = app_with_station_deposit(amoy, 10 * ETHER).await;
     (app, station)
 }
@@ -79,7 +79,7 @@ async fn app_with_station_deposit(
 }
 
 /// INITIALIZE with one SCA wallet on MATIC-AMOY: (id, address).
-async fn sca_wallet(app: &TestApp, u: &TestUser) -> (String, String) {
+pub(crate) async fn sca_wallet(app: &TestApp, u: &TestUser) -> (String, String) {
     let body =
         json!({ "idempotencyKey": key(), "blockchains": ["MATIC-AMOY"], "accountType": "SCA" });
     let id = app
@@ -102,7 +102,7 @@ async fn sca_wallet(app: &TestApp, u: &TestUser) -> (String, String) {
 }
 
 /// Puts TestUsdc at Circle's MATIC-AMOY USDC address and mints `amount` to `to`.
-async fn mint_usdc(amoy: &Anvil, to: &str, amount: u64) {
+pub(crate) async fn mint_usdc(amoy: &Anvil, to: &str, amount: u64) {
     let acct0 = amoy.accounts().await[0].clone();
     amoy.rpc(
         "anvil_setCode",
@@ -120,7 +120,7 @@ async fn mint_usdc(amoy: &Anvil, to: &str, amount: u64) {
 }
 
 /// Creates a challenge on `path`, approves it with the PIN: the transaction id.
-async fn approve_on(app: &TestApp, u: &TestUser, path: &str, body: Value) -> String {
+pub(crate) async fn approve_on(app: &TestApp, u: &TestUser, path: &str, body: Value) -> String {
     let (s, b, _) = app
         .call(Method::POST, path, Some(&u.token), Some(body))
         .await;

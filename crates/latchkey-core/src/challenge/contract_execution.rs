@@ -91,6 +91,7 @@ impl ChallengeSpec for ContractExecution {
         // contract's business, and a shortfall there is the call reverting (155208).
         let (fee, quote) = outbound::price(
             lk,
+            &creation.caller.entity_id,
             &plan.wallet_id,
             plan.blockchain,
             plan.sca_owner,

@@ -113,6 +113,7 @@ impl ChallengeSpec for CreateTransaction {
         };
         let (fee, quote) = outbound::price(
             lk,
+            &creation.caller.entity_id,
             &plan.wallet_id,
             plan.blockchain,
             plan.sca_owner,

@@ -45,7 +45,7 @@ impl ChallengeSpec for CreateWallet {
         creation: Creation<'_>,
         request: WalletRequest,
     ) -> Result<CreateWalletPayload, ApiError> {
-        let wallets = WalletPlan::from_request(creation.caller.environment, request, true)?;
+        let wallets = WalletPlan::for_caller(creation.lk, creation.caller, request, true).await?;
         let signing = WalletsView {
             account_type: wallets.account_type.clone(),
             blockchains: wallets.blockchains.clone(),

@@ -40,7 +40,7 @@ impl ChallengeSpec for Initialize {
         creation: Creation<'_>,
         request: WalletRequest,
     ) -> Result<InitializePayload, ApiError> {
-        let wallets = WalletPlan::from_request(creation.caller.environment, request, false)?;
+        let wallets = WalletPlan::for_caller(creation.lk, creation.caller, request, false).await?;
         Ok(InitializePayload { wallets })
     }
 

@@ -94,10 +94,13 @@ pub(crate) fn approved_record(
 
 /// The fee choice and the quote of a new outbound challenge, with the checks that come
 /// before them: the chain has a node (156027), the wallet has room (155264); for an SCA
-/// wallet `feeLevel` only (155232), a gas station (155509), no operation in flight (155505)
-/// and the UserOperation's quote; for an EOA the fee rules and the quote.
+/// wallet `feeLevel` only (155232), a gas station (155509), no operation in flight (155505),
+/// the UserOperation's quote and the entity's sponsorship policy (177018–177022); for an EOA
+/// the fee rules and the quote.
+#[allow(clippy::too_many_arguments)] // one call per challenge type; a struct would only rename them
 pub(crate) async fn price(
     lk: &crate::service::Latchkey,
+    entity_id: &str,
     wallet_id: &str,
     blockchain: Blockchain,
     sca_owner: Option<Address>,
@@ -113,7 +116,11 @@ pub(crate) async fn price(
             let fee = request.validate_sca()?;
             chain.require_gas_station()?;
             lk.ensure_no_operation_pending(wallet_id).await?;
-            let quote = sca_quote(chain, owner, call, debit, &fee, cap).await?;
+            let (quote, deployed) = sca_quote(chain, owner, call, debit, &fee, cap).await?;
+            let worst_case = U256::from(quote.gas_limit) * U256::from(quote.pricing.max_per_gas());
+            lk.sponsorship(entity_id, blockchain, worst_case, !deployed)
+                .await?
+                .map_err(|refused| refused.error())?;
             Ok((fee, quote))
         }
         None => {
@@ -139,6 +146,34 @@ pub(crate) fn stamp(
     commit.correlation_ids = vec![record.id.clone()];
 }
 
+/// The completion of an approved challenge whose transaction cannot be sent any more (step 3
+/// of the module doc): the challenge COMPLETE, the transaction FAILED with Circle's `reason`
+/// and `details`, its webhook, nothing signed. `record` is stamped already.
+pub(crate) fn failed_after_approval(
+    run: &Execution<'_>,
+    mut record: TransactionRecord,
+    mut commit: ChallengeCommit,
+    reason: &str,
+    details: String,
+) -> Completion {
+    record.state = TxState::Failed;
+    record.error_reason = Some(reason.to_owned());
+    record.error_details = Some(details);
+    commit.audit.push(run.audit(
+        "transaction.failed",
+        json!({ "transactionId": record.id, "errorReason": reason }),
+        commit.now,
+    ));
+    let notification = Some(transaction_notification(&record, run.user().environment));
+    commit.outbound = Some(OutboundWrite::New {
+        transaction: record,
+        attempt: None,
+        claimed_nonce: None,
+        notification,
+    });
+    Completion::new(commit)
+}
+
 /// Runs steps 1–6 of the module doc for `approved`.
 pub(crate) async fn execute(
     run: &Execution<'_>,
@@ -154,7 +189,6 @@ pub(crate) async fn execute(
     let pre = preflight(chain, &approved).await?;
 
     let wrap = run.pin_wrap()?;
-    let user = run.user();
     let wallet = run.user_wallet(&approved.record.wallet_id).await?;
     // Refused at creation already; never sign an EOA transaction with an SCA's owner key.
     if wallet.is_sca() {
@@ -168,24 +202,13 @@ pub(crate) async fn execute(
     let cost = U256::from(approved.quote.gas_limit) * U256::from(pre.fee.max_per_gas())
         + U256::from(l1_fee(approved.quote));
     if pre.balance < approved.call.value.saturating_add(cost) {
-        record.state = TxState::Failed;
-        record.error_reason = Some("INSUFFICIENT_NATIVE_TOKEN".into());
-        record.error_details = Some(
+        return Ok(failed_after_approval(
+            run,
+            record,
+            commit,
+            "INSUFFICIENT_NATIVE_TOKEN",
             "the wallet's native balance no longer covers the amount and the network fee".into(),
-        );
-        commit.audit.push(run.audit(
-            "transaction.failed",
-            json!({ "transactionId": record.id, "errorReason": "INSUFFICIENT_NATIVE_TOKEN" }),
-            now,
         ));
-        let notification = Some(transaction_notification(&record, user.environment));
-        commit.outbound = Some(OutboundWrite::New {
-            transaction: record,
-            attempt: None,
-            claimed_nonce: None,
-            notification,
-        });
-        return Ok(Completion::new(commit));
     }
 
     let nonce = lk

@@ -9,15 +9,18 @@
 //! 2. One operation in flight per account (155505), checked again here since two challenges
 //!    may be open at once (and a third time in the commit).
 //! 3. **PIN**.
-//! 4. The paymaster signer signs the sponsorship first (`paymasterAndData` is part of what the
-//!    owner signs), then the wallet key signs the module's `SafeOp`; both valid for an hour.
+//! 4. The entity's sponsorship policy ([`crate::money::sponsorship`]) on the day as it is
+//!    now: a refusal completes the challenge with the transaction FAILED and Circle's
+//!    `PAYMASTER_POLICY_*` reason, nothing signed. Then the paymaster signer signs the
+//!    sponsorship (`paymasterAndData` is part of what the owner signs), then the wallet key
+//!    signs the module's `SafeOp`; both valid for an hour.
 //! 5. **Commit**: the challenge COMPLETE, the transaction INITIATED with its `userOpHash`, and
 //!    the signed operation as a `USER_OPERATION` attempt. No wallet nonce is claimed: the
 //!    EntryPoint orders the account's operations. Nothing is sent before the commit; the
 //!    engine bundles the stored operation with the station's key.
 
 use super::execution::{Completion, Execution};
-use super::outbound::{stamp, Approved};
+use super::outbound::{failed_after_approval, stamp, Approved};
 use super::signing::{self, PinInput};
 use crate::error::ApiError;
 use crate::money::estimate::{fee_levels, node_unavailable};
@@ -28,7 +31,7 @@ use crate::money::{
     NodeError, OutboundWrite,
 };
 use alloy_primitives::aliases::{U192, U48};
-use latchkey_chains::{erc, sca};
+use latchkey_chains::{erc, sca, U256};
 use serde_json::json;
 
 /// How long the paymaster's and the owner's signatures stay valid: the engine bundles within
@@ -96,8 +99,26 @@ pub(crate) async fn execute(
     }
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
     let now = commit.now;
+    let mut record = approved.record;
+    stamp(run, &mut record, &mut commit);
 
-    // 4. Sponsorship, then the owner's signature.
+    // 4. The sponsorship policy, on the day as it is now; then the paymaster's signature and
+    //    the owner's.
+    let worst_case = U256::from(gas.total()) * U256::from(max_fee);
+    let entity = &run.user().entity_id;
+    if let Err(refused) = lk
+        .sponsorship(entity, blockchain, worst_case, !deployed)
+        .await?
+    {
+        let reason = refused.refusal.reason();
+        return Ok(failed_after_approval(
+            run,
+            record,
+            commit,
+            reason,
+            refused.details,
+        ));
+    }
     let mut op = unsigned_op(station, owner, approved.call, nonce, deployed, &gas);
     op.max_fee_per_gas = max_fee;
     op.max_priority_fee_per_gas = priority_fee;
@@ -130,8 +151,6 @@ pub(crate) async fn execute(
     let sequence = nonce.as_limbs()[0];
 
     // 5. The commit.
-    let mut record = approved.record;
-    stamp(run, &mut record, &mut commit);
     record.nonce = Some(i64::try_from(sequence).map_err(|_| ApiError::internal())?);
     record.user_op_hash = Some(user_op_hash.clone());
     let attempt = AttemptRecord {

@@ -140,6 +140,25 @@ impl WalletPlan {
         })
     }
 
+    /// [`Self::from_request`] for `caller`, and for SCA wallets the entity's sponsorship policy
+    /// on the chain: an SCA that could never be sponsored is not created (155509, Circle's
+    /// answer on a mainnet without a policy).
+    pub(crate) async fn for_caller(
+        lk: &crate::service::Latchkey,
+        caller: &crate::service::ApiCaller,
+        request: WalletRequest,
+        required: bool,
+    ) -> Result<Self, ApiError> {
+        let plan = Self::from_request(caller.environment, request, required)?;
+        if plan.account_type == ACCOUNT_SCA {
+            for name in &plan.blockchains {
+                let chain = Blockchain::parse(name).ok_or_else(ApiError::internal)?;
+                lk.ensure_sca_eligible(&caller.entity_id, chain).await?;
+            }
+        }
+        Ok(plan)
+    }
+
     /// Generates the planned wallets, sealing each chain secret under a key derived from
     /// the user key.
     pub(crate) fn create(

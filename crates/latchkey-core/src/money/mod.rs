@@ -14,7 +14,8 @@
 //! for a challenge (what the user is shown, and the cap the signature keeps to).
 //! [`balances`] reads a wallet's token balances from its chain ([`wallet_tokens`] lists the
 //! tokens it touched beyond the seeded ones), [`nfts`] the NFTs of its recorded transfers it
-//! still holds, and [`faucet`] drips test tokens. [`follower`] records deposits (native,
+//! still holds, and [`faucet`] drips test tokens. [`sponsorship`] is the gas station's policy for SCA
+//! operations. [`follower`] records deposits (native,
 //! ERC-20, ERC-721, ERC-1155) as INBOUND transactions.
 
 pub mod address;
@@ -41,6 +42,7 @@ mod serde_as;
 pub mod solana;
 mod solana_follower;
 pub mod solana_plan;
+pub mod sponsorship;
 pub mod tokens;
 pub mod transactions;
 pub mod user_op;
@@ -76,6 +78,7 @@ pub use solana::{
     SolanaPlanError, SolanaQuote, SolanaStatus, SolanaTransfer, TokenHolding,
 };
 pub use solana_plan::SolanaTransferPlan;
+pub use sponsorship::{PaymasterPolicy, SponsoredOperation, SponsorshipStore};
 pub use tokens::{
     MonitorScope, MonitoredConfig, MonitoredEntry, MonitoredFilter, TokenOrigin, TokenRecord,
     TokenStandard, TokenStore,

@@ -174,7 +174,8 @@ async fn deployed(chain: &Chain, account: Address) -> Result<bool, ApiError> {
 
 /// Prices an SCA wallet's plan for its challenge at the requested level: the operation's
 /// limits and the level's price, capped by `cap` (155211) as an EOA transfer is, though the
-/// station pays. No native-balance check beyond the value (`price_call`'s).
+/// station pays. No native-balance check beyond the value (`price_call`'s). With the quote,
+/// whether the account is deployed already (the operation is not its first).
 pub async fn sca_quote(
     chain: &Chain,
     owner: Address,
@@ -182,26 +183,22 @@ pub async fn sca_quote(
     debit: &TokenDebit,
     fee: &FeeChoice,
     cap: FeeCap,
-) -> Result<Quote, ApiError> {
+) -> Result<(Quote, bool), ApiError> {
     let FeeChoice::Level { level, .. } = *fee else {
         return Err(codes::SCA_FEE_LEVEL_ONLY);
     };
     let priced = price_call(chain, call, debit)
         .await
         .map_err(for_create_call)?;
-    let gas = op_gas(
-        owner,
-        call,
-        priced.raw_gas,
-        deployed(chain, call.from).await?,
-    );
+    let deployed = deployed(chain, call.from).await?;
+    let gas = op_gas(owner, call, priced.raw_gas, deployed);
     let gas_limit = gas.total();
     let pricing = priced.levels.level(level);
     let cost = U256::from(gas_limit) * U256::from(pricing.max_per_gas());
     if cost > cap.0 {
         return Err(codes::FEE_ABOVE_MAX);
     }
-    Ok(Quote {
+    let quote = Quote {
         gas_limit,
         pricing,
         l1_fee: None,
@@ -214,7 +211,8 @@ pub async fn sca_quote(
             Some("latchkey's gas station".to_owned()),
         ),
         user_op: Some(gas),
-    })
+    };
+    Ok((quote, deployed))
 }
 
 /// `estimateFee` for an SCA wallet: the three levels over the operation's total gas, and its
