@@ -6,7 +6,8 @@
 // station `--dev` deploys: an SCA that holds no native coin sends USDC (a sponsored ERC-4337
 // UserOperation that deploys its Safe), estimateTransferFee answers the ERC-4337 fields,
 // explicit fees are Error155232. The on-chain checks of SCA signatures (ERC-6492 before
-// deployment, ERC-1271 after) run against anvil in crates/latchkey-api/tests/api/sca_wallets.rs.
+// deployment, ERC-1271 after) run against anvil in crates/latchkey-api/tests/api/sca_wallets.rs,
+// and through the SDK with viem's verifiers in sca-signatures.test.js.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
