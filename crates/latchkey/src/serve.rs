@@ -69,8 +69,17 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     // The outbound engine: only chains with a node have transactions to move.
     let engine = (!lk.chains().is_empty()).then(|| {
         let engine = Engine::new(lk.clone(), EngineSettings::default());
-        tokio::spawn(engine.run(wait_for(stopped)))
+        tokio::spawn(engine.run(wait_for(stopped.clone())))
     });
+    // The gas stations' funds (SCA chains with a station only).
+    let stations: Vec<_> = lk
+        .chains()
+        .iter()
+        .filter(|c| c.gas_station.is_some())
+        .cloned()
+        .collect();
+    let funds_watch = (!stations.is_empty())
+        .then(|| tokio::spawn(gas_station::watch(stations, config.dev, stopped)));
     let state = AppState::new(AppParts {
         lk: lk.clone(),
         public_url: config.public_url.clone(),
@@ -88,6 +97,9 @@ pub async fn run(storage: &StorageArgs, args: &ServeArgs) -> Result<ExitCode, St
     let _ = worker.await;
     if let Some(engine) = engine {
         let _ = engine.await;
+    }
+    if let Some(watch) = funds_watch {
+        let _ = watch.await;
     }
     lk.flush_audit().await;
     tracing::info!("stopped");

@@ -50,13 +50,18 @@ impl Server {
     }
 
     fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::launch(dir, &[&["--dev"], extra].concat(), env)
+    }
+
+    /// A server without `--dev` (an operator's configuration).
+    fn launch(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         // Beside the data dir, not in it: some tests start on a directory that does not exist yet.
         let stderr_path = std::env::temp_dir().join(format!(
             "latchkey-cli-stderr-{}.log",
             uuid::Uuid::new_v4().simple()
         ));
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
             .env("LATCHKEY_LOG", "warn")
@@ -71,7 +76,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         let base = loop {
             assert!(Instant::now() < deadline, "server did not start");
-            let line = lines.next().expect("server exited").unwrap();
+            let Some(Ok(line)) = lines.next() else {
+                let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                panic!("server exited: {stderr}");
+            };
             stdout.push(line.clone());
             if let Some(url) = line.strip_prefix("listening on ") {
                 break url.trim().to_string();
@@ -982,7 +990,7 @@ fn gas_stations_are_checked_at_start_and_dev_deploys_one_on_a_local_node() {
     let amoy = rt.block_on(anvil::Anvil::start(80_002));
     let dir = temp_dir();
     let rpc = format!("MATIC-AMOY={}", amoy.url);
-    // anvil's account 1, a well-known development key.
+    // A fixed test key (its account, 0x2b59…6e44, holds nothing on anvil).
     let key_file = dir.join("station.key");
     std::fs::write(
         &key_file,
@@ -1039,6 +1047,82 @@ fn gas_stations_are_checked_at_start_and_dev_deploys_one_on_a_local_node() {
     let again = configured(&s.stop());
     let tail = |l: &str| l[l.find("station=").unwrap()..].to_string();
     assert_eq!(tail(&first), tail(&again), "a restart keeps the station");
+
+    // The funds watch: an operator's station (the key above) and a VerifyingPaymaster
+    // trusting it, deployed as the operator would, with a deposit of 0.001 and the station's
+    // balance set to 0.002: both are warned about at start, with how to refill them.
+    let station_address = "0x2b5907E591D106e1954B05dC9CA52c4322836e44";
+    let paymaster = rt.block_on(async {
+        let chain = latchkey_evm::connect(
+            latchkey_chains::Blockchain::MaticAmoy,
+            &amoy.url,
+            &latchkey_evm::RpcOptions::default(),
+        )
+        .await
+        .unwrap();
+        let node = chain.node.as_ref();
+        let from = node.accounts().await.unwrap()[0];
+        let aa = latchkey_evm::aa_deploy::deploy_aa_contracts(
+            node,
+            from,
+            station_address.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        latchkey_evm::aa_deploy::fund_paymaster(
+            node,
+            from,
+            aa.entry_point,
+            aa.paymaster,
+            latchkey_chains::U256::from(1_000_000_000_000_000u64),
+        )
+        .await
+        .unwrap();
+        aa.paymaster
+    });
+    rt.block_on(amoy.rpc(
+        "anvil_setBalance",
+        json!([station_address, "0x71afd498d0000"]),
+    ));
+    let paymaster_arg = format!("MATIC-AMOY={paymaster}");
+    let s = Server::launch(
+        &dir,
+        &[
+            "--rpc",
+            &rpc,
+            "--gas-station-key",
+            &station,
+            "--paymaster",
+            &paymaster_arg,
+        ],
+        &[("LATCHKEY_LOG", "warn")],
+    );
+    // The first check runs at start, just after the listening line.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !std::fs::read_to_string(&s.stderr_path)
+        .unwrap_or_default()
+        .contains("balance is low")
+    {
+        assert!(Instant::now() < deadline, "no low-funds warning");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = s.stop();
+    let line = |what: &str| {
+        log.lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{log}"))
+            .to_string()
+    };
+    let deposit = line("deposit is low");
+    assert!(deposit.contains("deposit=0.001 "), "{deposit}");
+    assert!(
+        deposit.contains("EntryPoint.depositTo(paymaster)"),
+        "{deposit}"
+    );
+    let balance = line("balance is low");
+    assert!(balance.contains("balance=0.002 "), "{balance}");
+    assert!(!log.contains("59c6995e"), "{log}");
+
     let _ = std::fs::remove_dir_all(&dir);
 }
 
