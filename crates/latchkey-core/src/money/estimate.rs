@@ -179,7 +179,7 @@ async fn gas(node: &dyn EvmNode, call: &OutboundCall) -> Result<(u64, u64), Node
 /// The L1 data fee on an OP-stack chain, in wei: `getL1Fee(unsigned_rlp(tx))`, priced at the
 /// HIGH level (the longest encoding of the three). `None` off the OP stack, and where the
 /// predeploy has no code (a local node impersonating an OP chain).
-async fn l1_fee(
+pub(super) async fn l1_fee(
     chain: &Chain,
     call: &OutboundCall,
     gas_limit: u64,

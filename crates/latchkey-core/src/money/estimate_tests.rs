@@ -307,3 +307,37 @@ fn the_oracle_address_is_the_predeploy() {
         [0x49, 0x94, 0x8e, 0x0e]
     );
 }
+
+#[tokio::test]
+async fn an_sca_operation_on_the_op_stack_carries_its_l1_fee_in_pre_verification_gas() {
+    let owner = Address::repeat_byte(0x44);
+    let estimate = |with_oracle: bool, blockchain: Blockchain| async move {
+        let mut n = funded();
+        if with_oracle {
+            n.code.insert(GAS_PRICE_ORACLE, vec![0x60]);
+            n.calls
+                .insert([0x49, 0x94, 0x8e, 0x0e], Ok(word(1_000_000_000_000)));
+        }
+        let (c, _) = chain(blockchain, true, n);
+        super::super::user_op::sca_estimate(&c, owner, &native(1), &TokenDebit::None)
+            .await
+            .unwrap()
+    };
+    let plain = estimate(false, Blockchain::BaseSepolia).await;
+    let with_l1 = estimate(true, Blockchain::BaseSepolia).await;
+    let pvg = |f: &EstimatedFees| f.user_op.unwrap().pre_verification_gas;
+    // 0.000001 of L1 fee at the LOW level's max fee per gas, rounded up.
+    let low_max = latchkey_chains::parse_units(with_l1.low.max_fee.as_deref().unwrap(), 9)
+        .unwrap()
+        .to::<u128>();
+    assert_eq!(
+        pvg(&with_l1) - pvg(&plain),
+        1_000_000_000_000u128.div_ceil(low_max)
+    );
+    // Each level's gasLimit is the operation's total, so it includes the share.
+    let limit = |f: &EstimatedFees| f.low.gas_limit.clone().unwrap().parse::<u128>().unwrap();
+    assert_eq!(limit(&with_l1) - limit(&plain), pvg(&with_l1) - pvg(&plain));
+    // Not an OP-stack chain: the oracle is not asked, nothing added.
+    let eth = estimate(true, Blockchain::EthSepolia).await;
+    assert_eq!(pvg(&eth), pvg(&plain));
+}

@@ -132,6 +132,19 @@ pub fn op_gas(owner: Address, call: &OutboundCall, raw_call_gas: u64, deployed: 
         paymaster_verification_gas_limit: PAYMASTER_VERIFICATION_GAS,
         paymaster_post_op_gas_limit: PAYMASTER_POST_OP_GAS,
     };
+    let encoded = alloy_sol_types::SolValue::abi_encode(&largest_op(owner, call, deployed, &gas));
+    gas.pre_verification_gas = calldata_gas(&encoded) + PRE_VERIFICATION_OVERHEAD;
+    gas
+}
+
+/// The operation [`op_gas`] prices: the real fields, and every field still unknown (nonce,
+/// fees, paymaster, signatures) at its largest encoding.
+fn largest_op(
+    owner: Address,
+    call: &OutboundCall,
+    deployed: bool,
+    gas: &OpGas,
+) -> PackedUserOperation {
     let config = sca::SafeAccountConfig::default();
     let mut op = UserOperation {
         sender: call.from,
@@ -157,9 +170,41 @@ pub fn op_gas(owner: Address, call: &OutboundCall, raw_call_gas: u64, deployed: 
         signature: Vec::new(),
     };
     op.signature = sca::safe_op_signature(U48::MAX, U48::MAX, &[0xff; 65]);
-    let encoded = alloy_sol_types::SolValue::abi_encode(&op.pack());
-    gas.pre_verification_gas = calldata_gas(&encoded) + PRE_VERIFICATION_OVERHEAD;
-    gas
+    op.pack()
+}
+
+/// On an OP-stack chain, the L1 data fee of a bundle carrying the operation, as gas at
+/// `max_fee` per gas (rounded up), added to `preVerificationGas`: the EntryPoint then refunds
+/// it to the station from the paymaster's deposit, and the operation's `networkFee` (and the
+/// sponsorship policy's count) includes it. 0 elsewhere, and where the chain has no
+/// GasPriceOracle (an anvil with an OP chain id).
+async fn l1_share(
+    chain: &Chain,
+    owner: Address,
+    call: &OutboundCall,
+    deployed: bool,
+    gas: &OpGas,
+    pricing: &GasPricing,
+) -> Result<u128, ApiError> {
+    if !chain.info.blockchain.is_op_stack() {
+        return Ok(0);
+    }
+    let beneficiary = chain
+        .gas_station
+        .as_ref()
+        .map_or(call.from, |s| s.station.address());
+    let op = largest_op(owner, call, deployed, gas);
+    let bundle = OutboundCall {
+        from: beneficiary,
+        to: sca::ENTRY_POINT_V07,
+        value: U256::ZERO,
+        data: sca::handle_ops_call(&[op], beneficiary),
+    };
+    let fee = super::estimate::l1_fee(chain, &bundle, gas.total(), pricing)
+        .await
+        .map_err(|e| super::estimate::estimate_error(chain.info.blockchain, e))?;
+    let max_fee = pricing.max_per_gas().max(1);
+    Ok(fee.map_or(0, |wei| wei.div_ceil(max_fee)))
 }
 
 /// Whether the account has code (a node error is the estimate's error).
@@ -191,9 +236,10 @@ pub async fn sca_quote(
         .await
         .map_err(for_create_call)?;
     let deployed = deployed(chain, call.from).await?;
-    let gas = op_gas(owner, call, priced.raw_gas, deployed);
-    let gas_limit = gas.total();
     let pricing = priced.levels.level(level);
+    let mut gas = op_gas(owner, call, priced.raw_gas, deployed);
+    gas.pre_verification_gas += l1_share(chain, owner, call, deployed, &gas, &pricing).await?;
+    let gas_limit = gas.total();
     let cost = U256::from(gas_limit) * U256::from(pricing.max_per_gas());
     if cost > cap.0 {
         return Err(codes::FEE_ABOVE_MAX);
@@ -224,7 +270,11 @@ pub async fn sca_estimate(
     debit: &TokenDebit,
 ) -> Result<EstimatedFees, ApiError> {
     let p = price_call(chain, call, debit).await?;
-    let gas = op_gas(owner, call, p.raw_gas, deployed(chain, call.from).await?);
+    let deployed = deployed(chain, call.from).await?;
+    let mut gas = op_gas(owner, call, p.raw_gas, deployed);
+    // One preVerificationGas for the three levels: the L1 share in gas at the LOW level's
+    // price, the most gas any level needs for it.
+    gas.pre_verification_gas += l1_share(chain, owner, call, deployed, &gas, &p.levels.low).await?;
     let total = gas.total();
     let decimals = chain.info.blockchain.native_decimals();
     let fee = |g: &GasPricing| TransactionFee::estimate(g, total, total, None, decimals);
