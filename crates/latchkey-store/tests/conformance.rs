@@ -44,6 +44,10 @@ mod wallets;
 #[path = "conformance/nonces.rs"]
 mod nonces;
 
+/// Sponsorship policies and the day's sponsored operations.
+#[path = "conformance/sponsorship.rs"]
+mod sponsorship;
+
 /// The follower: the chain lease and cursor, wallets by address.
 #[path = "conformance/follower.rs"]
 mod follower;

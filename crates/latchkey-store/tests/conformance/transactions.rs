@@ -58,7 +58,7 @@ pub(super) async fn wallets(
 }
 
 /// An OUTBOUND native transfer of `w`, created at `T0 + at` ms.
-fn outbound(w: &WalletRecord, at: i64) -> TransactionRecord {
+pub(super) fn outbound(w: &WalletRecord, at: i64) -> TransactionRecord {
     TransactionRecord {
         id: uuid::Uuid::new_v4().to_string(),
         entity_id: w.entity_id.clone(),
