@@ -14,6 +14,10 @@
 //!   receipt's status: `success` → CONFIRMED; the account's call reverted → FAILED
 //!   `FAILED_ON_CHAIN`; no event (the bundle itself reverted) → FAILED `INTERNAL_ERROR`.
 //!   `networkFee` is the event's `actualGasCost`: what the paymaster's deposit paid.
+//! - Whichever of the transaction's bundles is mined (the first, an acceleration, a cancel:
+//!   they share the station's nonce), the operation inside it decides: the transaction's own
+//!   (by its userOpHash), or a cancel's no-op at the same account nonce, whose event means
+//!   the original can never run (CANCELLED; `challenge/sca_replace.rs`).
 
 use super::step::Step;
 use crate::money::estimate::fee_levels;
@@ -26,12 +30,15 @@ use latchkey_chains::{sca, UnsignedEvmTx, B256, U256};
 
 /// Gas of the bundle beyond the operation's own limits: the transaction's intrinsic gas and
 /// the EntryPoint's loop around the operation.
-const BUNDLE_OVERHEAD_GAS: u64 = 60_000;
+pub(crate) const BUNDLE_OVERHEAD_GAS: u64 = 60_000;
 
 /// What became of an operation whose bundle was mined.
 pub(super) enum Outcome {
     /// The operation ran and its call succeeded.
     Confirmed,
+    /// A cancel's no-op operation ran at the operation's account nonce: the operation never
+    /// can.
+    Cancelled,
     /// Failed, with Circle's errorReason and the details.
     Failed(&'static str, String),
 }
@@ -215,8 +222,9 @@ impl Step<'_> {
         }
     }
 
-    /// The operation's fate in its mined bundle `r`, and what it cost the paymaster.
-    pub(super) fn user_op_outcome(&self, r: &Receipt) -> (U256, Outcome) {
+    /// The operation's fate in its mined bundle `a` (receipt `r`), and what it cost the
+    /// paymaster.
+    pub(super) fn user_op_outcome(&self, a: &AttemptRecord, r: &Receipt) -> (U256, Outcome) {
         let t = &self.progress.transaction;
         let hash: Option<B256> = t.user_op_hash.as_deref().and_then(|h| h.parse().ok());
         let entry_point = self
@@ -224,6 +232,26 @@ impl Step<'_> {
             .gas_station
             .as_ref()
             .map_or(sca::ENTRY_POINT_V07, |s| s.entry_point);
+        // The operation the mined bundle carries: another than the transaction's is a
+        // cancel's no-op (its own attempt or an acceleration of it).
+        let bundled = bundled_op_hash(&a.raw, entry_point, self.chain.info.chain_id);
+        let gas_fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
+        if let Some(no_op) = bundled.filter(|b| Some(*b) != hash) {
+            return match user_operation_event(&r.logs, entry_point, no_op) {
+                Some((_, cost)) => (cost, Outcome::Cancelled),
+                // The account's nonce was spent by a bundle of someone else's (the EntryPoint
+                // refused the no-op): which operation ran there is not in this receipt.
+                None => (
+                    gas_fee,
+                    Outcome::Failed(
+                        "INTERNAL_ERROR",
+                        "the cancel's bundle reverted: the account's nonce was spent by another \
+                         bundle"
+                            .into(),
+                    ),
+                ),
+            };
+        }
         let event = hash.and_then(|h| user_operation_event(&r.logs, entry_point, h));
         match event {
             Some((true, cost)) => (cost, Outcome::Confirmed),
@@ -235,16 +263,27 @@ impl Step<'_> {
                 ),
             ),
             None => {
-                let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
                 let why = if r.success {
                     "the bundle was mined without the UserOperation's event"
                 } else {
                     "the bundle reverted (the EntryPoint refused the UserOperation)"
                 };
-                (fee, Outcome::Failed("INTERNAL_ERROR", why.into()))
+                (gas_fee, Outcome::Failed("INTERNAL_ERROR", why.into()))
             }
         }
     }
+}
+
+/// The userOpHash of the (first) operation in a signed bundle's `handleOps` calldata.
+fn bundled_op_hash(
+    raw: &[u8],
+    entry_point: latchkey_chains::Address,
+    chain_id: u64,
+) -> Option<B256> {
+    let tx = latchkey_chains::decode_evm_tx(raw).ok()?;
+    let ops = sca::decode_handle_ops(&tx.data)?;
+    ops.first()
+        .map(|op| sca::user_op_hash(op, entry_point, chain_id))
 }
 
 /// A station's key in the nonce tables: one counter per chain and address.

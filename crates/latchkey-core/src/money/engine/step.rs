@@ -299,8 +299,10 @@ impl Step<'_> {
         }
         self.attempt_changed(&a.id, AttemptStatus::Mined, None, false);
         let decimals = self.chain.info.blockchain.native_decimals();
-        let (fee, outcome) = if a.kind == AttemptKind::Bundle {
-            let (fee, outcome) = self.user_op_outcome(r);
+        // An SCA transaction's attempts are bundles (the first, an acceleration, a cancel):
+        // the operation in the mined one decides.
+        let (fee, outcome) = if self.user_operation().is_some() {
+            let (fee, outcome) = self.user_op_outcome(a, r);
             (fee, Some(outcome))
         } else {
             let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price)
@@ -317,6 +319,7 @@ impl Step<'_> {
         if let Some(outcome) = outcome {
             match outcome {
                 Outcome::Confirmed => self.enter(TxState::Confirmed),
+                Outcome::Cancelled => self.enter(TxState::Cancelled),
                 Outcome::Failed(reason, details) => self.fail(reason, details),
             }
         } else if !r.success {
