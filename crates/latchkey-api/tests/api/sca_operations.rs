@@ -506,6 +506,7 @@ async fn a_stuck_bundle_accelerated_lands_at_the_higher_fee_and_a_cancelled_one_
     engine_until(&app, &u, &first, "STUCK").await;
     let shown = approve_replacement(&app, &u, &first, "accelerate").await;
     assert_eq!(shown["action"], "ACCELERATE");
+    assert_eq!(shown["gasPaidBy"], "latchkey's gas station", "{shown}");
     assert_eq!(app.lk.store().attempts(&first).await.unwrap().len(), 3);
     let bundle = &attempt(&app, &first, AttemptKind::Bundle).await;
     let faster = &attempt(&app, &first, AttemptKind::Accelerate).await;

@@ -123,6 +123,10 @@ pub struct ReplaceView {
     pub max_network_fee: String,
     /// The unit of `maxNetworkFee`.
     pub native_symbol: String,
+    /// An SCA wallet's replacement: who pays `maxNetworkFee` (the gas station, as for its
+    /// operations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_paid_by: Option<String>,
 }
 
 /// What a replacement challenge keeps: the transaction, the fee approved, what is shown.
@@ -328,6 +332,10 @@ async fn prepare<M: ReplaceMode>(
         gas_price,
         max_network_fee: format_units(cost, blockchain.native_decimals()),
         native_symbol: blockchain.native_symbol().to_owned(),
+        gas_paid_by: t
+            .user_op_hash
+            .is_some()
+            .then(|| "latchkey's gas station".to_owned()),
     };
     Ok(ReplacePayload {
         transaction_id: t.id,
