@@ -662,3 +662,75 @@ async fn a_cancelled_first_operation_deploys_the_account_and_a_lost_race_complet
     assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 1_000_000);
     assert_eq!(account_nonce(&amoy, &safe).await, U256::from(2));
 }
+
+/// Sends `handleOps([op])` from anvil's first account with a tip that puts it before the
+/// station's bundles in the next block (another bundler that picked the public operation);
+/// its hash.
+async fn front_run(amoy: &Anvil, op: &sca::PackedUserOperation) -> String {
+    let acct0 = amoy.accounts().await[0].clone();
+    let beneficiary: latchkey_chains::Address = acct0.parse().unwrap();
+    let data = sca::handle_ops_call(std::slice::from_ref(op), beneficiary);
+    let hash = amoy
+        .rpc(
+            "eth_sendTransaction",
+            json!([{ "from": acct0, "to": format!("{:#x}", sca::ENTRY_POINT_V07),
+                "data": hex(&data), "gas": "0x1e8480",
+                "maxFeePerGas": "0x2e90edd000", "maxPriorityFeePerGas": "0x174876e800" }]),
+        )
+        .await;
+    hash.as_str().unwrap().to_owned()
+}
+
+/// The operation in a signed bundle.
+fn op_in(raw: &[u8]) -> sca::PackedUserOperation {
+    let tx = latchkey_chains::decode_evm_tx(raw).unwrap();
+    sca::decode_handle_ops(&tx.data).unwrap().remove(0)
+}
+
+#[tokio::test]
+async fn an_operation_another_bundler_ran_first_is_judged_by_that_bundle() {
+    let amoy = Anvil::start(80_002).await;
+    let (app, _) = app_with_station(&amoy).await;
+    let u = app.user().await;
+    let (wid, safe) = sca_wallet(&app, &u).await;
+    mint_usdc(&amoy, &safe, 5_000_000).await;
+    let transfer = |amount: &str| {
+        json!({ "idempotencyKey": key(), "walletId": wid, "tokenId": USDC_AMOY_ID,
+            "destinationAddress": DEST, "amounts": [amount], "feeLevel": "MEDIUM" })
+    };
+    let path = "/v1/w3s/user/transactions/transfer";
+    amoy.rpc("evm_setAutomine", json!([false])).await;
+
+    // The operation, public in our pending bundle, bundled by someone else first: ours
+    // reverts (AA25 or AA10), the transfer ran there, so the transaction completes with the
+    // other bundle's hash.
+    let first = approve_on(&app, &u, path, transfer("1")).await;
+    engine_until(&app, &u, &first, "SENT").await;
+    let other = front_run(&amoy, &signed_op(&app, &first).await).await;
+    amoy.rpc("anvil_mine", json!([1])).await;
+    let ours = attempt(&app, &first, AttemptKind::Bundle).await;
+    let receipt = amoy
+        .rpc("eth_getTransactionReceipt", json!([ours.tx_hash]))
+        .await;
+    assert_eq!(receipt["status"], "0x0", "ours was refused: {receipt}");
+    let done = engine_until(&app, &u, &first, "COMPLETE").await;
+    assert_eq!(done["txHash"], json!(other), "{done}");
+    assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 1_000_000);
+
+    // A cancel's no-op, bundled by someone else before our cancel's bundle: CANCELLED.
+    let second = approve_on(&app, &u, path, transfer("1")).await;
+    engine_until(&app, &u, &second, "SENT").await;
+    approve_replacement(&app, &u, &second, "cancel").await;
+    let cancel = attempt(&app, &second, AttemptKind::Cancel).await;
+    let other = front_run(&amoy, &op_in(&cancel.raw)).await;
+    app.engine.run_once().await;
+    assert_eq!(
+        attempt(&app, &second, AttemptKind::Cancel).await.broadcasts,
+        1
+    );
+    amoy.rpc("anvil_mine", json!([1])).await;
+    let done = engine_until(&app, &u, &second, "CANCELLED").await;
+    assert_eq!(done["txHash"], json!(other), "{done}");
+    assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 1_000_000);
+    assert_eq!(account_nonce(&amoy, &safe).await, U256::from(2));
+}
