@@ -297,7 +297,15 @@ async fn prepare<M: ReplaceMode>(
             .await
             .map_err(store_failed)?
             .ok_or(codes::WALLET_NOT_FOUND)?;
-        sca_replace::prepare(creation.lk, &t, &wallet, cancel, original.gas_limit).await?
+        sca_replace::prepare(
+            creation.lk,
+            &t,
+            &wallet,
+            cancel,
+            original.gas_limit,
+            pricing,
+        )
+        .await?
     } else if cancel {
         (crate::money::fees::NATIVE_TRANSFER_GAS, None)
     } else {

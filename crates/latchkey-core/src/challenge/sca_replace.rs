@@ -26,7 +26,7 @@ use crate::money::engine::BUNDLE_OVERHEAD_GAS;
 use crate::money::estimate::node_unavailable;
 use crate::money::fees::NATIVE_TRANSFER_GAS;
 use crate::money::plan::OutboundCall;
-use crate::money::user_op::{decode_packed, op_gas, OpGas};
+use crate::money::user_op::{decode_packed, l1_share, op_gas, OpGas};
 use crate::money::{
     AttemptKind, AttemptRecord, BlockTag, CallRequest, Chain, GasPricing, GasStation, NodeError,
     TransactionRecord,
@@ -73,27 +73,29 @@ fn owner(wallet: &WalletRecord) -> Result<Address, ApiError> {
 
 /// At creation: the chain's station (155509 without one) and the replacement's gas: an
 /// acceleration keeps the bundle's; a cancel's bundle carries the no-op operation (the
-/// deployment's verification limit if the original deploys the account), whose limits are
-/// returned too.
+/// deployment's verification limit if the original deploys the account; on an OP-stack chain
+/// the bundle's L1 data fee at `pricing` in its `preVerificationGas`, as an operation's),
+/// whose limits are returned too.
 pub(super) async fn prepare(
     lk: &Latchkey,
     t: &TransactionRecord,
     wallet: &WalletRecord,
     cancel: bool,
     bundle_gas: u64,
+    pricing: GasPricing,
 ) -> Result<(u64, Option<OpGas>), ApiError> {
-    lk.chains().require(t.blockchain)?.require_gas_station()?;
+    let chain = lk.chains().require(t.blockchain)?;
+    chain.require_gas_station()?;
     if !cancel {
         return Ok((bundle_gas, None));
     }
     let attempts = lk.store.attempts(&t.id).await.map_err(store_failed)?;
     let op = original_op(&attempts)?;
-    let gas = op_gas(
-        owner(wallet)?,
-        &no_op_call(op.sender),
-        NO_OP_CALL_GAS,
-        op.initCode.is_empty(),
-    );
+    let owner = owner(wallet)?;
+    let call = no_op_call(op.sender);
+    let deployed = op.initCode.is_empty();
+    let mut gas = op_gas(owner, &call, NO_OP_CALL_GAS, deployed);
+    gas.pre_verification_gas += l1_share(chain, owner, &call, deployed, &gas, &pricing).await?;
     Ok((gas.total().saturating_add(BUNDLE_OVERHEAD_GAS), Some(gas)))
 }
 
