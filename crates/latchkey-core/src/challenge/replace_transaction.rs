@@ -391,7 +391,7 @@ async fn complete<M: ReplaceMode>(
     }
     let cancel = M::ATTEMPT == AttemptKind::Cancel;
     let preflight = if sca {
-        Some(sca_replace::preflight(lk, &t, &attempts, cancel).await?)
+        Some(sca_replace::preflight(lk, &t, &attempts, old, cancel).await?)
     } else {
         None
     };

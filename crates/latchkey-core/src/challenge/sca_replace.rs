@@ -106,16 +106,31 @@ pub(super) struct CancelPreflight {
     chain_now: u64,
 }
 
-/// Before the PIN, chain reads only: for a cancel, the account's nonce must still be the
-/// operation's (else it already ran, or its nonce is spent: 155229) and the chain's time.
+/// Before the PIN: the bundle `old` to replace must be the station's own (a station key
+/// changed since cannot sign at its nonce: 155229); for a cancel, chain reads: the account's
+/// nonce must still be the operation's (else it already ran, or its nonce is spent: 155229)
+/// and the chain's time.
 pub(super) async fn preflight(
     lk: &Latchkey,
     t: &TransactionRecord,
     attempts: &[AttemptRecord],
+    old: &AttemptRecord,
     cancel: bool,
 ) -> Result<Option<CancelPreflight>, ApiError> {
     let chain = lk.chains().require(t.blockchain)?;
     let station = chain.require_gas_station()?;
+    let sender =
+        latchkey_chains::recover_evm_transaction_sender(&format!("0x{}", hex::encode(&old.raw)))
+            .ok()
+            .and_then(|a| a.parse::<Address>().ok());
+    if sender != Some(station.station.address()) {
+        tracing::warn!(
+            transaction = %t.id,
+            "the bundle to replace is not signed by the chain's gas station key now configured; \
+             it cannot be replaced at its nonce"
+        );
+        return Err(codes::TRANSACTION_NOT_ELIGIBLE);
+    }
     if !cancel {
         return Ok(None);
     }
