@@ -734,3 +734,59 @@ async fn an_operation_another_bundler_ran_first_is_judged_by_that_bundle() {
     assert_eq!(usdc_balance(&amoy, USDC_AMOY, DEST).await, 1_000_000);
     assert_eq!(account_nonce(&amoy, &safe).await, U256::from(2));
 }
+
+#[tokio::test]
+async fn a_bundle_of_another_station_key_is_not_replaced() {
+    let amoy = Anvil::start(80_002).await;
+    let (app, _) = app_with_station(&amoy).await;
+    let u = app.user().await;
+    let (wid, safe) = sca_wallet(&app, &u).await;
+    mint_usdc(&amoy, &safe, 1_000_000).await;
+    amoy.rpc("evm_setAutomine", json!([false])).await;
+    let body = json!({ "idempotencyKey": key(), "walletId": wid, "tokenId": USDC_AMOY_ID,
+        "destinationAddress": DEST, "amounts": ["1"], "feeLevel": "MEDIUM" });
+    let id = approve_on(&app, &u, "/v1/w3s/user/transactions/transfer", body).await;
+    engine_until(&app, &u, &id, "SENT").await;
+    // As if the station key had been changed since: the pending bundle is another key's (the
+    // same transaction, signed by anvil's first account).
+    let bundle = attempt(&app, &id, AttemptKind::Bundle).await;
+    let tx = latchkey_chains::decode_evm_tx(&bundle.raw).unwrap();
+    let latchkey_chains::EvmFee::Eip1559 {
+        max_fee,
+        max_priority,
+    } = tx.fee
+    else {
+        panic!("{tx:?}")
+    };
+    let acct0 = amoy.accounts().await[0].clone();
+    let signed = amoy
+        .rpc(
+            "eth_signTransaction",
+            json!([{ "from": acct0, "to": format!("{:#x}", tx.to), "data": hex(&tx.data),
+                "value": "0x0", "nonce": format!("{:#x}", tx.nonce),
+                "gas": format!("{:#x}", tx.gas_limit), "chainId": format!("{:#x}", tx.chain_id),
+                "maxFeePerGas": format!("{max_fee:#x}"),
+                "maxPriorityFeePerGas": format!("{max_priority:#x}") }]),
+        )
+        .await;
+    let raw = signed.as_str().unwrap().trim_start_matches("0x").to_owned();
+    assert!(raw.chars().all(|c| c.is_ascii_hexdigit()));
+    let set = if app.database_url.starts_with("sqlite") {
+        format!("UPDATE tx_attempts SET raw = X'{raw}' WHERE id = $1")
+    } else {
+        format!("UPDATE tx_attempts SET raw = decode('{raw}', 'hex') WHERE id = $1")
+    };
+    assert_eq!(app.sql(&set, &[&bundle.id]).await, 1);
+    for action in ["accelerate", "cancel"] {
+        let (s, _, reply) = replace(&app, &u, &id, action).await;
+        assert_eq!(s, 201, "{reply}");
+        let challenge = reply["data"]["challengeId"].as_str().unwrap().to_owned();
+        let refused = app
+            .executor(&u)
+            .execute(&challenge, &json!({ "pin": PIN }))
+            .await
+            .unwrap_err();
+        assert!(format!("{refused:?}").contains("155229"), "{refused:?}");
+    }
+    assert_eq!(app.lk.store().attempts(&id).await.unwrap().len(), 2);
+}
