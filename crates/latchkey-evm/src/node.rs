@@ -126,7 +126,15 @@ impl EvmNode for AlloyNode {
     }
 
     async fn call(&self, call: &CallRequest) -> Result<Vec<u8>, NodeError> {
-        let out = self.provider.call(request(call)).await.map_err(classify)?;
+        // At `latest` explicitly: without a block a node may answer from its pending state
+        // (anvil does), where a transaction in its pool has already run; a cancel's
+        // simulation must see the account's nonce as the chain has it.
+        let out = self
+            .provider
+            .call(request(call))
+            .block(BlockId::latest())
+            .await
+            .map_err(classify)?;
         Ok(out.to_vec())
     }
 

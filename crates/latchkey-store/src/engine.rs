@@ -346,9 +346,9 @@ async fn save(db: &Db, p: &TxProgress) -> DbResult<bool> {
             .await?;
         }
     }
-    if t.user_op_hash.is_some() && t.state == TxState::Complete {
-        // The account's first COMPLETE operation deployed it (initCode): signatures from it
-        // need no ERC-6492 wrapping from now on.
+    if t.user_op_hash.is_some() && matches!(t.state, TxState::Complete | TxState::Cancelled) {
+        // The account's first COMPLETE operation deployed it (initCode), or the no-op of its
+        // cancel did: signatures from it need no ERC-6492 wrapping from now on.
         sqlx::query("UPDATE wallets SET deployed_at = $2 WHERE id = $1 AND deployed_at IS NULL")
             .bind(&t.wallet_id)
             .bind(t.updated_at.0)

@@ -5,10 +5,14 @@
 // from an SCA is refused (Error155515). Then, against anvil with Amoy's chain id and the gas
 // station `--dev` deploys: an SCA that holds no native coin sends USDC (a sponsored ERC-4337
 // UserOperation that deploys its Safe), estimateTransferFee answers the ERC-4337 fields,
-// explicit fees are Error155232. The on-chain checks of SCA signatures (ERC-6492 before
-// deployment, ERC-1271 after) run against anvil in crates/latchkey-api/tests/api/sca_wallets.rs,
-// and through the SDK with viem's verifiers in sca-signatures.test.js.
+// explicit fees are Error155232, accelerateTransaction of a pending operation completes it
+// by the station's re-signed bundle, and cancelTransaction ends one CANCELLED with the
+// account's nonce spent by a no-op. The on-chain checks of SCA signatures
+// (ERC-6492 before deployment, ERC-1271 after) run against anvil in
+// crates/latchkey-api/tests/api/sca_wallets.rs, and through the SDK with viem's verifiers in
+// sca-signatures.test.js.
 
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -193,5 +197,89 @@ describe('SCA transfers: sponsored UserOperations on anvil', () => {
     const balances = await c.getWalletTokenBalance({ userToken: u.userToken, walletId: sca.id });
     const usdc = balances.data.tokenBalances.find((b) => b.token.id === USDC_ID);
     assert.equal(usdc.amount, '17.5');
+  });
+
+  test('accelerateTransaction of a pending SCA transfer: the station re-signs the bundle, COMPLETE', async () => {
+    await rpc(amoy.rpcUrl, 'evm_setAutomine', [false]);
+    try {
+      const res = await c.createTransaction({
+        userToken: u.userToken, walletId: sca.id, tokenId: USDC_ID, destinationAddress: DEST, amounts: ['0.5'],
+        fee: { type: 'level', config: { feeLevel: 'LOW' } },
+      });
+      const r = await executeAs(chainServer, u, res.data.challengeId, { pin: PIN_A });
+      assert.equal(r.code, 0, show(r));
+      const { data: challenge } = await c.getUserChallenge({ userToken: u.userToken, challengeId: res.data.challengeId });
+      const id = challenge.challenge.correlationIds[0];
+      const until = async (want, hash) => {
+        let t;
+        for (let i = 0; i < 150; i++) {
+          t = (await c.getTransaction({ userToken: u.userToken, id })).data.transaction;
+          if (t.state === want && (hash === undefined || t.txHash !== hash)) return t;
+          await new Promise((done) => setTimeout(done, 200));
+        }
+        assert.fail(`${id} never reached ${want}: ${JSON.stringify(t)}`);
+      };
+      const sent = await until('SENT');
+      const acc = await c.accelerateTransaction({ userToken: u.userToken, id, idempotencyKey: randomUUID() });
+      const ra = await executeAs(chainServer, u, acc.data.challengeId, { pin: PIN_A });
+      assert.equal(ra.code, 0, show(ra));
+      assert.equal(ra.json.data.type, 'ACCELERATE_TRANSACTION', show(ra));
+      const faster = await until('SENT', sent.txHash);
+      await rpc(amoy.rpcUrl, 'evm_mine', []);
+      const done = await until('COMPLETE');
+      assert.equal(done.txHash, faster.txHash);
+      const mined = await rpc(amoy.rpcUrl, 'eth_getTransactionByHash', [done.txHash]);
+      const first = await rpc(amoy.rpcUrl, 'eth_getTransactionByHash', [sent.txHash]);
+      assert.equal(first, null, 'the first bundle was replaced');
+      assert.ok(BigInt(mined.maxFeePerGas) > 0n);
+      const balances = await c.getWalletTokenBalance({ userToken: u.userToken, walletId: sca.id });
+      assert.equal(balances.data.tokenBalances.find((b) => b.token.id === USDC_ID).amount, '17');
+    } finally {
+      await rpc(amoy.rpcUrl, 'evm_setAutomine', [true]);
+    }
+  });
+
+  test('cancelTransaction of a pending SCA transfer: CANCELLED, nothing sent, the nonce spent', async () => {
+    const entryPoint = '0x0000000071727De22E5E9d8BAf0edAc6f37da032';
+    // EntryPoint.getNonce(account, 0).
+    const nonceOf = async () => BigInt(await rpc(amoy.rpcUrl, 'eth_call', [{
+      to: entryPoint, data: `0x35567e1a${sca.address.slice(2).toLowerCase().padStart(64, '0')}${'0'.repeat(64)}`,
+    }, 'latest']));
+    const state = async (id, want, hash) => {
+      let t;
+      for (let i = 0; i < 150; i++) {
+        t = (await c.getTransaction({ userToken: u.userToken, id })).data.transaction;
+        if (t.state === want && (hash === undefined || t.txHash !== hash)) return t;
+        await new Promise((done) => setTimeout(done, 200));
+      }
+      assert.fail(`${id} never reached ${want}: ${JSON.stringify(t)}`);
+    };
+    const nonce = await nonceOf();
+    await rpc(amoy.rpcUrl, 'evm_setAutomine', [false]);
+    try {
+      const res = await c.createTransaction({
+        userToken: u.userToken, walletId: sca.id, tokenId: USDC_ID, destinationAddress: DEST, amounts: ['1'],
+        fee: { type: 'level', config: { feeLevel: 'MEDIUM' } },
+      });
+      const r = await executeAs(chainServer, u, res.data.challengeId, { pin: PIN_A });
+      assert.equal(r.code, 0, show(r));
+      const { data: challenge } = await c.getUserChallenge({ userToken: u.userToken, challengeId: res.data.challengeId });
+      const id = challenge.challenge.correlationIds[0];
+      const sent = await state(id, 'SENT');
+      const cancel = await c.cancelTransaction({ userToken: u.userToken, id, idempotencyKey: randomUUID() });
+      const rc = await executeAs(chainServer, u, cancel.data.challengeId, { pin: PIN_A });
+      assert.equal(rc.code, 0, show(rc));
+      assert.equal(rc.json.data.type, 'CANCEL_TRANSACTION', show(rc));
+      await state(id, 'SENT', sent.txHash);
+      await rpc(amoy.rpcUrl, 'evm_mine', []);
+      const done = await state(id, 'CANCELLED');
+      const receipt = await rpc(amoy.rpcUrl, 'eth_getTransactionReceipt', [done.txHash]);
+      assert.equal(receipt.status, '0x1');
+      assert.equal(await nonceOf(), nonce + 1n);
+      const balances = await c.getWalletTokenBalance({ userToken: u.userToken, walletId: sca.id });
+      assert.equal(balances.data.tokenBalances.find((b) => b.token.id === USDC_ID).amount, '17');
+    } finally {
+      await rpc(amoy.rpcUrl, 'evm_setAutomine', [true]);
+    }
   });
 });

@@ -183,7 +183,12 @@ async fn a_transaction_the_chain_does_not_mine_becomes_stuck_then_completes() {
 
 /// Creates an accelerate or cancel challenge for `id` (`action` is the path's last segment);
 /// returns (status, code, body).
-async fn replace(app: &TestApp, u: &TestUser, id: &str, action: &str) -> (u16, i64, Value) {
+pub(crate) async fn replace(
+    app: &TestApp,
+    u: &TestUser,
+    id: &str,
+    action: &str,
+) -> (u16, i64, Value) {
     let (s, body, _) = app
         .post(
             &format!("/v1/w3s/user/transactions/{id}/{action}"),
@@ -195,7 +200,12 @@ async fn replace(app: &TestApp, u: &TestUser, id: &str, action: &str) -> (u16, i
 }
 
 /// Approves a replacement challenge with the PIN; returns what the page showed.
-async fn approve_replacement(app: &TestApp, u: &TestUser, id: &str, action: &str) -> Value {
+pub(crate) async fn approve_replacement(
+    app: &TestApp,
+    u: &TestUser,
+    id: &str,
+    action: &str,
+) -> Value {
     let (s, _, reply) = replace(app, u, id, action).await;
     assert_eq!(s, 201, "{reply}");
     let challenge = reply["data"]["challengeId"].as_str().unwrap().to_owned();

@@ -488,3 +488,12 @@ fn erc6492_wraps_factory_data_and_signature_with_the_magic_suffix() {
         ERC6492_VALIDATOR_CODE.len() + 3 * 32 + 32 + wrapped.len().div_ceil(32) * 32
     );
 }
+
+#[test]
+fn a_bundles_operations_decode_from_its_calldata() {
+    let op = sample_op().pack();
+    let data = handle_ops_call(std::slice::from_ref(&op), owner());
+    assert_eq!(decode_handle_ops(&data), Some(vec![op]));
+    assert_eq!(decode_handle_ops(&deposit_to_call(owner())), None);
+    assert_eq!(decode_handle_ops(&[]), None);
+}

@@ -128,6 +128,13 @@ pub fn handle_ops_call(ops: &[PackedUserOperation], beneficiary: Address) -> Vec
     .abi_encode()
 }
 
+/// The operations of `handleOps` calldata (a bundle's), `None` for any other calldata.
+pub fn decode_handle_ops(data: &[u8]) -> Option<Vec<PackedUserOperation>> {
+    IEntryPoint::handleOpsCall::abi_decode(data)
+        .ok()
+        .map(|call| call.ops)
+}
+
 /// `EntryPoint.getNonce(sender, key)` calldata.
 pub fn get_nonce_call(sender: Address, key: alloy_primitives::aliases::U192) -> Vec<u8> {
     IEntryPoint::getNonceCall { sender, key }.abi_encode()

@@ -10,6 +10,7 @@ mod execution;
 mod outbound;
 mod registry;
 mod sca_outbound;
+mod sca_replace;
 mod setup;
 pub(crate) mod signing;
 mod solana_transfer;

@@ -7,14 +7,19 @@
 //! The new fees are the chain's HIGH level, and at least 12.5 % above the attempt they
 //! replace (geth wants +10 %, anvil any increase), shown before the PIN with the most the
 //! replacement can cost. `correlationIds` is the original transaction's id, as Circle's.
+//!
+//! An SCA wallet's transaction is an operation inside the gas station's bundle: what is
+//! replaced there is the bundle, by the station's key ([`super::sca_replace`]).
 
 use super::execution::{Completion, Execution};
+use super::sca_replace;
 use super::signing::{self, PinInput};
 use super::spec::{ChallengeSpec, Creation, Requires};
 use crate::clock::Timestamp;
 use crate::error::{codes, ApiError};
 use crate::model::{ChallengeType, UserRecord};
 use crate::money::estimate::fee_levels;
+use crate::money::user_op::OpGas;
 use crate::money::{
     AttemptKind, AttemptRecord, AttemptStatus, GasPricing, OutboundWrite, TransactionRecord,
     TxState, TxType,
@@ -118,6 +123,10 @@ pub struct ReplaceView {
     pub max_network_fee: String,
     /// The unit of `maxNetworkFee`.
     pub native_symbol: String,
+    /// An SCA wallet's replacement: who pays `maxNetworkFee` (the gas station, as for its
+    /// operations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_paid_by: Option<String>,
 }
 
 /// What a replacement challenge keeps: the transaction, the fee approved, what is shown.
@@ -132,6 +141,9 @@ pub struct ReplacePayload<M> {
     pub pricing: GasPricing,
     /// What the user is shown.
     pub shown: ReplaceView,
+    /// An SCA cancel: the limits of its no-op operation (the bundle's gas is `gas_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_op: Option<OpGas>,
     #[serde(skip)]
     mode: PhantomData<M>,
 }
@@ -172,11 +184,14 @@ fn replacement_fee(old: EvmFee, high: GasPricing) -> GasPricing {
     }
 }
 
-/// The newest attempt a node may still hold (the one a replacement must outbid).
+/// The newest attempt a node may still hold (the one a replacement must outbid). Never an
+/// SCA's UserOperation, which no node holds by itself: its bundles are sent (an operation not
+/// bundled yet has nothing to replace).
 fn newest(attempts: &[AttemptRecord]) -> Option<&AttemptRecord> {
     attempts
         .iter()
         .rev()
+        .filter(|a| a.kind != AttemptKind::UserOperation)
         .find(|a| a.status != AttemptStatus::Rejected)
 }
 
@@ -208,13 +223,8 @@ async fn replaceable<M: ReplaceMode>(
     Ok(t)
 }
 
-/// The unsigned replacement of `original` (a cancel: to the wallet itself, no value, no data).
-fn replacement_tx<M: ReplaceMode>(
-    original: &UnsignedEvmTx,
-    from: Address,
-    gas_limit: u64,
-    pricing: GasPricing,
-) -> UnsignedEvmTx {
+/// `original` at `gas_limit` and `pricing`, the rest unchanged.
+fn repriced(original: &UnsignedEvmTx, gas_limit: u64, pricing: GasPricing) -> UnsignedEvmTx {
     let fee = match pricing {
         GasPricing::Eip1559 {
             priority_fee,
@@ -229,6 +239,17 @@ fn replacement_tx<M: ReplaceMode>(
     let mut tx = original.clone();
     tx.fee = fee;
     tx.gas_limit = gas_limit;
+    tx
+}
+
+/// The unsigned replacement of `original` (a cancel: to the wallet itself, no value, no data).
+fn replacement_tx<M: ReplaceMode>(
+    original: &UnsignedEvmTx,
+    from: Address,
+    gas_limit: u64,
+    pricing: GasPricing,
+) -> UnsignedEvmTx {
+    let mut tx = repriced(original, gas_limit, pricing);
     if M::ATTEMPT == AttemptKind::Cancel {
         tx.to = from;
         tx.value = U256::ZERO;
@@ -266,10 +287,29 @@ async fn prepare<M: ReplaceMode>(
 ) -> Result<ReplacePayload<M>, ApiError> {
     let t = replaceable::<M>(creation, &request.transaction_id).await?;
     let (original, pricing) = replacement_price(creation.lk, &t).await?;
-    let gas_limit = if M::ATTEMPT == AttemptKind::Cancel {
-        crate::money::fees::NATIVE_TRANSFER_GAS
+    let cancel = M::ATTEMPT == AttemptKind::Cancel;
+    let (gas_limit, user_op) = if t.user_op_hash.is_some() {
+        let session = creation.session;
+        let wallet = creation
+            .lk
+            .store
+            .wallet(session.entity_id(), &session.user.internal_id, &t.wallet_id)
+            .await
+            .map_err(store_failed)?
+            .ok_or(codes::WALLET_NOT_FOUND)?;
+        sca_replace::prepare(
+            creation.lk,
+            &t,
+            &wallet,
+            cancel,
+            original.gas_limit,
+            pricing,
+        )
+        .await?
+    } else if cancel {
+        (crate::money::fees::NATIVE_TRANSFER_GAS, None)
     } else {
-        original.gas_limit
+        (original.gas_limit, None)
     };
     let blockchain: Blockchain = t.blockchain;
     let cost = U256::from(gas_limit) * U256::from(pricing.max_per_gas());
@@ -300,12 +340,17 @@ async fn prepare<M: ReplaceMode>(
         gas_price,
         max_network_fee: format_units(cost, blockchain.native_decimals()),
         native_symbol: blockchain.native_symbol().to_owned(),
+        gas_paid_by: t
+            .user_op_hash
+            .is_some()
+            .then(|| "latchkey's gas station".to_owned()),
     };
     Ok(ReplacePayload {
         transaction_id: t.id,
         gas_limit,
         pricing,
         shown,
+        user_op,
         mode: PhantomData,
     })
 }
@@ -337,35 +382,63 @@ async fn complete<M: ReplaceMode>(
         .await
         .map_err(store_failed)?
         .ok_or(codes::WALLET_NOT_FOUND)?;
-    // An SCA sends no EOA transactions, so has none to replace; never sign one with its key.
-    if wallet.is_sca() {
-        return Err(signing::sca_refused(
-            "accelerating or cancelling a transaction",
-        ));
+    // An SCA's transaction is an operation in the station's bundle (sca_replace.rs); its key
+    // never signs an EOA transaction.
+    let sca = wallet.is_sca();
+    if sca != t.user_op_hash.is_some() {
+        tracing::error!(transaction = %t.id, "an SCA transaction without a userOpHash, or the reverse");
+        return Err(ApiError::internal());
     }
+    let cancel = M::ATTEMPT == AttemptKind::Cancel;
+    let preflight = if sca {
+        Some(sca_replace::preflight(lk, &t, &attempts, old, cancel).await?)
+    } else {
+        None
+    };
     let from: Address = wallet.address.parse().map_err(|_| ApiError::internal())?;
     let wrap = run.pin_wrap()?;
     let (user_key, mut commit) = run.authorize_wallet_operation(wrap, &input.pin).await?;
-    let unsigned = replacement_tx::<M>(&original, from, payload.gas_limit, payload.pricing);
-    let signed = {
-        let secret = signing::wallet_secret(&user_key, &wallet)?;
-        signing::signed(latchkey_chains::sign_evm_tx(&secret, &unsigned))?
+    let (unsigned, raw, tx_hash, no_op_hash) = match preflight {
+        Some(pre) => {
+            let bundle = repriced(&original, payload.gas_limit, payload.pricing);
+            sca_replace::sign(
+                run,
+                &t,
+                &wallet,
+                &user_key,
+                pre,
+                bundle,
+                payload.user_op,
+                payload.pricing,
+            )
+            .await?
+        }
+        None => {
+            let unsigned = replacement_tx::<M>(&original, from, payload.gas_limit, payload.pricing);
+            let signed = {
+                let secret = signing::wallet_secret(&user_key, &wallet)?;
+                signing::signed(latchkey_chains::sign_evm_tx(&secret, &unsigned))?
+            };
+            let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
+                .map_err(|_| ApiError::internal())?;
+            (unsigned, raw, signed.tx_hash, None)
+        }
     };
-    let raw = hex::decode(signed.signed_transaction.trim_start_matches("0x"))
-        .map_err(|_| ApiError::internal())?;
     let (max_fee, priority_fee, gas_price) = crate::money::outbound::fee_columns(&unsigned.fee);
     let now = commit.now;
     commit.correlation_ids = vec![t.id.clone()];
-    commit.audit.push(run.audit(
-        "wallet.signed",
-        json!({
-            "walletId": wallet.id,
-            "type": M::KIND.as_str(),
-            "transactionId": t.id,
-            "nonce": unsigned.nonce,
-        }),
-        now,
-    ));
+    let mut detail = json!({
+        "walletId": wallet.id,
+        "type": M::KIND.as_str(),
+        "transactionId": t.id,
+        "nonce": unsigned.nonce,
+    });
+    if sca {
+        // The nonce is the gas station's; a cancel's no-op is the wallet key's signature.
+        detail["signedBy"] = json!("gas station");
+        detail["userOpHash"] = json!(no_op_hash);
+    }
+    commit.audit.push(run.audit("wallet.signed", detail, now));
     commit.outbound = Some(OutboundWrite::Replacement {
         attempt: AttemptRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -374,7 +447,7 @@ async fn complete<M: ReplaceMode>(
             challenge_id: run.challenge.id.clone(),
             nonce: unsigned.nonce,
             raw,
-            tx_hash: signed.tx_hash,
+            tx_hash,
             gas_limit: unsigned.gas_limit,
             max_fee,
             priority_fee,

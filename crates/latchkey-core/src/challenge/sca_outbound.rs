@@ -36,7 +36,7 @@ use serde_json::json;
 
 /// How long the paymaster's and the owner's signatures stay valid: the engine bundles within
 /// seconds; an operation left unsent that long is refused by the EntryPoint, not replayed.
-const VALID_FOR_SECS: u64 = 3600;
+pub(super) const VALID_FOR_SECS: u64 = 3600;
 
 /// Steps 1–5 of the module doc.
 pub(crate) async fn execute(

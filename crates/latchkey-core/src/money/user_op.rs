@@ -178,7 +178,7 @@ fn largest_op(
 /// it to the station from the paymaster's deposit, and the operation's `networkFee` (and the
 /// sponsorship policy's count) includes it. 0 elsewhere, and where the chain has no
 /// GasPriceOracle (an anvil with an OP chain id).
-async fn l1_share(
+pub(crate) async fn l1_share(
     chain: &Chain,
     owner: Address,
     call: &OutboundCall,

@@ -14,11 +14,19 @@
 //!   receipt's status: `success` → CONFIRMED; the account's call reverted → FAILED
 //!   `FAILED_ON_CHAIN`; no event (the bundle itself reverted) → FAILED `INTERNAL_ERROR`.
 //!   `networkFee` is the event's `actualGasCost`: what the paymaster's deposit paid.
+//! - Whichever of the transaction's bundles is mined (the first, an acceleration, a cancel:
+//!   they share the station's nonce), the operation inside it decides: the transaction's own
+//!   (by its userOpHash), or a cancel's no-op at the same account nonce, whose event means
+//!   the original can never run (CANCELLED; `challenge/sca_replace.rs`).
+//! - A mined bundle the EntryPoint refused because the account's nonce was spent first (the
+//!   operation, or a cancel's no-op, was public and another bundler included it) is judged by
+//!   that other bundle: the EntryPoint's logs of the blocks up to it are searched for the
+//!   event of each of the transaction's operations.
 
 use super::step::Step;
 use crate::money::estimate::fee_levels;
 use crate::money::fees::{capped, FeeLevel, GasPricing};
-use crate::money::node::{CallRequest, NodeError, Receipt};
+use crate::money::node::{CallRequest, Log, NodeError, Receipt};
 use crate::money::outbound::{AttemptKind, AttemptRecord, AttemptStatus, ChainNonces};
 use crate::money::user_op::{decode_packed, user_operation_event};
 use crate::money::BlockTag;
@@ -26,12 +34,29 @@ use latchkey_chains::{sca, UnsignedEvmTx, B256, U256};
 
 /// Gas of the bundle beyond the operation's own limits: the transaction's intrinsic gas and
 /// the EntryPoint's loop around the operation.
-const BUNDLE_OVERHEAD_GAS: u64 = 60_000;
+pub(crate) const BUNDLE_OVERHEAD_GAS: u64 = 60_000;
+
+/// How many blocks before a refused bundle's (and its own) are searched for the bundle of
+/// someone else's that spent the account's nonce first.
+const ELSEWHERE_LOOKBACK_BLOCKS: u64 = 128;
+
+/// The transaction's operation (or a cancel's no-op) ran in another bundle than ours: its
+/// outcome, what it cost the paymaster, and where it was mined.
+pub(super) struct RanElsewhere {
+    pub(super) cost: U256,
+    pub(super) outcome: Outcome,
+    pub(super) tx_hash: B256,
+    pub(super) block_hash: B256,
+    pub(super) block_number: u64,
+}
 
 /// What became of an operation whose bundle was mined.
 pub(super) enum Outcome {
     /// The operation ran and its call succeeded.
     Confirmed,
+    /// A cancel's no-op operation ran at the operation's account nonce: the operation never
+    /// can.
+    Cancelled,
     /// Failed, with Circle's errorReason and the details.
     Failed(&'static str, String),
 }
@@ -215,15 +240,109 @@ impl Step<'_> {
         }
     }
 
-    /// The operation's fate in its mined bundle `r`, and what it cost the paymaster.
-    pub(super) fn user_op_outcome(&self, r: &Receipt) -> (U256, Outcome) {
-        let t = &self.progress.transaction;
-        let hash: Option<B256> = t.user_op_hash.as_deref().and_then(|h| h.parse().ok());
-        let entry_point = self
-            .chain
+    fn entry_point(&self) -> latchkey_chains::Address {
+        self.chain
             .gas_station
             .as_ref()
-            .map_or(sca::ENTRY_POINT_V07, |s| s.entry_point);
+            .map_or(sca::ENTRY_POINT_V07, |s| s.entry_point)
+    }
+
+    /// When our mined bundle `a` (receipt `r`) holds no event of the operation it carries (the
+    /// EntryPoint refused it: the account's nonce was spent first), the bundle of someone
+    /// else's that ran one of the transaction's operations (its own, or a cancel's no-op),
+    /// from the EntryPoint's logs of the blocks up to ours. `Ok(None)` when ours ran it, or
+    /// when none is found (the receipt alone decides then); a node error is retried.
+    pub(super) async fn ran_elsewhere(
+        &self,
+        a: &AttemptRecord,
+        r: &Receipt,
+    ) -> Result<Option<RanElsewhere>, NodeError> {
+        use alloy_sol_types::SolEvent as _;
+        if self.user_operation().is_none() {
+            return Ok(None);
+        }
+        let entry_point = self.entry_point();
+        let chain_id = self.chain.info.chain_id;
+        let Some(carried) = bundled_op_hash(&a.raw, entry_point, chain_id) else {
+            return Ok(None);
+        };
+        if user_operation_event(&r.logs, entry_point, carried).is_some() {
+            return Ok(None);
+        }
+        let t = &self.progress.transaction;
+        let Some(own) = t
+            .user_op_hash
+            .as_deref()
+            .and_then(|h| h.parse::<B256>().ok())
+        else {
+            return Ok(None);
+        };
+        let mut ours = vec![own];
+        for other in self
+            .attempts
+            .iter()
+            .filter(|x| x.kind != AttemptKind::UserOperation)
+            .filter_map(|x| bundled_op_hash(&x.raw, entry_point, chain_id))
+        {
+            if !ours.contains(&other) {
+                ours.push(other);
+            }
+        }
+        let from = r.block_number.saturating_sub(ELSEWHERE_LOOKBACK_BLOCKS);
+        let logs = self
+            .chain
+            .node
+            .logs(
+                from,
+                r.block_number,
+                &[sca::IEntryPoint::UserOperationEvent::SIGNATURE_HASH],
+            )
+            .await?;
+        for hash in ours {
+            let Some((log, (success, cost))) = logs.iter().find_map(|l| {
+                user_operation_event(std::slice::from_ref(l), entry_point, hash).map(|e| (l, e))
+            }) else {
+                continue;
+            };
+            let outcome = match (hash == own, success) {
+                (true, true) => Outcome::Confirmed,
+                (true, false) => Outcome::Failed(
+                    "FAILED_ON_CHAIN",
+                    "the account's call reverted inside the UserOperation".into(),
+                ),
+                (false, _) => Outcome::Cancelled,
+            };
+            return Ok(Some(elsewhere(log, cost, outcome)));
+        }
+        Ok(None)
+    }
+
+    /// The operation's fate in its mined bundle `a` (receipt `r`), and what it cost the
+    /// paymaster.
+    pub(super) fn user_op_outcome(&self, a: &AttemptRecord, r: &Receipt) -> (U256, Outcome) {
+        let t = &self.progress.transaction;
+        let hash: Option<B256> = t.user_op_hash.as_deref().and_then(|h| h.parse().ok());
+        let entry_point = self.entry_point();
+        // The operation the mined bundle carries: another than the transaction's is a
+        // cancel's no-op (its own attempt or an acceleration of it).
+        let bundled = bundled_op_hash(&a.raw, entry_point, self.chain.info.chain_id);
+        let gas_fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
+        if let Some(no_op) = bundled.filter(|b| Some(*b) != hash) {
+            return match user_operation_event(&r.logs, entry_point, no_op) {
+                Some((_, cost)) => (cost, Outcome::Cancelled),
+                // The account's nonce was spent by a bundle of someone else's (the EntryPoint
+                // refused the no-op): which operation ran there is not in this receipt.
+                None => (
+                    gas_fee,
+                    Outcome::Failed(
+                        "INTERNAL_ERROR",
+                        "the cancel's bundle reverted: the account's nonce was spent by another \
+                         bundle"
+                            .into(),
+                    ),
+                ),
+            };
+        }
         let event = hash.and_then(|h| user_operation_event(&r.logs, entry_point, h));
         match event {
             Some((true, cost)) => (cost, Outcome::Confirmed),
@@ -235,16 +354,37 @@ impl Step<'_> {
                 ),
             ),
             None => {
-                let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price);
                 let why = if r.success {
                     "the bundle was mined without the UserOperation's event"
                 } else {
                     "the bundle reverted (the EntryPoint refused the UserOperation)"
                 };
-                (fee, Outcome::Failed("INTERNAL_ERROR", why.into()))
+                (gas_fee, Outcome::Failed("INTERNAL_ERROR", why.into()))
             }
         }
     }
+}
+
+fn elsewhere(log: &Log, cost: U256, outcome: Outcome) -> RanElsewhere {
+    RanElsewhere {
+        cost,
+        outcome,
+        tx_hash: log.tx_hash,
+        block_hash: log.block_hash,
+        block_number: log.block_number,
+    }
+}
+
+/// The userOpHash of the (first) operation in a signed bundle's `handleOps` calldata.
+fn bundled_op_hash(
+    raw: &[u8],
+    entry_point: latchkey_chains::Address,
+    chain_id: u64,
+) -> Option<B256> {
+    let tx = latchkey_chains::decode_evm_tx(raw).ok()?;
+    let ops = sca::decode_handle_ops(&tx.data)?;
+    ops.first()
+        .map(|op| sca::user_op_hash(op, entry_point, chain_id))
 }
 
 /// A station's key in the nonce tables: one counter per chain and address.

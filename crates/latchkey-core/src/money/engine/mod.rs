@@ -23,6 +23,7 @@
 //! commitment instead of receipts and depth, a blockhash's expiry instead of a nonce).
 
 mod bundle;
+pub(crate) use bundle::BUNDLE_OVERHEAD_GAS;
 mod solana_step;
 mod step;
 

@@ -2,7 +2,7 @@
 //! receipts, confirmation depth, reorg), recorded in a [`TxProgress`] that the engine writes
 //! only while the lease holds. The state machine is described in the parent module.
 
-use super::bundle::Outcome;
+use super::bundle::{Outcome, RanElsewhere};
 use super::{transaction_notification, EngineSettings};
 use crate::clock::Timestamp;
 use crate::model::Environment;
@@ -234,7 +234,14 @@ impl Step<'_> {
             };
             match self.node().receipt(hash).await {
                 Ok(Some(r)) => {
-                    self.mined(a, &r);
+                    let elsewhere = match self.ran_elsewhere(a, &r).await {
+                        Ok(found) => found,
+                        Err(e) => {
+                            tracing::info!(error = %e, "cannot read the EntryPoint's logs; retried");
+                            return;
+                        }
+                    };
+                    self.mined(a, &r, elsewhere);
                     return;
                 }
                 Ok(None) => {}
@@ -286,8 +293,9 @@ impl Step<'_> {
         }
     }
 
-    /// Attempt `a` is in a block.
-    fn mined(&mut self, a: &AttemptRecord, r: &Receipt) {
+    /// Attempt `a` is in a block (an SCA transaction's operation may have run in another
+    /// bundle: `elsewhere`).
+    fn mined(&mut self, a: &AttemptRecord, r: &Receipt, elsewhere: Option<RanElsewhere>) {
         let others: Vec<String> = self
             .attempts
             .iter()
@@ -299,8 +307,15 @@ impl Step<'_> {
         }
         self.attempt_changed(&a.id, AttemptStatus::Mined, None, false);
         let decimals = self.chain.info.blockchain.native_decimals();
-        let (fee, outcome) = if a.kind == AttemptKind::Bundle {
-            let (fee, outcome) = self.user_op_outcome(r);
+        // An SCA transaction's attempts are bundles (the first, an acceleration, a cancel):
+        // the operation in the mined one decides.
+        let mut at = (a.tx_hash.clone(), r.block_hash, r.block_number);
+        let (fee, outcome) = if let Some(e) = elsewhere {
+            // The bundle that ran the operation is the transaction's now (its hash, its block).
+            at = (format!("{:#x}", e.tx_hash), e.block_hash, e.block_number);
+            (e.cost, Some(e.outcome))
+        } else if self.user_operation().is_some() {
+            let (fee, outcome) = self.user_op_outcome(a, r);
             (fee, Some(outcome))
         } else {
             let fee = U256::from(r.gas_used) * U256::from(r.effective_gas_price)
@@ -309,14 +324,15 @@ impl Step<'_> {
         };
         let now = self.now;
         let t = self.tx();
-        t.tx_hash = Some(a.tx_hash.clone());
-        t.block_hash = Some(format!("{:#x}", r.block_hash));
-        t.block_height = i64::try_from(r.block_number).ok();
+        t.tx_hash = Some(at.0);
+        t.block_hash = Some(format!("{:#x}", at.1));
+        t.block_height = i64::try_from(at.2).ok();
         t.first_confirm_date.get_or_insert(now);
         t.network_fee = Some(format_units(fee, decimals));
         if let Some(outcome) = outcome {
             match outcome {
                 Outcome::Confirmed => self.enter(TxState::Confirmed),
+                Outcome::Cancelled => self.enter(TxState::Cancelled),
                 Outcome::Failed(reason, details) => self.fail(reason, details),
             }
         } else if !r.success {
