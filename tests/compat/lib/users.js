@@ -21,8 +21,12 @@ export const QUESTIONS = [
 ];
 
 /** `latchkey challenge execute`'s result, for assertion messages. */
-export function show(r) {
-  return `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+export function show(r, server) {
+  const text = `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  if (!server?.stderrLines) return text;
+  // The server's own account of a failure (a 500 says only "Something went wrong").
+  const logged = server.stderrLines.filter((l) => /WARN|ERROR|panicked/.test(l)).slice(-20);
+  return `${text}\nserver warnings and errors:\n${logged.join('\n') || '(none)'}`;
 }
 
 /** Runs `latchkey challenge execute` on `server` as user `u` (see executeChallenge). */

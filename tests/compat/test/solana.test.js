@@ -171,7 +171,7 @@ describe('kill -9 of the server right after the PIN', () => {
       });
       const { challengeId } = created.data;
       const r = await executeAs(server, u, challengeId, { pin: PIN_A });
-      assert.equal(r.code, 0, show(r));
+      assert.equal(r.code, 0, show(r, server));
       const challenge = await client.getUserChallenge({ userToken: u.userToken, challengeId });
       ids.push(challenge.data.challenge.correlationIds[0]);
       // The engine picks the transaction up within ~100 ms on a local node: these delays kill

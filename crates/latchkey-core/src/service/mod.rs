@@ -149,7 +149,12 @@ impl std::fmt::Debug for Latchkey {
 /// reached (retry later), else the opaque 500.
 pub fn store_failed(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict => ApiError::internal(),
+        // Where a conflict is an answer (a taken userId), the caller maps it before this; one
+        // that reaches here is a defect, and its log line is the only trace of it.
+        StoreError::Conflict => {
+            tracing::error!("unexpected uniqueness conflict in the store");
+            ApiError::internal()
+        }
         StoreError::Unavailable(detail) => {
             tracing::warn!(%detail, "database unavailable");
             ApiError::service_unavailable()
