@@ -261,18 +261,19 @@ async fn read_funds(chain: &Chain, station: &GasStation) -> Result<Funds, String
     })
 }
 
-/// One check of `chain`'s station: `Ok(true)` when its funds are low (after a `--dev` top-up
-/// on a local node, when that did not help).
-async fn check_funds(chain: &Chain, station: &GasStation, dev: bool) -> Result<bool, String> {
-    let funds = read_funds(chain, station).await?;
-    if !funds.low() {
-        return Ok(false);
-    }
-    if dev && chain.info.is_local {
+/// One check of `chain`'s station: its funds when they are low (after a `--dev` top-up on a
+/// local node, when that did not help), `None` when they are not.
+async fn check_funds(
+    chain: &Chain,
+    station: &GasStation,
+    dev: bool,
+) -> Result<Option<Funds>, String> {
+    let mut funds = read_funds(chain, station).await?;
+    if funds.low() && dev && chain.info.is_local {
         top_up_dev(chain, station, funds).await?;
-        return Ok(read_funds(chain, station).await?.low());
+        funds = read_funds(chain, station).await?;
     }
-    Ok(true)
+    Ok(funds.low().then_some(funds))
 }
 
 /// Refills a development station and deposit from the local node, as start-up does.
@@ -319,15 +320,15 @@ pub async fn watch(chains: Vec<Chain>, dev: bool, mut stopped: tokio::sync::watc
             };
             let blockchain = chain.info.blockchain;
             match check_funds(chain, station, dev).await {
-                Ok(false) => {
+                Ok(None) => {
                     if *low_for > 0 {
                         tracing::info!(%blockchain, "the gas station's funds are sufficient again");
                     }
                     *low_for = 0;
                 }
-                Ok(true) => {
+                Ok(Some(funds)) => {
                     if *low_for % REPEAT_EVERY == 0 {
-                        warn_low(chain, station).await;
+                        warn_low(chain, station, funds);
                     }
                     *low_for = low_for.saturating_add(1);
                 }
@@ -344,10 +345,7 @@ pub async fn watch(chains: Vec<Chain>, dev: bool, mut stopped: tokio::sync::watc
 }
 
 /// The operator's warning: what is low, by how much, and how to refill it.
-async fn warn_low(chain: &Chain, station: &GasStation) {
-    let Ok(funds) = read_funds(chain, station).await else {
-        return;
-    };
+fn warn_low(chain: &Chain, station: &GasStation, funds: Funds) {
     let blockchain = chain.info.blockchain;
     let show = |wei: U256| {
         format!(

@@ -27,16 +27,46 @@ use crate::money::estimate::{fee_levels, node_unavailable};
 use crate::money::fees::capped;
 use crate::money::user_op::unsigned_op;
 use crate::money::{
-    AttemptKind, AttemptRecord, AttemptStatus, BlockTag, CallRequest, FeeChoice, GasPricing,
+    AttemptKind, AttemptRecord, AttemptStatus, BlockTag, CallRequest, FeeChoice, GasStation,
     NodeError, OutboundWrite,
 };
 use alloy_primitives::aliases::{U192, U48};
+use latchkey_chains::sca::UserOperation;
 use latchkey_chains::{erc, sca, U256};
 use serde_json::json;
 
 /// How long the paymaster's and the owner's signatures stay valid: the engine bundles within
 /// seconds; an operation left unsent that long is refused by the EntryPoint, not replayed.
-pub(super) const VALID_FOR_SECS: u64 = 3600;
+const VALID_FOR_SECS: u64 = 3600;
+
+/// Signs `op` for the EntryPoint: the paymaster signer's sponsorship first
+/// (`paymasterAndData` is part of what the owner signs), then the owner key's `SafeOp`; both
+/// valid for [`VALID_FOR_SECS`] from `chain_now`.
+pub(super) fn sign_sponsored(
+    op: &mut UserOperation,
+    chain_id: u64,
+    station: &GasStation,
+    owner_secret: &[u8],
+    chain_now: u64,
+) -> Result<(), ApiError> {
+    let (valid_after, valid_until) = (U48::ZERO, U48::from(chain_now + VALID_FOR_SECS));
+    let sponsorship = sca::verifying_paymaster_hash(op, chain_id, valid_until, valid_after)
+        .ok_or_else(ApiError::internal)?;
+    let paymaster_signature = station.paymaster_signer.sign_hash_eip191(sponsorship)?;
+    if let Some(pm) = op.paymaster.as_mut() {
+        pm.data = sca::verifying_paymaster_data(valid_until, valid_after, &paymaster_signature);
+    }
+    op.signature = signing::signed(sca::sign_safe_op(
+        owner_secret,
+        op,
+        chain_id,
+        &station.account,
+        station.entry_point,
+        valid_after,
+        valid_until,
+    ))?;
+    Ok(())
+}
 
 /// Steps 1–5 of the module doc.
 pub(crate) async fn execute(
@@ -78,14 +108,7 @@ pub(crate) async fn execute(
         ),
         FeeChoice::Eip1559 { .. } | FeeChoice::Legacy { .. } => approved.quote.pricing,
     };
-    let (max_fee, priority_fee) = match pricing {
-        GasPricing::Eip1559 {
-            priority_fee,
-            max_fee,
-            ..
-        } => (max_fee, priority_fee.min(max_fee)),
-        GasPricing::Legacy { gas_price } => (gas_price, gas_price),
-    };
+    let (max_fee, priority_fee) = pricing.user_op_fees();
 
     // 2. One in flight.
     lk.ensure_no_operation_pending(&approved.record.wallet_id)
@@ -123,25 +146,10 @@ pub(crate) async fn execute(
     op.max_fee_per_gas = max_fee;
     op.max_priority_fee_per_gas = priority_fee;
     let chain_id = chain.info.chain_id;
-    let (valid_after, valid_until) = (U48::ZERO, U48::from(chain_now + VALID_FOR_SECS));
-    let sponsorship = sca::verifying_paymaster_hash(&op, chain_id, valid_until, valid_after)
-        .ok_or_else(ApiError::internal)?;
-    let paymaster_signature = station.paymaster_signer.sign_hash_eip191(sponsorship)?;
-    if let Some(pm) = op.paymaster.as_mut() {
-        pm.data = sca::verifying_paymaster_data(valid_until, valid_after, &paymaster_signature);
-    }
-    op.signature = {
+    {
         let secret = signing::wallet_secret(&user_key, &wallet)?;
-        signing::signed(sca::sign_safe_op(
-            &secret,
-            &op,
-            chain_id,
-            &station.account,
-            station.entry_point,
-            valid_after,
-            valid_until,
-        ))?
-    };
+        sign_sponsored(&mut op, chain_id, station, &secret, chain_now)?;
+    }
     let packed = op.pack();
     let user_op_hash = format!(
         "{:#x}",

@@ -32,7 +32,7 @@ use crate::money::{
     TransactionRecord,
 };
 use crate::service::{store_failed, Latchkey};
-use alloy_primitives::aliases::{U192, U48};
+use alloy_primitives::aliases::U192;
 use latchkey_chains::sca::{self, Operation, PackedUserOperation, PaymasterFields, UserOperation};
 use latchkey_chains::{Address, UnsignedEvmTx, U256};
 
@@ -180,14 +180,7 @@ fn signed_no_op(
     } else {
         (None, Vec::new())
     };
-    let (max_fee, priority_fee) = match pricing {
-        GasPricing::Eip1559 {
-            priority_fee,
-            max_fee,
-            ..
-        } => (max_fee, priority_fee.min(max_fee)),
-        GasPricing::Legacy { gas_price } => (gas_price, gas_price),
-    };
+    let (max_fee, priority_fee) = pricing.user_op_fees();
     let mut op = UserOperation {
         sender: original.sender,
         nonce: original.nonce,
@@ -207,24 +200,13 @@ fn signed_no_op(
         }),
         signature: Vec::new(),
     };
-    let chain_id = chain.info.chain_id;
-    let valid_until = U48::from(pre.chain_now + super::sca_outbound::VALID_FOR_SECS);
-    let valid_after = U48::ZERO;
-    let sponsorship = sca::verifying_paymaster_hash(&op, chain_id, valid_until, valid_after)
-        .ok_or_else(ApiError::internal)?;
-    let paymaster_signature = station.paymaster_signer.sign_hash_eip191(sponsorship)?;
-    if let Some(pm) = op.paymaster.as_mut() {
-        pm.data = sca::verifying_paymaster_data(valid_until, valid_after, &paymaster_signature);
-    }
-    op.signature = signing::signed(sca::sign_safe_op(
+    super::sca_outbound::sign_sponsored(
+        &mut op,
+        chain.info.chain_id,
+        station,
         secret,
-        &op,
-        chain_id,
-        &station.account,
-        station.entry_point,
-        valid_after,
-        valid_until,
-    ))?;
+        pre.chain_now,
+    )?;
     Ok(op.pack())
 }
 

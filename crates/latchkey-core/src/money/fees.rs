@@ -90,6 +90,19 @@ impl GasPricing {
         }
     }
 
+    /// A UserOperation's `(maxFeePerGas, maxPriorityFeePerGas)` at this price: a legacy
+    /// chain's gas price is both; the tip never above the cap.
+    pub fn user_op_fees(&self) -> (u128, u128) {
+        match *self {
+            GasPricing::Eip1559 {
+                priority_fee,
+                max_fee,
+                ..
+            } => (max_fee, priority_fee.min(max_fee)),
+            GasPricing::Legacy { gas_price } => (gas_price, gas_price),
+        }
+    }
+
     /// What one unit of gas is expected to cost now: baseFee + priorityFee, or the gas price.
     pub fn expected_per_gas(&self) -> u128 {
         match *self {

@@ -198,16 +198,15 @@ pub fn usage(operations: &[SponsoredOperation], decimals: u8) -> DayUsage {
     };
     let mut day = DayUsage::default();
     for op in operations {
-        let cost = match op.state {
-            TxState::Initiated | TxState::Queued | TxState::Sent | TxState::Stuck => {
-                wei(&op.worst_case)
-            }
-            _ => wei(&op.network_fee),
-        };
         let in_flight = matches!(
             op.state,
             TxState::Initiated | TxState::Queued | TxState::Sent | TxState::Stuck
         );
+        let cost = wei(if in_flight {
+            &op.worst_case
+        } else {
+            &op.network_fee
+        });
         if in_flight || !cost.is_zero() {
             day.operations += 1;
             day.native = day.native.saturating_add(cost);
